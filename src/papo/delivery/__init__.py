@@ -1,0 +1,1 @@
+"""Delivery of frames to connections through API Gateway's Management API."""

@@ -1,0 +1,1 @@
+"""Adapters of the `ConnectionStore` port: SQLite (embedded) and DynamoDB (AWS)."""

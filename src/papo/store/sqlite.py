@@ -1,0 +1,153 @@
+"""The embedded connection store: one SQLite file, shared by threads and processes.
+
+WAL journaling lets readers run beside a writer; every write is one
+statement or one `BEGIN IMMEDIATE` transaction, and a unique index on the
+folded name makes name claims atomic across processes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from papo.ports import Claim, ClaimStatus, Connection, Member
+from papo.rules import name_key
+
+CONNECTION_TTL_MS = 2 * 60 * 60 * 1000 + 60_000
+"""API Gateway closes a connection after 2 hours; a minute's grace on top."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS connections (
+    connection_id TEXT PRIMARY KEY,
+    connected_at  INTEGER NOT NULL,
+    expires_at    INTEGER NOT NULL,
+    name          TEXT,
+    name_key      TEXT UNIQUE,
+    joined_at     INTEGER
+);
+"""
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class SqliteStore:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        ttl_ms: int = CONNECTION_TTL_MS,
+        clock: Callable[[], int] = _now_ms,
+        busy_timeout_s: float = 30.0,
+    ) -> None:
+        self.path = str(path)
+        self._ttl_ms = ttl_ms
+        self._clock = clock
+        self._busy_timeout_s = busy_timeout_s
+        self._local = threading.local()
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        with self._write() as db:
+            db.executescript(_SCHEMA)
+
+    def _db(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=self._busy_timeout_s, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _purge_expired(self, db: sqlite3.Connection) -> None:
+        db.execute("DELETE FROM connections WHERE expires_at <= ?", (self._clock(),))
+
+    def add(self, connection_id: str, connected_at: int) -> None:
+        with self._write() as db:
+            self._purge_expired(db)
+            db.execute(
+                "INSERT OR REPLACE INTO connections (connection_id, connected_at, expires_at)"
+                " VALUES (?, ?, ?)",
+                (connection_id, connected_at, connected_at + self._ttl_ms),
+            )
+
+    def get(self, connection_id: str) -> Connection | None:
+        row = (
+            self._db()
+            .execute(
+                "SELECT connection_id, connected_at, name, joined_at FROM connections"
+                " WHERE connection_id = ? AND expires_at > ?",
+                (connection_id, self._clock()),
+            )
+            .fetchone()
+        )
+        return None if row is None else Connection(*row)
+
+    def remove(self, connection_id: str) -> Connection | None:
+        row = (
+            self._db()
+            .execute(
+                "DELETE FROM connections WHERE connection_id = ?"
+                " RETURNING connection_id, connected_at, name, joined_at",
+                (connection_id,),
+            )
+            .fetchone()
+        )
+        return None if row is None else Connection(*row)
+
+    def claim_name(self, connection_id: str, name: str, now: int) -> Claim:
+        with self._write() as db:
+            self._purge_expired(db)
+            row = db.execute(
+                "SELECT name FROM connections WHERE connection_id = ?", (connection_id,)
+            ).fetchone()
+            if row is None:
+                return Claim(ClaimStatus.NO_CONNECTION)
+            previous: str | None = row[0]
+            try:
+                db.execute(
+                    "UPDATE connections SET name = ?, name_key = ?,"
+                    " joined_at = coalesce(joined_at, ?) WHERE connection_id = ?",
+                    (name, name_key(name), now, connection_id),
+                )
+            except sqlite3.IntegrityError:
+                return Claim(ClaimStatus.TAKEN, previous)
+            return Claim(ClaimStatus.CLAIMED, previous)
+
+    def members(self) -> list[Member]:
+        rows = (
+            self._db()
+            .execute(
+                "SELECT connection_id, name FROM connections"
+                " WHERE name IS NOT NULL AND expires_at > ? ORDER BY joined_at, rowid",
+                (self._clock(),),
+            )
+            .fetchall()
+        )
+        return [Member(*row) for row in rows]
+
+    def find(self, name: str) -> Member | None:
+        row = (
+            self._db()
+            .execute(
+                "SELECT connection_id, name FROM connections WHERE name_key = ? AND expires_at > ?",
+                (name_key(name), self._clock()),
+            )
+            .fetchone()
+        )
+        return None if row is None else Member(*row)
