@@ -13,7 +13,6 @@ import multiprocessing
 import os
 import resource
 import statistics
-import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -33,7 +32,7 @@ class _Ok(BaseHTTPRequestHandler):
         pass
 
 
-def _serve(port: "multiprocessing.Queue[int]") -> None:
+def _serve(port: multiprocessing.Queue[int]) -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
     port.put(server.server_address[1])
     server.serve_forever()
@@ -80,9 +79,8 @@ def main() -> None:
 
     from papo.delivery.fanout import FanoutDelivery
     from papo.delivery.management_api import Endpoint, ManagementApiClient
-    from papo.delivery.sigv4 import SigV4Signer
+    from papo.delivery.sigv4 import SigV4Signer, botocore_credentials
     from papo.ports import Envelope
-    from papo.delivery.sigv4 import botocore_credentials
 
     boto = boto3.client("apigatewaymanagementapi", endpoint_url=endpoint, region_name="us-east-1")
     credentials = botocore_credentials()

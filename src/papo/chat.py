@@ -18,6 +18,8 @@ from papo.protocol import ACTIONS, BadFrame, ErrorCode
 from papo.rules import Limits, check_message, check_name
 from papo.texts import Texts
 
+Body = str | bytes | None
+
 
 def _new_id() -> str:
     return uuid.uuid4().hex
@@ -36,46 +38,48 @@ class Chat:
     clock: Callable[[], int] = _now_ms
     new_id: Callable[[], str] = _new_id
 
-    def handle(self, route: str, connection_id: str, body: str | bytes | None) -> None:
-        """Runs one route for one connection; bad input becomes an error frame."""
-        if route == "$connect":
-            self.connect(connection_id)
-        elif route == "$disconnect":
-            self.disconnect(connection_id)
-        else:
-            self.message(route, connection_id, body)
-
     def connect(self, connection_id: str) -> None:
         self.store.add(connection_id, self.clock())
 
     def disconnect(self, connection_id: str) -> None:
         self._drop({connection_id})
 
-    def message(self, route: str, connection_id: str, body: str | bytes | None) -> None:
-        """Runs an action route; `$default` serves a known action too, for
-        deployments that route everything to one integration."""
-        action = route if route in ACTIONS else None
+    def set_name(self, connection_id: str, body: Body) -> None:
+        self._act("setName", connection_id, body)
+
+    def send_public(self, connection_id: str, body: Body) -> None:
+        self._act("sendPublic", connection_id, body)
+
+    def send_private(self, connection_id: str, body: Body) -> None:
+        self._act("sendPrivate", connection_id, body)
+
+    def send_bot(self, connection_id: str, body: Body) -> None:
+        self._act("sendBot", connection_id, body)
+
+    def default(self, connection_id: str, body: Body) -> None:
+        """A frame no route took: a known action is served all the same (for
+        deployments that send everything to `$default`), anything else is told
+        what the actions are."""
+        self._act(None, connection_id, body)
+
+    def _act(self, action: str | None, connection_id: str, body: Body) -> None:
         try:
             payload = protocol.parse(body)
-            raw = payload.get("action")
-            if action is None and raw in ACTIONS:
-                action = str(raw)
             if action is None:
-                raise BadFrame(
-                    ErrorCode.UNKNOWN_ACTION,
-                    action=raw if isinstance(raw, str) else "(none)",
-                    actions=", ".join(ACTIONS),
-                )
+                raw = payload.get("action")
+                if raw not in ACTIONS:
+                    raise BadFrame(
+                        ErrorCode.UNKNOWN_ACTION,
+                        action=raw if isinstance(raw, str) else "(none)",
+                        actions=", ".join(ACTIONS),
+                    )
+                action = str(raw)
             _ACTIONS[action](self, connection_id, payload)
         except BadFrame as bad:
-            self._tell(
-                connection_id,
-                protocol.error_frame(
-                    bad.code, self.texts.error(bad.code, **bad.details), action=action
-                ),
-            )
+            message = self.texts.error(bad.code, **bad.details)
+            self._tell(connection_id, protocol.error_frame(bad.code, message, action=action))
 
-    def set_name(self, connection_id: str, payload: dict[str, object]) -> None:
+    def _set_name(self, connection_id: str, payload: dict[str, object]) -> None:
         name = check_name(protocol.text_field(payload, "setName", "name"), self.limits)
         now = self.clock()
         claim = self.store.claim_name(connection_id, name, now)
@@ -96,13 +100,13 @@ class Chat:
         )
         self._broadcast(members, self._members(members, now), announcement)
 
-    def send_public(self, connection_id: str, payload: dict[str, object]) -> None:
+    def _send_public(self, connection_id: str, payload: dict[str, object]) -> None:
         text = check_message(protocol.text_field(payload, "sendPublic", "message"), self.limits)
         sender = self._sender(connection_id)
         frame = protocol.public_frame(sender, text, msg_id=self.new_id(), ts=self.clock())
         self._broadcast(self.store.members(), frame)
 
-    def send_private(self, connection_id: str, payload: dict[str, object]) -> None:
+    def _send_private(self, connection_id: str, payload: dict[str, object]) -> None:
         to = protocol.text_field(payload, "sendPrivate", "to")
         text = check_message(protocol.text_field(payload, "sendPrivate", "message"), self.limits)
         sender = self._sender(connection_id)
@@ -115,7 +119,7 @@ class Chat:
         receivers = dict.fromkeys((recipient.connection_id, connection_id))
         self._send([Envelope(cid, (frame,)) for cid in receivers])
 
-    def send_bot(self, connection_id: str, payload: dict[str, object]) -> None:
+    def _send_bot(self, connection_id: str, payload: dict[str, object]) -> None:
         protocol.text_field(payload, "sendBot", "message")
         self._sender(connection_id)
         raise BadFrame(ErrorCode.BOT_UNAVAILABLE)
@@ -145,29 +149,24 @@ class Chat:
         Only the invocation whose removal succeeds announces, so a departure
         is announced once even when several invocations find it gone.
         """
-        pending = set(gone)
-        while pending:
-            removed = self.store.remove(pending.pop())
-            if removed is None or removed.name is None:
-                continue
-            now = self.clock()
-            members = self.store.members()
-            left = protocol.system_frame(
-                self.texts.left(removed.name),
-                event="left",
-                name=removed.name,
-                msg_id=self.new_id(),
-                ts=now,
+        while gone:
+            removed = [c.name for c in map(self.store.remove, sorted(gone)) if c and c.name]
+            if not removed:
+                return
+            now, members = self.clock(), self.store.members()
+            left = (
+                protocol.system_frame(
+                    self.texts.left(name), event="left", name=name, msg_id=self.new_id(), ts=now
+                )
+                for name in removed
             )
-            roster = self._members(members, now)
-            envelopes = [Envelope(m.connection_id, (roster, left)) for m in members]
-            if envelopes:
-                pending |= self.delivery.send(envelopes)
+            frames = (self._members(members, now), *left)
+            gone = self.delivery.send([Envelope(m.connection_id, frames) for m in members])
 
 
 _ACTIONS: dict[str, Callable[[Chat, str, dict[str, object]], None]] = {
-    "setName": Chat.set_name,
-    "sendPublic": Chat.send_public,
-    "sendPrivate": Chat.send_private,
-    "sendBot": Chat.send_bot,
+    "setName": Chat._set_name,
+    "sendPublic": Chat._send_public,
+    "sendPrivate": Chat._send_private,
+    "sendBot": Chat._send_bot,
 }

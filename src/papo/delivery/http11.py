@@ -124,7 +124,7 @@ class HttpConnection:
         return line
 
     def _read_chunked(self, sock: socket.socket) -> bytes:
-        parts = []
+        parts: list[bytes] = []
         while True:
             size = int(self._read_line(sock).split(b";")[0], 16)
             if size == 0:

@@ -117,6 +117,6 @@ def botocore_credentials() -> Callable[[], Credentials] | None:
 
     def current() -> Credentials:
         frozen = found.get_frozen_credentials()
-        return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
+        return Credentials(frozen.access_key or "", frozen.secret_key or "", frozen.token)
 
     return current

@@ -22,6 +22,7 @@ deletes lazily. What each route costs (on-demand units, items under 1 KB):
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -102,15 +103,14 @@ class DynamoDbStore:
             return None
         removed = _connection(item)
         if removed.name is not None:
-            try:
+            # The name may since have been claimed by someone else: then it stays.
+            with contextlib.suppress(self._db.exceptions.ConditionalCheckFailedException):
                 self._db.delete_item(
                     TableName=self.table,
                     Key=_name_key(name_key(removed.name)),
                     ConditionExpression="connectionId = :me",
                     ExpressionAttributeValues={":me": {"S": connection_id}},
                 )
-            except self._db.exceptions.ConditionalCheckFailedException:
-                pass  # the name has since been claimed by someone else
         return removed
 
     def claim_name(self, connection_id: str, name: str, now: int) -> Claim:
@@ -159,7 +159,7 @@ class DynamoDbStore:
                 "ExpressionAttributeValues": values,
             }
         }
-        items = [claim, rename]
+        items: list[Any] = [claim, rename]
         if current.name is not None and name_key(current.name) != key:
             items.append(
                 {

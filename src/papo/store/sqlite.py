@@ -51,8 +51,7 @@ class SqliteStore:
         self._busy_timeout_s = busy_timeout_s
         self._local = threading.local()
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        with self._write() as db:
-            db.executescript(_SCHEMA)
+        self._db().executescript(_SCHEMA)
 
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)

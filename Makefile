@@ -1,0 +1,43 @@
+# papo: `make run` starts papo locally, `make test` runs every check.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements/dev.txt pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: help install test lint typecheck pytest bench-delivery lock clean
+
+help:
+	@echo "make run             start papo locally (emulator, SQLite, web client)"
+	@echo "make test            lint, type-check and run the whole test suite"
+	@echo "make bench-delivery  CPU per Management API post, papo vs boto3"
+	@echo "make lock            re-pin requirements/dev.txt from pyproject.toml"
+
+install: $(STAMP)
+
+$(STAMP): requirements/dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements/dev.txt
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	rm -f $(VENV)/.installed-* && touch $@
+
+test: lint typecheck pytest
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest
+
+bench-delivery: install
+	$(BIN)/python bench/delivery.py
+
+lock: install
+	$(BIN)/uv pip compile --quiet --python $(BIN)/python --extra dev pyproject.toml -o requirements/dev.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The AWS entry points: the Lambda handler and what it is wired to."""

@@ -1,0 +1,102 @@
+"""papo's one Lambda handler: the route table of the WebSocket API.
+
+API Gateway picks the route by `$request.body.action`; each route below is
+a short function over the chat core. The event is parsed once, at the edge,
+into Powertools' typed WebSocket event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes.api_gateway_websocket_event import (
+    APIGatewayWebSocketEvent,
+)
+
+from papo.aws import wiring
+from papo.chat import Chat
+from papo.settings import Settings
+from papo.texts import Texts
+
+logger = Logger(service="papo")
+
+Route = Callable[[Chat, APIGatewayWebSocketEvent], None]
+ROUTES: dict[str, Route] = {}
+
+
+def route(key: str) -> Callable[[Route], Route]:
+    def register(function: Route) -> Route:
+        ROUTES[key] = function
+        return function
+
+    return register
+
+
+def _body(event: APIGatewayWebSocketEvent) -> str | bytes | None:
+    return event.decoded_body
+
+
+@route("$connect")
+def connect(chat: Chat, event: APIGatewayWebSocketEvent) -> None:
+    chat.connect(event.request_context.connection_id)
+
+
+@route("$disconnect")
+def disconnect(chat: Chat, event: APIGatewayWebSocketEvent) -> None:
+    chat.disconnect(event.request_context.connection_id)
+
+
+@route("setName")
+def set_name(chat: Chat, event: APIGatewayWebSocketEvent) -> None:
+    chat.set_name(event.request_context.connection_id, _body(event))
+
+
+@route("sendPublic")
+def send_public(chat: Chat, event: APIGatewayWebSocketEvent) -> None:
+    chat.send_public(event.request_context.connection_id, _body(event))
+
+
+@route("sendPrivate")
+def send_private(chat: Chat, event: APIGatewayWebSocketEvent) -> None:
+    chat.send_private(event.request_context.connection_id, _body(event))
+
+
+@route("sendBot")
+def send_bot(chat: Chat, event: APIGatewayWebSocketEvent) -> None:
+    chat.send_bot(event.request_context.connection_id, _body(event))
+
+
+@route("$default")
+def default(chat: Chat, event: APIGatewayWebSocketEvent) -> None:
+    chat.default(event.request_context.connection_id, _body(event))
+
+
+def _chat(settings: Settings, event: APIGatewayWebSocketEvent) -> Chat:
+    context = event.request_context
+    url = wiring.endpoint_url(settings, context.domain_name, context.stage)
+    return Chat(
+        store=wiring.store(settings),
+        delivery=wiring.delivery(settings, url),
+        texts=Texts(settings.language),
+        limits=settings.limits,
+    )
+
+
+def handler(event: dict[str, Any], _context: object) -> dict[str, Any]:
+    ws = APIGatewayWebSocketEvent(event)
+    request = ws.request_context
+    logger.append_keys(
+        route=request.route_key,
+        connection_id=request.connection_id,
+        request_id=request.request_id,
+    )
+    run = ROUTES.get(request.route_key, default)
+    try:
+        run(_chat(Settings.from_env(), ws), ws)
+    except Exception:
+        logger.exception("route failed")
+        raise
+    logger.debug("route done")
+    return {"statusCode": 200}

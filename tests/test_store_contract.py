@@ -1,0 +1,110 @@
+"""One contract, two stores: SQLite and DynamoDB (moto's server mode)."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from papo.ports import ClaimStatus, ConnectionStore, Member
+
+T0 = time.time_ns() // 1_000_000
+
+
+def test_new_connection_has_no_name(store: ConnectionStore) -> None:
+    store.add("A=", T0)
+    connection = store.get("A=")
+    assert connection is not None
+    assert connection.connection_id == "A="
+    assert connection.name is None
+    assert store.members() == []
+
+
+def test_unknown_connection(store: ConnectionStore) -> None:
+    assert store.get("nobody") is None
+    assert store.remove("nobody") is None
+    assert store.claim_name("nobody", "Ana", T0).status is ClaimStatus.NO_CONNECTION
+
+
+def test_claim_and_find_ignoring_case(store: ConnectionStore) -> None:
+    store.add("A=", T0)
+    claim = store.claim_name("A=", "Ana", T0 + 1)
+    assert claim.status is ClaimStatus.CLAIMED
+    assert claim.previous is None
+    assert store.find("ANA") == Member("A=", "Ana")
+    assert store.members() == [Member("A=", "Ana")]
+
+
+def test_name_unique_ignoring_case(store: ConnectionStore) -> None:
+    store.add("A=", T0)
+    store.add("B=", T0)
+    store.claim_name("A=", "Ana", T0)
+    claim = store.claim_name("B=", "aNA", T0)
+    assert claim.status is ClaimStatus.TAKEN
+    assert store.get("B=") is not None
+    assert store.get("B=").name is None  # type: ignore[union-attr]
+
+
+def test_rename_frees_the_old_name(store: ConnectionStore) -> None:
+    store.add("A=", T0)
+    store.add("B=", T0)
+    store.claim_name("A=", "Ana", T0)
+    claim = store.claim_name("A=", "Bia", T0 + 5)
+    assert claim == type(claim)(ClaimStatus.CLAIMED, "Ana")
+    assert store.find("Ana") is None
+    assert store.claim_name("B=", "Ana", T0 + 6).status is ClaimStatus.CLAIMED
+    assert store.members() == [Member("A=", "Bia"), Member("B=", "Ana")]
+
+
+def test_changing_only_the_case_of_ones_own_name(store: ConnectionStore) -> None:
+    store.add("A=", T0)
+    store.claim_name("A=", "ana", T0)
+    claim = store.claim_name("A=", "Ana", T0 + 1)
+    assert (claim.status, claim.previous) == (ClaimStatus.CLAIMED, "ana")
+    assert store.find("ANA") == Member("A=", "Ana")
+
+
+def test_members_in_join_order(store: ConnectionStore) -> None:
+    for i, name in enumerate(["Zoe", "Ana", "Mia"]):
+        store.add(f"C{i}=", T0)
+        store.claim_name(f"C{i}=", name, T0 + i)
+    store.add("unnamed=", T0)
+    assert [m.name for m in store.members()] == ["Zoe", "Ana", "Mia"]
+
+
+def test_remove_returns_the_connection_once_and_frees_the_name(store: ConnectionStore) -> None:
+    store.add("A=", T0)
+    store.claim_name("A=", "Ana", T0)
+    removed = store.remove("A=")
+    assert removed is not None
+    assert removed.name == "Ana"
+    assert store.remove("A=") is None
+    assert store.find("Ana") is None
+    assert store.members() == []
+    store.add("B=", T0)
+    assert store.claim_name("B=", "Ana", T0).status is ClaimStatus.CLAIMED
+
+
+def test_concurrent_removals_return_it_to_one_caller(store: ConnectionStore) -> None:
+    store.add("A=", T0)
+    store.claim_name("A=", "Ana", T0)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: store.remove("A="), range(8)))
+    assert sum(r is not None for r in results) == 1
+
+
+def test_concurrent_claims_of_one_name_give_it_to_one(store: ConnectionStore) -> None:
+    ids = [f"C{i}=" for i in range(8)]
+    for cid in ids:
+        store.add(cid, T0)
+    with ThreadPoolExecutor(8) as pool:
+        claims = list(pool.map(lambda cid: store.claim_name(cid, "Ana", T0), ids))
+    assert [c.status for c in claims].count(ClaimStatus.CLAIMED) == 1
+    assert len(store.members()) == 1
+
+
+def test_a_name_claimed_after_its_holder_left_is_free(store: ConnectionStore) -> None:
+    store.add("A=", T0)
+    store.claim_name("A=", "Ana", T0)
+    store.add("B=", T0)
+    store.remove("A=")
+    assert store.claim_name("B=", "ana", T0).status is ClaimStatus.CLAIMED

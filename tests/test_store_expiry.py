@@ -1,0 +1,49 @@
+"""Connections expire after API Gateway's 2-hour limit, in both stores."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from papo.ports import ClaimStatus, ConnectionStore
+from papo.store.dynamodb import DynamoDbStore
+from papo.store.sqlite import SqliteStore
+
+HOUR_MS = 3_600_000
+
+
+class Clock:
+    def __init__(self, now: int) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(1_790_000_000_000)
+
+
+@pytest.fixture
+def expiring_store(
+    store_kind: str, clock: Clock, tmp_path: object, request: pytest.FixtureRequest
+) -> ConnectionStore:
+    if store_kind == "sqlite":
+        return SqliteStore(f"{tmp_path}/papo.sqlite3", clock=clock)
+    moto_url = request.getfixturevalue("moto_url")
+    table = request.getfixturevalue("dynamodb_table")
+    return DynamoDbStore(boto3.client("dynamodb", endpoint_url=moto_url), table, clock=clock)
+
+
+def test_connections_expire_after_two_hours(expiring_store: ConnectionStore, clock: Clock) -> None:
+    expiring_store.add("A=", clock.now)
+    expiring_store.claim_name("A=", "Ana", clock.now)
+    clock.now += 2 * HOUR_MS - 60_000
+    assert [m.name for m in expiring_store.members()] == ["Ana"]
+    clock.now += 5 * 60_000
+    assert expiring_store.members() == []
+    assert expiring_store.get("A=") is None
+    assert expiring_store.find("Ana") is None
+    expiring_store.add("B=", clock.now)
+    assert expiring_store.claim_name("B=", "Ana", clock.now).status is ClaimStatus.CLAIMED
