@@ -18,7 +18,8 @@ class FanoutDelivery:
 
     A batch is split among at most `max_workers` threads, each posting from
     a shared iterator over its own keep-alive connection; an envelope's
-    frames go out in order, and a connection found gone gets no more.
+    frames go out in order; a connection found gone gets no more, and
+    any other failure is logged and skips only that frame.
     """
 
     def __init__(
@@ -53,18 +54,19 @@ class FanoutDelivery:
                 envelope = next(envelopes, None)
             if envelope is None:
                 return
-            try:
-                for frame in envelope.frames:
+            for frame in envelope.frames:
+                try:
                     self.client.post(envelope.connection_id, frame)
-            except GoneError:
-                with lock:
-                    gone.add(envelope.connection_id)
-            except ManagementApiError as error:
-                logger.warning(
-                    "post failed",
-                    extra={
-                        "connection_id": envelope.connection_id,
-                        "status": error.status,
-                        "detail": error.detail,
-                    },
-                )
+                except GoneError:
+                    with lock:
+                        gone.add(envelope.connection_id)
+                    break
+                except ManagementApiError as error:
+                    logger.warning(
+                        "post failed",
+                        extra={
+                            "connection_id": envelope.connection_id,
+                            "status": error.status,
+                            "detail": error.detail,
+                        },
+                    )

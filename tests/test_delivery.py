@@ -1,0 +1,220 @@
+"""Delivery through the Management API: signatures, 410, retries, fan-out."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from botocore.credentials import Credentials as BotoCredentials
+
+from papo.delivery.fanout import FanoutDelivery
+from papo.delivery.http11 import HttpConnection
+from papo.delivery.management_api import (
+    Endpoint,
+    GoneError,
+    ManagementApiClient,
+    ManagementApiError,
+)
+from papo.delivery.sigv4 import Credentials, SigV4Signer
+from papo.ports import Envelope
+from tests.management_api import ManagementApi
+
+CREDS = Credentials("AKIDPAPOTEST", "papo-test-secret", "papo-test-token")
+
+
+@pytest.fixture
+def api() -> Iterator[ManagementApi]:
+    boto_creds = BotoCredentials(CREDS.access_key, CREDS.secret_key, CREDS.token)
+    with ManagementApi(boto_creds) as server:
+        yield server
+
+
+def client_for(api: ManagementApi, creds: Credentials = CREDS) -> ManagementApiClient:
+    return ManagementApiClient(Endpoint.parse(api.url), SigV4Signer(lambda: creds, "us-east-1"))
+
+
+def test_posts_are_signed_as_botocore_signs_them(api: ManagementApi) -> None:
+    api.connect("VNRUSeldSwMCIRQ=", "a/b+c")
+    client = client_for(api)
+    client.post("VNRUSeldSwMCIRQ=", b'{"publicMessage": "Ana: hi"}')
+    client.post("a/b+c", '{"text": "olá"}'.encode())
+    assert api.bad_signatures == 0
+    assert api.frames("VNRUSeldSwMCIRQ=") == [{"publicMessage": "Ana: hi"}]
+    assert api.frames("a/b+c") == [{"text": "olá"}]
+
+
+def test_a_wrong_secret_is_refused(api: ManagementApi) -> None:
+    api.connect("A=")
+    client = client_for(api, Credentials(CREDS.access_key, "wrong", CREDS.token))
+    with pytest.raises(ManagementApiError) as refused:
+        client.post("A=", b"{}")
+    assert refused.value.status == 403
+    assert api.bad_signatures == 1
+
+
+def test_the_same_signatures_over_a_day_change_and_a_new_secret(api: ManagementApi) -> None:
+    api.connect("A=")
+    clock = [1_790_000_000.0]
+    creds = [CREDS]
+    signer = SigV4Signer(lambda: creds[0], "us-east-1", clock=lambda: clock[0])
+    first = signer.sign("POST", "h", "/dev/@connections/A%3D", b"{}", {})
+    clock[0] += 86_400
+    second = signer.sign("POST", "h", "/dev/@connections/A%3D", b"{}", {})
+    assert first["X-Amz-Date"][:8] != second["X-Amz-Date"][:8]
+    assert (
+        first["Authorization"].split("Signature=")[1]
+        != second["Authorization"].split("Signature=")[1]
+    )
+    creds[0] = Credentials(CREDS.access_key, "rotated", None)
+    third = signer.sign("POST", "h", "/dev/@connections/A%3D", b"{}", {})
+    assert "X-Amz-Security-Token" not in third
+    assert third["Authorization"] != second["Authorization"]
+
+
+def test_gone_is_410(api: ManagementApi) -> None:
+    with pytest.raises(GoneError):
+        client_for(api).post("nobody=", b"{}")
+
+
+def test_get_and_delete(api: ManagementApi) -> None:
+    api.connect("A=")
+    client = client_for(api)
+    assert b"connectedAt" in client.get("A=")
+    client.delete("A=")
+    with pytest.raises(GoneError):
+        client.post("A=", b"{}")
+
+
+def test_throttling_and_5xx_are_retried(api: ManagementApi) -> None:
+    api.connect("A=")
+    api.scripted["A="] = [429, 503]
+    client_for(api).post("A=", b'{"n": 1}')
+    assert api.frames("A=") == [{"n": 1}]
+
+
+def test_retries_give_up(api: ManagementApi) -> None:
+    api.connect("A=")
+    api.scripted["A="] = [500, 502, 504]
+    with pytest.raises(ManagementApiError) as failed:
+        client_for(api).post("A=", b"{}")
+    assert failed.value.status == 504
+    assert api.frames("A=") == []
+
+
+def test_client_errors_are_not_retried(api: ManagementApi) -> None:
+    api.connect("A=")
+    api.scripted["A="] = [400, 400]
+    with pytest.raises(ManagementApiError):
+        client_for(api).post("A=", b"{}")
+    assert api.scripted["A="] == [400]
+
+
+def test_boto3_sees_the_test_server_as_api_gateway(api: ManagementApi) -> None:
+    """The test endpoint answers as API Gateway does: boto3 itself raises GoneException."""
+    boto = boto3.client(
+        "apigatewaymanagementapi",
+        endpoint_url=api.url,
+        region_name="us-east-1",
+        aws_access_key_id=CREDS.access_key,
+        aws_secret_access_key=CREDS.secret_key,
+        aws_session_token=CREDS.token,
+    )
+    api.connect("A=")
+    boto.post_to_connection(ConnectionId="A=", Data=b'{"n": 2}')
+    with pytest.raises(boto.exceptions.GoneException):
+        boto.post_to_connection(ConnectionId="B=", Data=b"{}")
+    assert api.frames("A=") == [{"n": 2}]
+    assert api.bad_signatures == 0
+
+
+class CannedServer:
+    """A raw TCP server that answers each request with the next canned bytes."""
+
+    def __init__(self, answers: list[bytes], close_after: bool = False) -> None:
+        self.answers = answers
+        self.close_after = close_after
+        self.accepted = 0
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        while self.answers:
+            conn, _ = self.sock.accept()
+            self.accepted += 1
+            with conn:
+                while self.answers:
+                    if not conn.recv(65536):
+                        break
+                    conn.sendall(self.answers.pop(0))
+                    if self.close_after:
+                        break
+
+
+def test_http_chunked_answer_and_keep_alive() -> None:
+    server = CannedServer(
+        [
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"5\r\nhello\r\n6;x=y\r\n world\r\n0\r\nTrailer: 1\r\n\r\n",
+            b"HTTP/1.1 410 Gone\r\nContent-Length: 2\r\n\r\n{}",
+        ]
+    )
+    conn = HttpConnection("127.0.0.1", server.port)
+    assert conn.request(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"") == (200, b"hello world")
+    assert conn.request(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"") == (410, b"{}")
+    assert server.accepted == 1
+
+
+def test_http_connection_close_and_reopen() -> None:
+    server = CannedServer(
+        [
+            b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\na",
+            b"HTTP/1.0 200 OK\r\n\r\nbody to the end",
+        ],
+        close_after=True,
+    )
+    conn = HttpConnection("127.0.0.1", server.port)
+    assert conn.request(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"") == (200, b"a")
+    assert not conn.is_open
+    assert conn.request(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"") == (200, b"body to the end")
+    assert server.accepted == 2
+
+
+def test_a_dropped_keep_alive_connection_is_reopened(api: ManagementApi) -> None:
+    api.connect("A=")
+    client = client_for(api)
+    client.post("A=", b'{"n": 1}')
+    conn = client._connection()
+    assert conn._sock is not None
+    conn._sock.shutdown(socket.SHUT_RDWR)  # as when the server times the connection out
+    client.post("A=", b'{"n": 2}')
+    assert api.frames("A=") == [{"n": 1}, {"n": 2}]
+
+
+def test_fanout_is_concurrent_bounded_and_ordered(api: ManagementApi) -> None:
+    ids = [f"C{i}=" for i in range(40)]
+    api.connect(*ids)
+    api.delay_s = 0.02
+    fanout = FanoutDelivery(client_for(api), max_workers=8)
+    gone = fanout.send([Envelope(cid, (b'{"n": 1}', b'{"n": 2}')) for cid in ids])
+    assert gone == set()
+    assert 1 < api.max_in_flight <= 8
+    for cid in ids:
+        assert api.frames(cid) == [{"n": 1}, {"n": 2}]
+
+
+def test_fanout_reports_gone_and_carries_on_past_errors(api: ManagementApi) -> None:
+    api.connect("A=", "B=", "C=", "D=")
+    api.scripted["B="] = [410]
+    api.scripted["C="] = [400]
+    fanout = FanoutDelivery(client_for(api), max_workers=4)
+    gone = fanout.send(
+        [Envelope(cid, (b'{"n": 1}', b'{"n": 2}')) for cid in ("A=", "B=", "C=", "D=", "E=")]
+    )
+    assert gone == {"B=", "E="}
+    assert api.frames("A=") == api.frames("D=") == [{"n": 1}, {"n": 2}]
+    assert api.frames("B=") == []
+    assert api.frames("C=") == [{"n": 2}]

@@ -1,0 +1,185 @@
+"""The Lambda handler, fed API Gateway events, posting to a real Management API endpoint."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from botocore.credentials import Credentials
+
+from papo.aws.handler import handler
+from tests import events
+from tests.management_api import ManagementApi
+
+ROUTES = ("setName", "sendPublic", "sendPrivate", "sendBot")
+
+
+class Lambda:
+    """API Gateway's side: keeps the open connections and invokes the handler."""
+
+    def __init__(self, api: ManagementApi) -> None:
+        self.api = api
+
+    def connect(self) -> str:
+        cid = events.connection_id()
+        assert handler(events.connect(cid), None) == {"statusCode": 200}
+        self.api.connect(cid)
+        return cid
+
+    def send(self, cid: str, body: str | dict[str, object], *, binary: bool = False) -> None:
+        raw = body if isinstance(body, str) else json.dumps(body)
+        action = None if isinstance(body, str) else body.get("action")
+        route = action if action in ROUTES else "$default"
+        assert handler(events.message(cid, str(route), raw, binary=binary), None) == {
+            "statusCode": 200
+        }
+
+    def join(self, name: str) -> str:
+        cid = self.connect()
+        self.send(cid, {"action": "setName", "name": name})
+        return cid
+
+    def close(self, cid: str) -> None:
+        self.api.open.discard(cid)
+        handler(events.disconnect(cid), None)
+
+    def frames(self) -> dict[str, list[dict[str, object]]]:
+        with self.api.lock:
+            taken = {cid: list(frames) for cid, frames in self.api.received.items() if frames}
+            self.api.received.clear()
+        return taken
+
+
+@pytest.fixture
+def aws(
+    store_kind: str,
+    aws_env: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> Iterator[Lambda]:
+    monkeypatch.setenv("PAPO_STORE", store_kind)
+    if store_kind == "sqlite":
+        monkeypatch.setenv("PAPO_SQLITE_PATH", str(tmp_path / "papo.sqlite3"))
+    else:
+        monkeypatch.setenv("PAPO_TABLE", request.getfixturevalue("dynamodb_table"))
+    with ManagementApi(Credentials("AKIDPAPOTEST", "papo-test-secret", "papo-test-token")) as api:
+        monkeypatch.setenv("PAPO_MANAGEMENT_ENDPOINT", api.url)
+        yield Lambda(api)
+        assert api.bad_signatures == 0
+
+
+def texts(frames: list[dict[str, object]]) -> list[object]:
+    keys = ("members", "systemMessage", "publicMessage", "privateMessage", "code")
+    return [next(frame[k] for k in keys if k in frame) for frame in frames]
+
+
+def test_a_chat_session_through_the_handler(aws: Lambda) -> None:
+    ana = aws.join("Ana")
+    (joined,) = aws.frames().values()
+    assert joined[0] == {"members": ["Ana"], "type": "members", "ts": joined[0]["ts"]}
+    assert joined[1] == {
+        "systemMessage": "Ana joined the chat",
+        "type": "system",
+        "event": "joined",
+        "name": "Ana",
+        "id": joined[1]["id"],
+        "ts": joined[0]["ts"],
+    }
+    assert isinstance(joined[1]["id"], str)
+    assert isinstance(joined[0]["ts"], int)
+    bruno = aws.join("Bruno")
+    frames = aws.frames()
+    assert {cid: texts(f) for cid, f in frames.items()} == {
+        ana: [["Ana", "Bruno"], "Bruno joined the chat"],
+        bruno: [["Ana", "Bruno"], "Bruno joined the chat"],
+    }
+
+    aws.send(ana, {"action": "sendPublic", "message": "hi all"})
+    frames = aws.frames()
+    assert frames[ana] == frames[bruno]
+    assert frames[ana][0]["publicMessage"] == "Ana: hi all"
+    assert frames[ana][0]["from"] == "Ana"
+
+    aws.send(bruno, {"action": "sendPrivate", "to": "ana", "message": "psst"})
+    assert {cid: texts(f) for cid, f in aws.frames().items()} == {
+        ana: ["Bruno: psst"],
+        bruno: ["Bruno: psst"],
+    }
+
+    aws.send(bruno, {"action": "setName", "name": "Bia"})
+    assert texts(aws.frames()[ana]) == [["Ana", "Bia"], "Bruno is now Bia"]
+
+    aws.close(bruno)
+    assert {cid: texts(f) for cid, f in aws.frames().items()} == {
+        ana: [["Ana"], "Bia left the chat"]
+    }
+
+
+def test_every_route_for_every_connection(aws: Lambda) -> None:
+    ana, bruno = aws.join("Ana"), aws.join("Bruno")
+    lurker = aws.connect()
+    aws.frames()
+
+    aws.send(ana, {"action": "sendPublic", "message": "one"})
+    aws.send(bruno, {"action": "sendPrivate", "to": "Ana", "message": "two"})
+    aws.send(ana, {"action": "sendBot", "message": "three?"})
+    aws.send(lurker, {"action": "sendPublic", "message": "four"})
+    aws.send(lurker, "not json")
+    aws.send(lurker, {"action": "shout", "message": "five"})
+    aws.send(ana, {"action": "sendPublic", "message": "six"}, binary=True)
+    aws.close(bruno)
+    aws.close(lurker)
+
+    frames = {cid: texts(f) for cid, f in aws.frames().items()}
+    assert frames == {
+        ana: [
+            "Ana: one",
+            "Bruno: two",
+            "bot_unavailable",
+            "Ana: six",
+            ["Ana"],
+            "Bruno left the chat",
+        ],
+        bruno: ["Ana: one", "Bruno: two", "Ana: six"],
+        lurker: ["not_joined", "invalid_json", "unknown_action"],
+    }
+
+
+def test_a_stale_connection_is_dropped_on_410_and_announced_once(aws: Lambda) -> None:
+    ana, bruno, carla = aws.join("Ana"), aws.join("Bruno"), aws.join("Carla")
+    aws.frames()
+    aws.api.open.discard(carla)  # gone without a $disconnect, as when a client vanishes
+    aws.send(ana, {"action": "sendPublic", "message": "still there?"})
+    aws.send(bruno, {"action": "sendPublic", "message": "hello"})
+    frames = {cid: texts(f) for cid, f in aws.frames().items()}
+    assert frames == {
+        ana: ["Ana: still there?", ["Ana", "Bruno"], "Carla left the chat", "Bruno: hello"],
+        bruno: ["Ana: still there?", ["Ana", "Bruno"], "Carla left the chat", "Bruno: hello"],
+    }
+    aws.close(carla)
+    assert aws.frames() == {}
+
+
+def test_an_unknown_route_key_is_served_as_default(aws: Lambda) -> None:
+    ana = aws.join("Ana")
+    aws.frames()
+    handler(events.message(ana, "sendSomething", '{"action": "sendSomething"}'), None)
+    assert texts(aws.frames()[ana]) == ["unknown_action"]
+
+
+def test_the_event_endpoint_is_used_without_configuration(
+    aws: Lambda, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without PAPO_MANAGEMENT_ENDPOINT the handler posts to https://{domainName}/{stage}."""
+    from papo.aws import wiring
+    from papo.settings import Settings
+
+    monkeypatch.delenv("PAPO_MANAGEMENT_ENDPOINT")
+    settings = Settings.from_env()
+    url = wiring.endpoint_url(settings, events.DOMAIN, "prod")
+    assert url == f"https://{events.DOMAIN}/prod"
+    delivery = wiring.delivery(settings, url)
+    assert delivery.client.endpoint.url == url
