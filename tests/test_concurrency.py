@@ -3,6 +3,7 @@ as when several Lambda containers serve one room."""
 
 from __future__ import annotations
 
+import functools
 import json
 import multiprocessing
 import os
@@ -42,15 +43,15 @@ def _run(pool: ProcessPoolExecutor, batch: list[dict[str, Any]]) -> None:
 
 def test_concurrent_invocations_in_several_processes(tmp_path: Path) -> None:
     db = tmp_path / "papo.sqlite3"
-    creds = Credentials("AKIDPAPOTEST", "papo-test-secret", "papo-test-token")
-    with ManagementApi(creds) as api:
+    key, secret, token = "AKIDPAPOTEST", "papo-test-secret", "papo-test-token"
+    with ManagementApi(Credentials(key, secret, token)) as api:
         environ = {
             "PAPO_STORE": "sqlite",
             "PAPO_SQLITE_PATH": str(db),
             "PAPO_MANAGEMENT_ENDPOINT": api.url,
-            "AWS_ACCESS_KEY_ID": creds.access_key,
-            "AWS_SECRET_ACCESS_KEY": creds.secret_key,
-            "AWS_SESSION_TOKEN": creds.token,
+            "AWS_ACCESS_KEY_ID": key,
+            "AWS_SECRET_ACCESS_KEY": secret,
+            "AWS_SESSION_TOKEN": token,
             "AWS_REGION": "us-east-1",
         }
         ids = [events.connection_id() for _ in range(PEOPLE)]
@@ -59,8 +60,7 @@ def test_concurrent_invocations_in_several_processes(tmp_path: Path) -> None:
         with ProcessPoolExecutor(
             PROCESSES,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_container,
-            initargs=(environ,),
+            initializer=functools.partial(_container, environ),
         ) as pool:
             _run(pool, [events.connect(cid) for cid in ids])
             _run(
