@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from botocore.credentials import Credentials
 
-from papo.aws.handler import handler
+from papo.aws.handler import handler, logger
 from tests import events
 from tests.management_api import ManagementApi
 
@@ -183,3 +184,42 @@ def test_the_event_endpoint_is_used_without_configuration(
     assert url == f"https://{events.DOMAIN}/prod"
     delivery = wiring.delivery(settings, url)
     assert delivery.client.endpoint.url == url
+
+
+def json_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    """The records as the handler's Powertools Logger writes them to CloudWatch."""
+    formatter = logger.registered_formatter
+    return [json.loads(formatter.format(r)) for r in caplog.records if r.name == "papo"]
+
+
+def test_logs_are_json_lines_with_route_connection_and_request(
+    aws: Lambda, caplog: pytest.LogCaptureFixture
+) -> None:
+    ana = aws.join("Ana")
+    caplog.clear()
+    event = events.message(ana, "sendPublic", '{"action": "sendPublic", "message": "hi"}')
+    handler(event, None)
+    lines = json_lines(caplog)
+    done = [line for line in lines if line["message"] == "route done"]
+    assert len(done) == 1
+    assert done[0]["route"] == "sendPublic"
+    assert done[0]["connection_id"] == ana
+    assert done[0]["request_id"] == event["requestContext"]["requestId"]
+    assert done[0]["level"] == "INFO"
+    assert "hi" not in json.dumps(done[0])
+
+
+def test_a_failing_store_is_logged_and_raised(
+    aws: Lambda, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PAPO_STORE", "sqlite")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("PAPO_SQLITE_PATH", str(blocker / "papo.sqlite3"))
+    with pytest.raises((FileExistsError, NotADirectoryError)) as raised:
+        handler(events.connect(events.connection_id()), None)
+    failed = json_lines(caplog)
+    assert [line["message"] for line in failed] == ["route failed"]
+    assert failed[0]["level"] == "ERROR"
+    assert failed[0]["exception_name"] == type(raised.value).__name__
+    assert failed[0]["route"] == "$connect"

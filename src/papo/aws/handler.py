@@ -7,6 +7,7 @@ into Powertools' typed WebSocket event.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -92,11 +93,13 @@ def handler(event: dict[str, Any], _context: object) -> dict[str, Any]:
         connection_id=request.connection_id,
         request_id=request.request_id,
     )
-    run = ROUTES.get(request.route_key, default)
+    started = time.perf_counter()
     try:
-        run(_chat(Settings.from_env(), ws), ws)
+        ROUTES.get(request.route_key, default)(_chat(Settings.from_env(), ws), ws)
     except Exception:
         logger.exception("route failed")
         raise
-    logger.debug("route done")
+    logger.info(
+        "route done", extra={"duration_ms": round((time.perf_counter() - started) * 1e3, 2)}
+    )
     return {"statusCode": 200}
