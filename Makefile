@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements/dev.txt pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: help install test lint typecheck pytest bench-delivery lock clean
+.PHONY: help install run test lint typecheck pytest bench-delivery lock clean
 
 help:
 	@echo "make run             start papo locally (emulator, SQLite, web client)"
@@ -20,6 +20,9 @@ $(STAMP): requirements/dev.txt pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements/dev.txt
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	rm -f $(VENV)/.installed-* && touch $@
+
+run: install
+	$(BIN)/papo serve
 
 test: lint typecheck pytest
 

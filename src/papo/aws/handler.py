@@ -88,7 +88,8 @@ def _chat(settings: Settings, event: APIGatewayWebSocketEvent) -> Chat:
 def handler(event: dict[str, Any], _context: object) -> dict[str, Any]:
     ws = APIGatewayWebSocketEvent(event)
     request = ws.request_context
-    logger.append_keys(
+    # Thread-local keys: the emulator runs invocations in threads of one process.
+    logger.thread_safe_append_keys(
         route=request.route_key,
         connection_id=request.connection_id,
         request_id=request.request_id,

@@ -1,0 +1,150 @@
+"""The `papo` command: `papo serve` runs papo (or any WebSocket Lambda) locally."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from papo import __version__
+from papo.local.config import PAPO_HANDLER, PAPO_ROUTES
+
+_OPTIONS: tuple[tuple[str, str, str, str], ...] = (
+    # flag, environment variable, default, help
+    ("--host", "PAPO_HOST", "127.0.0.1", "address to listen on"),
+    ("--port", "PAPO_PORT", "8000", "port for the WebSocket API and its Management API"),
+    ("--stage", "PAPO_STAGE", "dev", "stage name: ws://HOST:PORT/STAGE"),
+    ("--handler", "PAPO_HANDLER", PAPO_HANDLER, "the Lambda handler, MODULE:FUNCTION"),
+    (
+        "--integration-timeout",
+        "PAPO_INTEGRATION_TIMEOUT",
+        "29",
+        "seconds before a route answers 'Endpoint request timed out' (AWS: 29)",
+    ),
+    (
+        "--idle-timeout",
+        "PAPO_IDLE_TIMEOUT",
+        "600",
+        "seconds without a message before a connection is closed (AWS: 600)",
+    ),
+    (
+        "--max-connection-duration",
+        "PAPO_MAX_CONNECTION_DURATION",
+        "7200",
+        "seconds a connection may last (AWS: 7200)",
+    ),
+    (
+        "--workers",
+        "PAPO_WORKERS",
+        "0",
+        "run handlers in N worker processes, like N Lambda containers (0: in threads)",
+    ),
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="papo", description="papo: a WebSocket chat with a ChatGPT bot in the room."
+    )
+    parser.add_argument("--version", action="version", version=f"papo {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser(
+        "serve",
+        help="run the emulator of API Gateway's WebSocket API",
+        description="Serve a WebSocket API locally as API Gateway would: routes, Lambda "
+        "events, limits, error frames and the @connections Management API, on one port. "
+        "Every option can also be set by the environment variable named in its help.",
+    )
+    for flag, variable, default, text in _OPTIONS:
+        serve.add_argument(
+            flag, default=os.environ.get(variable, default), help=f"{text} [{variable}]"
+        )
+    serve.add_argument(
+        "--route",
+        action="append",
+        dest="routes",
+        metavar="KEY",
+        help="a route key of the handler, repeatable; the rest go to $default "
+        "[PAPO_ROUTES, comma-separated; papo's own routes with papo's handler]",
+    )
+    serve.add_argument(
+        "--reload",
+        action="store_true",
+        default=os.environ.get("PAPO_RELOAD", "") not in ("", "0", "false"),
+        help="restart when the code changes [PAPO_RELOAD]",
+    )
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from papo.local.app import config_from_env
+    from papo.local.server import frame_limited_protocol
+
+    values = {
+        "PAPO_HOST": args.host,
+        "PAPO_PORT": str(args.port),
+        "PAPO_STAGE": args.stage,
+        "PAPO_HANDLER": args.handler,
+        "PAPO_INTEGRATION_TIMEOUT": str(args.integration_timeout),
+        "PAPO_IDLE_TIMEOUT": str(args.idle_timeout),
+        "PAPO_MAX_CONNECTION_DURATION": str(args.max_connection_duration),
+        "PAPO_WORKERS": str(args.workers),
+    }
+    if args.routes:
+        values["PAPO_ROUTES"] = ",".join(args.routes)
+    os.environ.update(values)
+    management = f"http://{args.host}:{args.port}/{args.stage}"
+    if args.handler == PAPO_HANDLER:
+        os.environ.setdefault("PAPO_MANAGEMENT_ENDPOINT", management)
+    config = config_from_env()
+    _banner(args, management, sorted(config.routes))
+    uvicorn.run(
+        "papo.local.app:create_app",
+        factory=True,
+        host=args.host,
+        port=int(args.port),
+        reload=args.reload,
+        ws=frame_limited_protocol(config.limits.max_frame_bytes),
+        ws_max_size=config.limits.max_message_bytes,
+        ws_ping_interval=None,
+        ws_per_message_deflate=False,
+        lifespan="off",
+        log_level="warning",
+        timeout_graceful_shutdown=int(config.limits.integration_timeout_s) + 1,
+    )
+
+
+def _banner(args: argparse.Namespace, management: str, routes: Sequence[str]) -> None:
+    store = os.environ.get("PAPO_STORE", "sqlite")
+    where = (
+        os.environ.get("PAPO_SQLITE_PATH", "data/papo.sqlite3")
+        if store == "sqlite"
+        else os.environ.get("PAPO_TABLE", "papo")
+    )
+    lines = [
+        f"papo {__version__}: API Gateway WebSocket emulator",
+        f"  WebSocket API   ws://{args.host}:{args.port}/{args.stage}",
+        f"  @connections    {management}/@connections/{{connectionId}}",
+        f"  handler         {args.handler}"
+        + (f" in {args.workers} worker processes" if int(args.workers) else " (in threads)"),
+        f"  routes          {' '.join(routes)}",
+        f"  limits          integration {args.integration_timeout}s, "
+        f"idle {args.idle_timeout}s, connection {args.max_connection_duration}s, "
+        "message 128 KB, frame 32 KB",
+    ]
+    if args.handler == PAPO_HANDLER:
+        lines.append(f"  store           {store} ({where})")
+    lines.append("Ctrl-C stops.")
+    print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        _serve(args)
+
+
+__all__ = ["PAPO_ROUTES", "main"]

@@ -1,0 +1,73 @@
+"""The open WebSocket connections, as API Gateway keeps them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+from starlette.websockets import WebSocket, WebSocketState
+
+from papo.local import ids
+from papo.local.events import Peer
+
+
+@dataclass
+class LiveConnection:
+    peer: Peer
+    websocket: WebSocket
+    last_active_at: int = field(default_factory=ids.now_ms)
+    closing: bool = False
+    _send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def connection_id(self) -> str:
+        return self.peer.connection_id
+
+    def touch(self) -> None:
+        self.last_active_at = ids.now_ms()
+
+    async def send(self, data: str | bytes) -> bool:
+        """Sends one frame; False when the connection is closing or closed."""
+        if self.closing or self.websocket.application_state != WebSocketState.CONNECTED:
+            return False
+        async with self._send_lock:
+            try:
+                if isinstance(data, str):
+                    await self.websocket.send_text(data)
+                else:
+                    await self.websocket.send_bytes(data)
+            except (RuntimeError, OSError):
+                return False
+        self.touch()
+        return True
+
+    async def close(self, code: int, reason: str = "") -> None:
+        if self.closing:
+            return
+        self.closing = True
+        if self.websocket.application_state == WebSocketState.CONNECTED:
+            # The peer may have gone in the meantime; then there is nothing to close.
+            with contextlib.suppress(RuntimeError, OSError):
+                await self.websocket.close(code, reason)
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._open: dict[str, LiveConnection] = {}
+
+    def add(self, connection: LiveConnection) -> None:
+        self._open[connection.connection_id] = connection
+
+    def remove(self, connection_id: str) -> None:
+        self._open.pop(connection_id, None)
+
+    def get(self, connection_id: str) -> LiveConnection | None:
+        connection = self._open.get(connection_id)
+        return None if connection is None or connection.closing else connection
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    def all(self) -> list[LiveConnection]:
+        return list(self._open.values())

@@ -1,0 +1,133 @@
+"""Invoking Lambda handlers: in threads of this process, or in worker processes.
+
+Worker processes stand in for Lambda containers: state a handler keeps in
+module globals is not shared between them, as it is not on AWS. Each call
+writes CloudWatch's START/END/REPORT lines, and a handler's exception with
+its request id, to standard error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import multiprocessing
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from papo.local.config import ApiConfig, RouteTarget
+
+log = logging.getLogger("papo.local.lambda")
+
+Handler = Callable[[dict[str, Any], Any], Any]
+_loaded: dict[str, Handler] = {}
+
+
+class HandlerFailed(Exception):
+    """The handler raised; API Gateway answers 'Internal server error'."""
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of Lambda's context object that handlers commonly read."""
+
+    aws_request_id: str
+    function_name: str
+    deadline_ms: int
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 128
+    log_group_name: str = "/aws/lambda/papo-local"
+    log_stream_name: str = "papo-local"
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:local:000000000000:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, self.deadline_ms - time.time_ns() // 1_000_000)
+
+
+def load(target: RouteTarget) -> Handler:
+    """Imports `module:function`, from the target's code folder when it has one."""
+    key = f"{target.code_dir}|{target.handler}"
+    if key not in _loaded:
+        module_name, _, function_name = target.handler.partition(":")
+        if not function_name:
+            module_name, _, function_name = target.handler.rpartition(".")
+        if target.code_dir and target.code_dir not in sys.path:
+            sys.path.insert(0, target.code_dir)
+        handler = getattr(importlib.import_module(module_name), function_name)
+        if not callable(handler):
+            raise TypeError(f"{target.handler} is not callable")
+        _loaded[key] = handler
+    return _loaded[key]
+
+
+def call(target: RouteTarget, event: dict[str, Any], timeout_s: float) -> Any:
+    """Runs one invocation; in a worker process, or in a thread of the server."""
+    request_id = event["requestContext"]["requestId"]
+    started = time.perf_counter()
+    print(f"START RequestId: {request_id} Version: $LATEST", file=sys.stderr, flush=True)
+    try:
+        handler = load(target)
+        context = LambdaContext(
+            aws_request_id=request_id,
+            function_name=target.handler.partition(":")[0].replace(".", "-"),
+            deadline_ms=time.time_ns() // 1_000_000 + int(timeout_s * 1000),
+        )
+        return handler(event, context)
+    except Exception as error:  # noqa: BLE001 - as Lambda's runtime, any failure of the handler
+        lines = traceback.format_exception(error)
+        for line in "".join(lines).rstrip().splitlines():
+            print(f"[ERROR]\t{request_id}\t{line}", file=sys.stderr)
+        raise HandlerFailed(f"{type(error).__name__}: {error}") from None
+    finally:
+        took = (time.perf_counter() - started) * 1000
+        print(f"END RequestId: {request_id}", file=sys.stderr)
+        print(
+            f"REPORT RequestId: {request_id}\tDuration: {took:.2f} ms",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _start_worker(environment: Mapping[str, str]) -> None:
+    os.environ.update(environment)
+
+
+class Invoker:
+    def __init__(self, config: ApiConfig, environment: Mapping[str, str] | None = None) -> None:
+        self.config = config
+        merged: dict[str, str] = dict(environment or {})
+        for target in config.routes.values():
+            merged.update(target.environment)
+        self._executor: Executor
+        if config.workers > 0:
+            self._executor = ProcessPoolExecutor(
+                config.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+                initargs=(merged,),
+            )
+        else:
+            os.environ.update(merged)
+            self._executor = ThreadPoolExecutor(64, thread_name_prefix="papo-lambda")
+
+    async def invoke(self, route: str, event: dict[str, Any]) -> Any:
+        """Runs the route's handler; raises HandlerFailed if it raised.
+
+        The caller bounds the wait; the invocation itself runs to its end.
+        """
+        target = self.config.routes[route]
+        timeout = self.config.limits.integration_timeout_s
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, call, target, event, timeout)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
