@@ -13,7 +13,7 @@ DOMAIN = f"{API_ID}.execute-api.us-east-1.amazonaws.com"
 
 def connection_id() -> str:
     """An id in API Gateway's form, e.g. `VNRUSeldSwMCIRQ=`."""
-    return base64.b64encode(secrets.token_bytes(10)).decode()
+    return base64.b64encode(secrets.token_bytes(11)).decode()
 
 
 def _context(route: str, event_type: str, cid: str, stage: str) -> dict[str, Any]:

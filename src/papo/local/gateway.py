@@ -20,6 +20,17 @@ log = logging.getLogger("papo.local")
 GOING_AWAY = 1001
 
 
+_WEBSOCKET_HEADERS = {
+    f"sec-websocket-{part.lower()}": f"Sec-WebSocket-{part}"
+    for part in ("Key", "Version", "Protocol", "Extensions", "Accept")
+}
+
+
+def header_name(lowered: str) -> str:
+    """A header's name as clients write it (ASGI servers hand them over lowercased)."""
+    return _WEBSOCKET_HEADERS.get(lowered) or "-".join(p.capitalize() for p in lowered.split("-"))
+
+
 def error_frame(message: str, connection_id: str, request_id: str) -> str:
     """API Gateway's own error frame, spacing included."""
     return (
@@ -83,7 +94,10 @@ class Gateway:
         event = events.connect(
             peer,
             request_id,
-            [(k.decode("latin-1"), v.decode("latin-1")) for k, v in websocket.scope["headers"]],
+            [
+                (header_name(k.decode("latin-1")), v.decode("latin-1"))
+                for k, v in websocket.scope["headers"]
+            ],
             list(websocket.query_params.multi_items()),
         )
         try:

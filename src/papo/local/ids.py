@@ -8,12 +8,13 @@ import time
 
 
 def connection_id() -> str:
-    """Like `VNRUSeldSwMCIRQ=`: 10 random bytes, base64."""
-    return base64.b64encode(secrets.token_bytes(10)).decode()
+    """Like `VNRUSeldSwMCIRQ=`: 11 random bytes, base64."""
+    return base64.b64encode(secrets.token_bytes(11)).decode()
 
 
 def request_id() -> str:
-    return base64.b64encode(secrets.token_bytes(10)).decode()
+    """Like `VNRUSeldSwMCIRQ=` too."""
+    return base64.b64encode(secrets.token_bytes(11)).decode()
 
 
 def now_ms() -> int:

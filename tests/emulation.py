@@ -1,0 +1,35 @@
+"""Running the emulator in tests, and talking to it as a client would."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from papo.local.config import ApiConfig, Limits
+from papo.local.server import Emulator
+
+PROBE = "tests.lambdas.probe:handler"
+PROBE_ROUTES = ("$connect", "$disconnect", "$default", "sendMessage")
+
+
+@contextlib.contextmanager
+def emulator(
+    handler: str = PROBE,
+    routes: tuple[str, ...] = PROBE_ROUTES,
+    *,
+    environment: dict[str, str] | None = None,
+    workers: int = 0,
+    **limits: Any,
+) -> Iterator[Emulator]:
+    config = ApiConfig.for_handler(handler, routes, limits=Limits(**limits), workers=workers)
+    with Emulator(config, port=0, environment=environment).running() as running:
+        yield running
+
+
+def probe_log(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()]

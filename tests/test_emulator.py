@@ -1,0 +1,430 @@
+"""The emulator against ../shared/FIDELITY.md, point by point, over real WebSockets
+and boto3; the handler is a third-party-style probe (tests/lambdas/probe.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Subprotocol
+
+from papo.local.server import Emulator
+from tests.emulation import emulator, probe_log
+
+ID = r"[A-Za-z0-9+/]{15}="
+TIME = r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d \+0000"
+ERROR_FRAME = re.compile(
+    r'\{"message": "(?P<message>[^"]+)", "connectionId":"(?P<cid>' + ID + r')", '
+    r'"requestId":"(?P<rid>' + ID + r')"\}'
+)
+
+
+@pytest.fixture
+def log_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "probe.jsonl"
+    monkeypatch.setenv("PROBE_LOG", str(path))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDLOCAL")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    return path
+
+
+@pytest.fixture
+def api(log_path: Path) -> Iterator[Emulator]:
+    with emulator(integration_timeout_s=0.3) as running:
+        yield running
+
+
+def run(coroutine: Any) -> Any:
+    return asyncio.run(asyncio.wait_for(coroutine, 20))
+
+
+async def ask(ws: ClientConnection, command: dict[str, Any] | str) -> Any:
+    await ws.send(command if isinstance(command, str) else json.dumps(command))
+    return json.loads(await ws.recv())
+
+
+def management(api: Emulator) -> Any:
+    return boto3.client(
+        "apigatewaymanagementapi", endpoint_url=api.management_url, region_name="us-east-1"
+    )
+
+
+# Routing: points 1-4
+
+
+def test_1_routes_match_exactly_case_included(api: Emulator) -> None:
+    async def scenario() -> None:
+        async with connect(api.websocket_url) as ws:
+            assert (await ask(ws, {"action": "sendMessage"}))["route"] == "sendMessage"
+            assert (await ask(ws, {"action": "sendmessage"}))["route"] == "$default"
+
+    run(scenario())
+
+
+def test_2_unroutable_frames_go_to_default(api: Emulator) -> None:
+    async def scenario() -> None:
+        async with connect(api.websocket_url) as ws:
+            for frame in ("not json", '{"no": "action"}', '{"action": "nope"}', "[1]"):
+                answer = await ask(ws, frame)
+                assert answer["route"] == "$default"
+                assert answer["event"]["body"] == frame
+
+    run(scenario())
+
+
+def test_2_without_default_the_client_gets_forbidden(log_path: Path) -> None:
+    async def scenario(api: Emulator) -> None:
+        async with connect(api.websocket_url) as ws:
+            await ws.send('{"action": "unknown"}')
+            found = ERROR_FRAME.fullmatch(str(await ws.recv()))
+            assert found is not None
+            assert found["message"] == "Forbidden"
+            assert (await ask(ws, {"action": "sendMessage"}))["route"] == "sendMessage"
+
+    with emulator(routes=("$connect", "sendMessage")) as api:
+        run(scenario(api))
+
+
+def test_3_connect_and_disconnect_ignore_the_selection_expression(
+    api: Emulator, log_path: Path
+) -> None:
+    async def scenario() -> None:
+        async with connect(api.websocket_url) as ws:
+            assert (await ask(ws, {"action": "$connect"}))["route"] == "$default"
+            assert (await ask(ws, {"action": "$disconnect"}))["route"] == "$default"
+
+    run(scenario())
+    time.sleep(0.2)
+    routes = [e["event"]["requestContext"]["routeKey"] for e in probe_log(log_path)]
+    assert routes == ["$connect", "$disconnect"]
+
+
+def test_4_the_upgrade_waits_for_connect(log_path: Path) -> None:
+    async def scenario(api: Emulator) -> None:
+        opening = asyncio.create_task(connect(f"{api.websocket_url}?sleep=0.6").__aenter__())
+        await asyncio.sleep(0.3)
+        assert not opening.done()
+        assert len(probe_log(log_path)) == 1  # $connect is running
+        ws = await opening
+        assert (await ask(ws, {"action": "sendMessage"}))["route"] == "sendMessage"
+        await ws.close()
+
+    with emulator() as api:
+        run(scenario(api))
+
+
+# $connect and $disconnect: points 5-8
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [("status=401", 401), ("status=403", 403), ("raise=1", 502), ("sleep=1", 502)],
+)
+def test_5_connect_refusals(api: Emulator, query: str, status: int) -> None:
+    async def scenario() -> None:
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(f"{api.websocket_url}?{query}"):
+                pass
+        assert refused.value.response.status_code == status
+
+    run(scenario())
+
+
+def test_5_without_a_connect_route_every_connection_is_accepted(log_path: Path) -> None:
+    async def scenario(api: Emulator) -> None:
+        async with connect(f"{api.websocket_url}?status=500") as ws:
+            assert (await ask(ws, "hi"))["route"] == "$default"
+
+    with emulator(routes=("$default",)) as api:
+        run(scenario(api))
+    assert probe_log(log_path) == []
+
+
+def test_6_connect_echoes_the_subprotocol(api: Emulator, log_path: Path) -> None:
+    async def scenario() -> None:
+        async with connect(
+            f"{api.websocket_url}?echo_protocol=1",
+            subprotocols=[Subprotocol("chat.v2"), Subprotocol("chat.v1")],
+        ) as ws:
+            assert ws.subprotocol == "chat.v2"
+
+    run(scenario())
+    headers = probe_log(log_path)[0]["event"]["headers"]
+    assert headers["Sec-WebSocket-Protocol"] == "chat.v2, chat.v1"
+
+
+def test_7_a_post_from_inside_connect_is_gone(api: Emulator, log_path: Path) -> None:
+    async def scenario() -> None:
+        async with connect(f"{api.websocket_url}?post_self=1") as ws:
+            assert (await ask(ws, {"action": "sendMessage"}))["route"] == "sendMessage"
+
+    run(scenario())
+    assert {"post_self": "gone"} in probe_log(log_path)
+
+
+def test_8_disconnect_runs_after_the_close_with_code_and_reason(
+    api: Emulator, log_path: Path
+) -> None:
+    async def scenario() -> str:
+        async with connect(api.websocket_url) as ws:
+            cid = (await ask(ws, "hi"))["event"]["requestContext"]["connectionId"]
+            await ws.close(4000, "bye now")
+        return str(cid)
+
+    cid = run(scenario())
+    deadline = time.time() + 5
+    while len(probe_log(log_path)) < 2 and time.time() < deadline:
+        time.sleep(0.02)
+    event = probe_log(log_path)[-1]["event"]
+    context = event["requestContext"]
+    assert (context["routeKey"], context["eventType"]) == ("$disconnect", "DISCONNECT")
+    assert context["connectionId"] == cid
+    assert (context["disconnectStatusCode"], context["disconnectReason"]) == (4000, "bye now")
+    with pytest.raises(management(api).exceptions.GoneException):
+        management(api).post_to_connection(ConnectionId=cid, Data=b"too late")
+
+
+# Errors a client sees: points 9-11
+
+
+def test_9_a_raising_route_gets_internal_server_error(api: Emulator) -> None:
+    async def scenario() -> None:
+        async with connect(api.websocket_url) as ws:
+            cid = (await ask(ws, "hi"))["event"]["requestContext"]["connectionId"]
+            await ws.send('{"do": "raise"}')
+            found = ERROR_FRAME.fullmatch(str(await ws.recv()))
+            assert found is not None
+            assert found["message"] == "Internal server error"
+            assert found["cid"] == cid
+            assert (await ask(ws, "still open"))["route"] == "$default"
+
+    run(scenario())
+
+
+def test_10_a_slow_route_times_out_but_runs_to_its_end(api: Emulator) -> None:
+    async def scenario() -> None:
+        async with connect(api.websocket_url) as ws:
+            await ws.send('{"do": "sleep", "seconds": 0.8}')
+            found = ERROR_FRAME.fullmatch(str(await ws.recv()))
+            assert found is not None
+            assert found["message"] == "Endpoint request timed out"
+            finished = json.loads(await ws.recv())
+            assert finished["do"] == "sleep"
+            assert finished["event"]["requestContext"]["requestId"] == found["rid"]
+
+    run(scenario())
+
+
+def test_11_a_returned_status_sends_nothing_back(api: Emulator) -> None:
+    async def scenario() -> None:
+        async with connect(api.websocket_url) as ws:
+            await ws.send('{"do": "status", "status": 500}')
+            await ws.send('{"do": "status", "status": 200}')
+            await asyncio.sleep(0.3)
+            assert (await ask(ws, "after"))["event"]["body"] == "after"
+
+    run(scenario())
+
+
+# Limits: points 12-14
+
+
+def test_12_a_message_over_the_limit_closes_with_1009(log_path: Path) -> None:
+    async def scenario(api: Emulator) -> None:
+        async with connect(api.websocket_url, max_size=None) as ws:
+            assert (await ask(ws, "x" * 1000))["route"] == "$default"
+            await ws.send("x" * 2049)
+            with pytest.raises(ConnectionClosed) as closed:
+                await ws.recv()
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == 1009
+
+    with emulator(max_message_bytes=2048, max_frame_bytes=1024) as api:
+        run(scenario(api))
+
+
+def test_12_a_frame_over_the_limit_closes_with_1009_fragments_do_not(log_path: Path) -> None:
+    async def scenario(api: Emulator) -> None:
+        async with connect(api.websocket_url) as ws:
+            await ws.send(["x" * 1000, "y" * 1000])  # one message of two 1,000-byte frames
+            answer = json.loads(await ws.recv())
+            assert answer["event"]["body"] == "x" * 1000 + "y" * 1000
+        async with connect(api.websocket_url) as ws:
+            await ws.send("z" * 1500)
+            with pytest.raises(ConnectionClosed) as closed:
+                await ws.recv()
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == 1009
+
+    with emulator(max_message_bytes=4096, max_frame_bytes=1024) as api:
+        run(scenario(api))
+
+
+def test_12_a_post_over_the_limit_is_refused(log_path: Path) -> None:
+    async def scenario(api: Emulator) -> None:
+        async with connect(api.websocket_url) as ws:
+            cid = (await ask(ws, "hi"))["event"]["requestContext"]["connectionId"]
+            client = management(api)
+            with pytest.raises(client.exceptions.PayloadTooLargeException):
+                await asyncio.to_thread(
+                    client.post_to_connection, ConnectionId=cid, Data=b"x" * 2049
+                )
+            await asyncio.to_thread(client.post_to_connection, ConnectionId=cid, Data=b"y" * 2048)
+            assert await ws.recv() == "y" * 2048
+
+    with emulator(max_message_bytes=2048, max_frame_bytes=1024) as api:
+        run(scenario(api))
+
+
+def test_13_idle_connections_close_with_1001_pings_do_not_count(log_path: Path) -> None:
+    async def scenario(api: Emulator) -> None:
+        started = time.monotonic()
+        async with connect(api.websocket_url, ping_interval=0.2, ping_timeout=5) as ws:
+            with pytest.raises(ConnectionClosed) as closed:
+                await ws.recv()
+        assert closed.value.rcvd is not None
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1001, "Going away")
+        assert time.monotonic() - started >= 0.9
+
+    with emulator(idle_timeout_s=1.0) as api:
+        run(scenario(api))
+
+
+async def keep_busy(ws: ClientConnection) -> None:
+    while True:
+        await ask(ws, "busy")
+        await asyncio.sleep(0.1)
+
+
+def test_13_connections_close_at_their_maximum_duration(log_path: Path) -> None:
+    async def scenario(api: Emulator) -> None:
+        async with connect(api.websocket_url) as ws:
+            with pytest.raises(ConnectionClosed) as closed:
+                await keep_busy(ws)
+        assert closed.value.rcvd is not None
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1001, "Going away")
+
+    with emulator(idle_timeout_s=1.0, max_connection_duration_s=1.5) as api:
+        run(scenario(api))
+    disconnect = probe_log(log_path)[-1]["event"]["requestContext"]
+    assert disconnect["disconnectStatusCode"] == 1001
+
+
+# The event: points 15-16
+
+
+def test_15_16_event_shapes(api: Emulator, log_path: Path) -> None:
+    async def scenario() -> dict[str, Any]:
+        url = f"{api.websocket_url}?room=main&tag=a&tag=b"
+        async with connect(url, user_agent_header="papo-probe/1.0") as ws:
+            text = await ask(ws, {"action": "sendMessage", "n": 1})
+            await ws.send(b"\x00\x01binary")
+            binary = json.loads(await ws.recv())
+        return {"text": text["event"], "binary": binary["event"]}
+
+    seen = run(scenario())
+    time.sleep(0.2)
+    connect_event, disconnect_event = (e["event"] for e in probe_log(log_path))
+    for event, route, kind in (
+        (connect_event, "$connect", "CONNECT"),
+        (seen["text"], "sendMessage", "MESSAGE"),
+        (disconnect_event, "$disconnect", "DISCONNECT"),
+    ):
+        context = event["requestContext"]
+        assert (context["routeKey"], context["eventType"]) == (route, kind)
+        assert context["messageDirection"] == "IN"
+        assert re.fullmatch(ID, context["connectionId"])
+        assert re.fullmatch(ID, context["requestId"])
+        assert context["extendedRequestId"]
+        assert re.fullmatch(TIME, context["requestTime"])
+        assert context["requestTimeEpoch"] >= context["connectedAt"] > 1.7e12
+        assert context["stage"] == "dev"
+        assert context["domainName"] == f"127.0.0.1:{api.port}"
+        assert context["apiId"]
+        assert context["identity"]["sourceIp"] == "127.0.0.1"
+        assert context["identity"]["userAgent"] == "papo-probe/1.0"
+        assert ("messageId" in context) is (kind == "MESSAGE")
+    assert connect_event["queryStringParameters"] == {"room": "main", "tag": "b"}
+    assert connect_event["multiValueQueryStringParameters"] == {"room": ["main"], "tag": ["a", "b"]}
+    assert connect_event["headers"]["User-Agent"] == "papo-probe/1.0"
+    assert connect_event["multiValueHeaders"]["User-Agent"] == ["papo-probe/1.0"]
+    assert connect_event["headers"]["Sec-WebSocket-Version"] == "13"
+    assert seen["text"]["body"] == '{"action": "sendMessage", "n": 1}'
+    assert seen["text"]["isBase64Encoded"] is False
+    assert seen["binary"]["isBase64Encoded"] is True
+    assert base64.b64decode(seen["binary"]["body"]) == b"\x00\x01binary"
+    assert seen["binary"]["requestContext"]["routeKey"] == "$default"
+
+
+# The Management API: point 17
+
+
+def test_17_post_get_delete_and_gone_through_boto3(api: Emulator) -> None:
+    async def scenario() -> None:
+        client = management(api)
+        async with connect(api.websocket_url, user_agent_header="ua/1") as ws:
+            cid = (await ask(ws, "hi"))["event"]["requestContext"]["connectionId"]
+            await asyncio.to_thread(
+                client.post_to_connection, ConnectionId=cid, Data="olá".encode()
+            )
+            assert await ws.recv() == "olá"
+            info = await asyncio.to_thread(client.get_connection, ConnectionId=cid)
+            assert info["Identity"] == {"SourceIp": "127.0.0.1", "UserAgent": "ua/1"}
+            assert info["LastActiveAt"] >= info["ConnectedAt"]
+            deleted = await asyncio.to_thread(client.delete_connection, ConnectionId=cid)
+            assert deleted["ResponseMetadata"]["HTTPStatusCode"] == 204
+            with pytest.raises(ConnectionClosed):
+                await ws.recv()
+            for call in (
+                lambda: client.post_to_connection(ConnectionId=cid, Data=b"x"),
+                lambda: client.get_connection(ConnectionId=cid),
+                lambda: client.delete_connection(ConnectionId="VNRUSeldSwMCIRQ="),
+            ):
+                with pytest.raises(client.exceptions.GoneException):
+                    await asyncio.to_thread(call)
+
+    run(scenario())
+
+
+def test_17_a_handler_posts_to_another_connection(api: Emulator) -> None:
+    async def scenario() -> None:
+        async with connect(api.websocket_url) as a, connect(api.websocket_url) as b:
+            bid = (await ask(b, "hi"))["event"]["requestContext"]["connectionId"]
+            await a.send(json.dumps({"do": "post", "to": bid, "data": "psst"}))
+            assert await b.recv() == "psst"
+            await a.send(json.dumps({"do": "kick", "who": bid}))
+            with pytest.raises(ConnectionClosed):
+                await b.recv()
+            await a.send(json.dumps({"do": "post", "to": bid, "data": "again?"}))
+            assert await a.recv() == "gone"
+
+    run(scenario())
+
+
+# Separate containers: point 19
+
+
+@pytest.mark.parametrize(("workers", "shared"), [(0, True), (2, False)])
+def test_19_module_globals_are_not_shared_between_workers(
+    log_path: Path, workers: int, shared: bool
+) -> None:
+    async def scenario(api: Emulator) -> list[int]:
+        async with connect(api.websocket_url) as ws:
+            for _ in range(12):
+                await ws.send("count")
+            return sorted([int(await ws.recv()) for _ in range(12)])
+
+    with emulator("tests.lambdas.counter:handler", ("$default",), workers=workers) as api:
+        counts = run(scenario(api))
+    assert (counts == list(range(1, 13))) is shared
