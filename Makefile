@@ -4,12 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements/dev.txt pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: help install run test lint typecheck pytest bench-delivery lock clean
+.PHONY: help install run test lint typecheck pytest bench-delivery lambda lock clean
 
 help:
 	@echo "make run             start papo locally (emulator, SQLite, web client)"
 	@echo "make test            lint, type-check and run the whole test suite"
 	@echo "make bench-delivery  CPU per Management API post, papo vs boto3"
+	@echo "make lambda          build the Lambda code into deploy/build (arm64, Python 3.12)"
 	@echo "make lock            re-pin requirements/dev.txt from pyproject.toml"
 
 install: $(STAMP)
@@ -38,6 +39,16 @@ pytest: install
 
 bench-delivery: install
 	$(BIN)/python bench/delivery.py
+
+# The Lambda runtime ships boto3; papo adds msgspec and Powertools, and leaves
+# out the local emulator and the command line.
+lambda: install
+	rm -rf deploy/build && mkdir -p deploy/build
+	$(BIN)/uv pip install --quiet --target deploy/build --python-platform aarch64-manylinux2014 \
+		--python-version 3.12 --only-binary :all: "msgspec>=0.18" "aws-lambda-powertools>=3.0"
+	cp -r src/papo deploy/build/papo
+	rm -rf deploy/build/papo/local deploy/build/papo/cli.py deploy/build/papo/__main__.py
+	find deploy/build -name __pycache__ -prune -exec rm -rf {} +
 
 lock: install
 	$(BIN)/uv pip compile --quiet --python $(BIN)/python --extra dev pyproject.toml -o requirements/dev.txt
