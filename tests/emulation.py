@@ -22,10 +22,12 @@ def emulator(
     *,
     environment: dict[str, str] | None = None,
     workers: int = 0,
+    tls_port: int | None = None,
     **limits: Any,
 ) -> Iterator[Emulator]:
     config = ApiConfig.for_handler(handler, routes, limits=Limits(**limits), workers=workers)
-    with Emulator(config, port=0, environment=environment).running() as running:
+    served = Emulator(config, port=0, environment=environment, tls_port=tls_port)
+    with served.running() as running:
         yield running
 
 

@@ -43,8 +43,10 @@ def room_store(
 
 @pytest.fixture
 def papo(room_store: ConnectionStore, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    with emulator(PAPO_HANDLER, PAPO_ROUTES) as running:
-        monkeypatch.setenv("PAPO_MANAGEMENT_ENDPOINT", running.management_url)
+    """papo's handler as deployed: it posts to https://{domainName}/{stage} of its events."""
+    monkeypatch.delenv("PAPO_MANAGEMENT_ENDPOINT", raising=False)
+    monkeypatch.delenv("AWS_CA_BUNDLE", raising=False)
+    with emulator(PAPO_HANDLER, PAPO_ROUTES, tls_port=0) as running:
         yield running
 
 

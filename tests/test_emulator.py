@@ -428,3 +428,27 @@ def test_19_module_globals_are_not_shared_between_workers(
     with emulator("tests.lambdas.counter:handler", ("$default",), workers=workers) as api:
         counts = run(scenario(api))
     assert (counts == list(range(1, 13))) is shared
+
+
+# A handler's own client: point 18
+
+
+def test_18_a_handler_building_https_from_its_event_works_unmodified(
+    log_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The probe builds `https://{domainName}/{stage}` as AWS's examples do."""
+    monkeypatch.setenv("PROBE_SCHEME", "https")
+
+    async def scenario(api: Emulator) -> None:
+        async with connect(api.websocket_url) as a, connect(api.websocket_url) as b:
+            await b.send(json.dumps({"do": "info"}))
+            info = json.loads(await b.recv())
+            assert info["Identity"]["SourceIp"] == "127.0.0.1"
+            await a.send(json.dumps({"do": "echo"}))
+            echoed = json.loads(await a.recv())
+            context = echoed["event"]["requestContext"]
+            assert context["domainName"] == f"127.0.0.1:{api.tls_port}"
+
+    with emulator(tls_port=0) as api:
+        assert api.tls_port
+        run(scenario(api))

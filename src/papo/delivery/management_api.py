@@ -10,6 +10,7 @@ reopened), at a fraction of its CPU: one persistent connection per thread
 from __future__ import annotations
 
 import logging
+import os
 import random
 import ssl
 import threading
@@ -93,7 +94,10 @@ class ManagementApiClient:
     def _connection(self) -> HttpConnection:
         conn: HttpConnection | None = getattr(self._local, "conn", None)
         if conn is None:
-            tls = ssl.create_default_context() if self.endpoint.scheme == "https" else None
+            tls = None
+            if self.endpoint.scheme == "https":
+                # As boto3 does, trust AWS_CA_BUNDLE when it is set (papo serve sets it).
+                tls = ssl.create_default_context(cafile=os.environ.get("AWS_CA_BUNDLE") or None)
             conn = HttpConnection(
                 self.endpoint.hostname, self.endpoint.port, tls=tls, timeout_s=self._timeout_s
             )

@@ -39,8 +39,16 @@ def error_frame(message: str, connection_id: str, request_id: str) -> str:
 
 
 class Gateway:
-    def __init__(self, config: ApiConfig, invoker: Invoker, registry: Registry) -> None:
+    def __init__(
+        self,
+        config: ApiConfig,
+        invoker: Invoker,
+        registry: Registry,
+        *,
+        domain_name: str | None = None,
+    ) -> None:
         self.config = config
+        self.domain_name = domain_name
         self.invoker = invoker
         self.registry = registry
         self._path = config.selection_path()
@@ -71,7 +79,7 @@ class Gateway:
             connected_at=ids.now_ms(),
             source_ip=client.host if client else "127.0.0.1",
             user_agent=websocket.headers.get("user-agent"),
-            domain_name=websocket.headers.get("host", "localhost"),
+            domain_name=self.domain_name or websocket.headers.get("host", "localhost"),
             stage=self.config.stage,
             api_id=self.config.api_id,
         )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
+import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import uvicorn
 from starlette.applications import Starlette
@@ -20,6 +23,7 @@ from papo.local.connections import Registry
 from papo.local.gateway import Gateway
 from papo.local.invoker import Invoker
 from papo.local.management import ManagementApi
+from papo.local.tls import TlsFiles, make_certificate
 
 
 class FrameLimitedProtocol(WebSocketsSansIOProtocol):
@@ -62,17 +66,40 @@ def frame_limited_protocol(max_frame_bytes: int) -> type[WebSocketsSansIOProtoco
     )
 
 
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 @dataclass
 class Emulator:
+    """The emulated API: the WebSocket API and its Management API on `port`, and,
+    when `tls_port` is set, the Management API over https there too (FIDELITY 18):
+    events then name `host:tls_port` as their `domainName`, and handlers get
+    `AWS_CA_BUNDLE` trusting the certificate made at start-up."""
+
     config: ApiConfig
     host: str = "127.0.0.1"
     port: int = 8000
     environment: Mapping[str, str] | None = None
+    tls_port: int | None = None
 
     def __post_init__(self) -> None:
+        environment = dict(self.environment or {})
+        self.tls: TlsFiles | None = None
+        if self.tls_port is not None:
+            if self.tls_port == 0:
+                self.tls_port = _free_port(self.host)
+            self._tls_dir = tempfile.TemporaryDirectory(prefix="papo-tls-")
+            self.tls = make_certificate(Path(self._tls_dir.name), self.host)
+            environment["AWS_CA_BUNDLE"] = str(self.tls.ca_bundle)
+        self._servers: list[uvicorn.Server] = []
         self.registry = Registry()
-        self.invoker = Invoker(self.config, self.environment)
-        self.gateway = Gateway(self.config, self.invoker, self.registry)
+        self.invoker = Invoker(self.config, environment)
+        domain = f"{self.host}:{self.tls_port}" if self.tls_port is not None else None
+        self.gateway = Gateway(self.config, self.invoker, self.registry, domain_name=domain)
         self.management = ManagementApi(self.config, self.registry)
         self.app = Starlette(
             routes=[
@@ -86,19 +113,26 @@ class Emulator:
             ]
         )
 
-    def uvicorn_config(self, **options: object) -> uvicorn.Config:
+    def uvicorn_config(self, *, tls: bool = False, log_level: str = "warning") -> uvicorn.Config:
         limits = self.config.limits
+        port, certfile, keyfile = self.port, None, None
+        if tls:
+            if self.tls is None or self.tls_port is None:
+                raise ValueError("this emulator serves no TLS")
+            port, certfile, keyfile = self.tls_port, str(self.tls.certificate), str(self.tls.key)
         return uvicorn.Config(
             self.app,
             host=self.host,
-            port=self.port,
+            port=port,
             ws=frame_limited_protocol(limits.max_frame_bytes),
             ws_max_size=limits.max_message_bytes,
             ws_ping_interval=None,
             ws_per_message_deflate=False,
             lifespan="off",
+            log_level=log_level,
             timeout_graceful_shutdown=max(5, int(limits.integration_timeout_s) + 1),
-            **options,  # type: ignore[arg-type]
+            ssl_certfile=certfile,
+            ssl_keyfile=keyfile,
         )
 
     @property
@@ -109,23 +143,47 @@ class Emulator:
     def management_url(self) -> str:
         return f"http://{self.host}:{self.port}/{self.config.stage}"
 
+    async def serve(self, log_level: str = "warning") -> None:
+        """Serves until told to stop; both servers share one event loop, as the
+        Management API writes to the WebSocket API's connections."""
+        servers = [uvicorn.Server(self.uvicorn_config(log_level=log_level))]
+        if self.tls is not None:
+            servers.append(uvicorn.Server(self.uvicorn_config(tls=True, log_level=log_level)))
+        self._servers = servers
+        tasks = [asyncio.ensure_future(server.serve()) for server in servers]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            # The WebSocket side first: its connections' $disconnect may still post.
+            servers[0].should_exit = True
+            await asyncio.gather(tasks[0], return_exceptions=True)
+            for server, task in zip(servers[1:], tasks[1:], strict=True):
+                server.should_exit = True
+                done, _ = await asyncio.wait([task], timeout=1)
+                if not done:
+                    # Idle keep-alive TLS clients would hold each close for 30 s.
+                    for connection in list(server.server_state.connections):
+                        connection.transport.abort()
+                await asyncio.gather(task, return_exceptions=True)
+            self.invoker.close()
+
     @contextlib.contextmanager
     def running(self) -> Iterator[Emulator]:
         """Serves in a background thread (for tests and embedding); port 0 picks a free one."""
         if self.port == 0:
-            with socket.socket() as probe:
-                probe.bind((self.host, 0))
-                self.port = probe.getsockname()[1]
-        server = uvicorn.Server(self.uvicorn_config(log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
+            self.port = _free_port(self.host)
+        self._servers = []
+        thread = threading.Thread(
+            target=asyncio.run, args=(self.serve(log_level="warning"),), daemon=True
+        )
         thread.start()
-        while not server.started:
+        while not (self._servers and all(s.started for s in self._servers)):
             if not thread.is_alive():
                 raise RuntimeError("the emulator did not start")
             threading.Event().wait(0.01)
         try:
             yield self
         finally:
-            server.should_exit = True
+            for server in self._servers:
+                server.should_exit = True
             thread.join(timeout=30)
-            self.invoker.close()
