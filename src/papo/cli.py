@@ -15,6 +15,13 @@ _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("--host", "PAPO_HOST", "127.0.0.1", "address to listen on"),
     ("--port", "PAPO_PORT", "8000", "port for the WebSocket API and its Management API"),
     ("--stage", "PAPO_STAGE", "dev", "stage name: ws://HOST:PORT/STAGE"),
+    (
+        "--tls-port",
+        "PAPO_TLS_PORT",
+        "8443",
+        "port for the Management API over https, which events name as their domainName "
+        "(0: none; not with --reload)",
+    ),
     ("--handler", "PAPO_HANDLER", PAPO_HANDLER, "the Lambda handler, MODULE:FUNCTION"),
     (
         "--integration-timeout",
@@ -78,10 +85,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> None:
+    import asyncio
+
     import uvicorn
 
     from papo.local.app import config_from_env
-    from papo.local.server import frame_limited_protocol
+    from papo.local.server import Emulator, frame_limited_protocol
 
     values = {
         "PAPO_HOST": args.host,
@@ -96,17 +105,23 @@ def _serve(args: argparse.Namespace) -> None:
     if args.routes:
         values["PAPO_ROUTES"] = ",".join(args.routes)
     os.environ.update(values)
-    management = f"http://{args.host}:{args.port}/{args.stage}"
-    if args.handler == PAPO_HANDLER:
-        os.environ.setdefault("PAPO_MANAGEMENT_ENDPOINT", management)
     config = config_from_env()
-    _banner(args, management, sorted(config.routes))
+    tls_port = None if args.reload or int(args.tls_port) == 0 else int(args.tls_port)
+    if tls_port is None and args.handler == PAPO_HANDLER:
+        os.environ.setdefault(
+            "PAPO_MANAGEMENT_ENDPOINT", f"http://{args.host}:{args.port}/{args.stage}"
+        )
+    _banner(args, tls_port, sorted(config.routes))
+    if not args.reload:
+        emulator = Emulator(config, host=args.host, port=int(args.port), tls_port=tls_port)
+        asyncio.run(emulator.serve())
+        return
     uvicorn.run(
         "papo.local.app:create_app",
         factory=True,
         host=args.host,
         port=int(args.port),
-        reload=args.reload,
+        reload=True,
         ws=frame_limited_protocol(config.limits.max_frame_bytes),
         ws_max_size=config.limits.max_message_bytes,
         ws_ping_interval=None,
@@ -117,7 +132,7 @@ def _serve(args: argparse.Namespace) -> None:
     )
 
 
-def _banner(args: argparse.Namespace, management: str, routes: Sequence[str]) -> None:
+def _banner(args: argparse.Namespace, tls_port: int | None, routes: Sequence[str]) -> None:
     store = os.environ.get("PAPO_STORE", "sqlite")
     where = (
         os.environ.get("PAPO_SQLITE_PATH", "data/papo.sqlite3")
@@ -127,7 +142,11 @@ def _banner(args: argparse.Namespace, management: str, routes: Sequence[str]) ->
     lines = [
         f"papo {__version__}: API Gateway WebSocket emulator",
         f"  WebSocket API   ws://{args.host}:{args.port}/{args.stage}",
-        f"  @connections    {management}/@connections/{{connectionId}}",
+        f"  @connections    http://{args.host}:{args.port}/{args.stage}/@connections/{{id}}",
+        f"                  https://{args.host}:{tls_port}/{args.stage}/@connections/{{id}}"
+        " (the events' domainName; handlers get AWS_CA_BUNDLE)"
+        if tls_port
+        else "                  (no https: handlers are told PAPO_MANAGEMENT_ENDPOINT)",
         f"  handler         {args.handler}"
         + (f" in {args.workers} worker processes" if int(args.workers) else " (in threads)"),
         f"  routes          {' '.join(routes)}",

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import socket
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +72,14 @@ def _free_port(host: str) -> int:
         probe.bind((host, 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signals to the emulator, which runs two at once."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
 
 
 @dataclass
@@ -146,10 +155,14 @@ class Emulator:
     async def serve(self, log_level: str = "warning") -> None:
         """Serves until told to stop; both servers share one event loop, as the
         Management API writes to the WebSocket API's connections."""
-        servers = [uvicorn.Server(self.uvicorn_config(log_level=log_level))]
+        servers: list[uvicorn.Server] = [_Server(self.uvicorn_config(log_level=log_level))]
         if self.tls is not None:
-            servers.append(uvicorn.Server(self.uvicorn_config(tls=True, log_level=log_level)))
+            servers.append(_Server(self.uvicorn_config(tls=True, log_level=log_level)))
         self._servers = servers
+        if threading.current_thread() is threading.main_thread():
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, self.stop)
         tasks = [asyncio.ensure_future(server.serve()) for server in servers]
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -166,6 +179,11 @@ class Emulator:
                         connection.transport.abort()
                 await asyncio.gather(task, return_exceptions=True)
             self.invoker.close()
+
+    def stop(self) -> None:
+        """Begins a graceful shutdown: open connections close and get their `$disconnect`."""
+        if self._servers:
+            self._servers[0].should_exit = True
 
     @contextlib.contextmanager
     def running(self) -> Iterator[Emulator]:
@@ -184,6 +202,5 @@ class Emulator:
         try:
             yield self
         finally:
-            for server in self._servers:
-                server.should_exit = True
+            self.stop()
             thread.join(timeout=30)
