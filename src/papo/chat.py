@@ -7,12 +7,12 @@ chat rule needs only a store and a recording delivery.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from papo import protocol
+from papo.clock import now_ms
 from papo.ports import ClaimStatus, ConnectionStore, Delivery, Envelope, Member
 from papo.protocol import ACTIONS, BadFrame, ErrorCode
 from papo.rules import Limits, check_message, check_name
@@ -25,17 +25,13 @@ def _new_id() -> str:
     return uuid.uuid4().hex
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 @dataclass
 class Chat:
     store: ConnectionStore
     delivery: Delivery
     texts: Texts = field(default_factory=Texts)
     limits: Limits = field(default_factory=Limits)
-    clock: Callable[[], int] = _now_ms
+    clock: Callable[[], int] = now_ms
     new_id: Callable[[], str] = _new_id
 
     def connect(self, connection_id: str) -> None:

@@ -23,10 +23,10 @@ deletes lazily. What each route costs (on-demand units, items under 1 KB):
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from papo.clock import now_ms
 from papo.ports import Claim, ClaimStatus, Connection, Member
 from papo.rules import name_key
 
@@ -36,10 +36,6 @@ if TYPE_CHECKING:
 ROOM = "ROOM#main"
 CONNECTION_TTL_S = 2 * 60 * 60 + 60
 _CLAIM_ATTEMPTS = 5
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def _connection_key(connection_id: str) -> dict[str, Any]:
@@ -66,7 +62,7 @@ class DynamoDbStore:
         table: str,
         *,
         ttl_s: int = CONNECTION_TTL_S,
-        clock: Callable[[], int] = _now_ms,
+        clock: Callable[[], int] = now_ms,
     ) -> None:
         self._db = client
         self.table = table

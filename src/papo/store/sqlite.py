@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from papo.clock import now_ms
 from papo.ports import Claim, ClaimStatus, Connection, Member
 from papo.rules import name_key
 
@@ -32,17 +32,13 @@ CREATE TABLE IF NOT EXISTS connections (
 """
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class SqliteStore:
     def __init__(
         self,
         path: str | Path,
         *,
         ttl_ms: int = CONNECTION_TTL_MS,
-        clock: Callable[[], int] = _now_ms,
+        clock: Callable[[], int] = now_ms,
         busy_timeout_s: float = 30.0,
     ) -> None:
         self.path = str(path)
