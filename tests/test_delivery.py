@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import boto3
 import pytest
@@ -218,3 +221,26 @@ def test_fanout_reports_gone_and_carries_on_past_errors(api: ManagementApi) -> N
     assert api.frames("A=") == api.frames("D=") == [{"n": 1}, {"n": 2}]
     assert api.frames("B=") == []
     assert api.frames("C=") == [{"n": 2}]
+
+
+def test_one_tls_context_serves_every_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Building an SSL context loads the CA bundle (~30 ms): once per client, not per thread."""
+    made = []
+    create = ssl.create_default_context
+
+    def counting(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        made.append(args)
+        return create(*args, **kwargs)
+
+    monkeypatch.setattr(ssl, "create_default_context", counting)
+    client = ManagementApiClient(Endpoint.parse("https://abc.example/dev"), None)
+    together = threading.Barrier(4)
+
+    def connection_of_a_thread(_: int) -> HttpConnection:
+        together.wait()  # four distinct threads, each with its own connection
+        return client._connection()
+
+    with ThreadPoolExecutor(4) as pool:
+        connections = list(pool.map(connection_of_a_thread, range(4)))
+    assert len(set(map(id, connections))) == 4
+    assert len(made) == 1
