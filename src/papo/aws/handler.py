@@ -2,7 +2,7 @@
 
 API Gateway picks the route by `$request.body.action`; each route below is
 a short function over the chat core. The event is parsed once, at the edge,
-into Powertools' typed WebSocket event.
+into a typed `WebSocketEvent`.
 """
 
 from __future__ import annotations
@@ -12,18 +12,16 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.data_classes.api_gateway_websocket_event import (
-    APIGatewayWebSocketEvent,
-)
 
 from papo.aws import wiring
+from papo.aws.event import WebSocketEvent
 from papo.chat import Chat
 from papo.settings import Settings
 from papo.texts import Texts
 
 logger = Logger(service="papo")
 
-Route = Callable[[Chat, APIGatewayWebSocketEvent], None]
+Route = Callable[[Chat, WebSocketEvent], None]
 ROUTES: dict[str, Route] = {}
 
 
@@ -35,46 +33,42 @@ def route(key: str) -> Callable[[Route], Route]:
     return register
 
 
-def _body(event: APIGatewayWebSocketEvent) -> str | bytes | None:
-    return event.decoded_body
-
-
 @route("$connect")
-def connect(chat: Chat, event: APIGatewayWebSocketEvent) -> None:
+def connect(chat: Chat, event: WebSocketEvent) -> None:
     chat.connect(event.request_context.connection_id)
 
 
 @route("$disconnect")
-def disconnect(chat: Chat, event: APIGatewayWebSocketEvent) -> None:
+def disconnect(chat: Chat, event: WebSocketEvent) -> None:
     chat.disconnect(event.request_context.connection_id)
 
 
 @route("setName")
-def set_name(chat: Chat, event: APIGatewayWebSocketEvent) -> None:
-    chat.set_name(event.request_context.connection_id, _body(event))
+def set_name(chat: Chat, event: WebSocketEvent) -> None:
+    chat.set_name(event.request_context.connection_id, event.decoded_body)
 
 
 @route("sendPublic")
-def send_public(chat: Chat, event: APIGatewayWebSocketEvent) -> None:
-    chat.send_public(event.request_context.connection_id, _body(event))
+def send_public(chat: Chat, event: WebSocketEvent) -> None:
+    chat.send_public(event.request_context.connection_id, event.decoded_body)
 
 
 @route("sendPrivate")
-def send_private(chat: Chat, event: APIGatewayWebSocketEvent) -> None:
-    chat.send_private(event.request_context.connection_id, _body(event))
+def send_private(chat: Chat, event: WebSocketEvent) -> None:
+    chat.send_private(event.request_context.connection_id, event.decoded_body)
 
 
 @route("sendBot")
-def send_bot(chat: Chat, event: APIGatewayWebSocketEvent) -> None:
-    chat.send_bot(event.request_context.connection_id, _body(event))
+def send_bot(chat: Chat, event: WebSocketEvent) -> None:
+    chat.send_bot(event.request_context.connection_id, event.decoded_body)
 
 
 @route("$default")
-def default(chat: Chat, event: APIGatewayWebSocketEvent) -> None:
-    chat.default(event.request_context.connection_id, _body(event))
+def default(chat: Chat, event: WebSocketEvent) -> None:
+    chat.default(event.request_context.connection_id, event.decoded_body)
 
 
-def _chat(settings: Settings, event: APIGatewayWebSocketEvent) -> Chat:
+def _chat(settings: Settings, event: WebSocketEvent) -> Chat:
     context = event.request_context
     url = wiring.endpoint_url(settings, context.domain_name, context.stage)
     return Chat(
@@ -86,7 +80,7 @@ def _chat(settings: Settings, event: APIGatewayWebSocketEvent) -> Chat:
 
 
 def handler(event: dict[str, Any], _context: object) -> dict[str, Any]:
-    ws = APIGatewayWebSocketEvent(event)
+    ws = WebSocketEvent.parse(event)
     request = ws.request_context
     # Thread-local keys: the emulator runs invocations in threads of one process.
     logger.thread_safe_append_keys(

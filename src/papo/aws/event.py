@@ -1,0 +1,38 @@
+"""The API Gateway WebSocket event, typed once at the edge.
+
+msgspec converts the event dict in microseconds and is already loaded;
+Powertools' data classes would add their package's imports to every cold
+start for the same few fields (`import papo.aws.handler`, median of 5 on
+this machine: 193 ms with them, 162 ms without).
+"""
+
+from __future__ import annotations
+
+import base64
+
+import msgspec
+
+
+class RequestContext(msgspec.Struct, rename="camel", frozen=True):
+    route_key: str
+    connection_id: str
+    request_id: str
+    domain_name: str
+    stage: str
+
+
+class WebSocketEvent(msgspec.Struct, rename="camel", frozen=True):
+    request_context: RequestContext
+    body: str | None = None
+    is_base64_encoded: bool = False
+
+    @classmethod
+    def parse(cls, event: object) -> WebSocketEvent:
+        return msgspec.convert(event, cls)
+
+    @property
+    def decoded_body(self) -> str | bytes | None:
+        """The frame as the client sent it: text, or the bytes of a binary frame."""
+        if self.is_base64_encoded and self.body is not None:
+            return base64.b64decode(self.body)
+        return self.body
