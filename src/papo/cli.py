@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from papo import __version__
-from papo.local.config import PAPO_HANDLER, PAPO_ROUTES
+from papo.local.config import PAPO_HANDLER
 
 _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
     # flag, environment variable, default, help
@@ -90,7 +90,7 @@ def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from papo.local.app import config_from_env
-    from papo.local.server import Emulator, frame_limited_protocol
+    from papo.local.server import Emulator, uvicorn_options
 
     values = {
         "PAPO_HOST": args.host,
@@ -122,13 +122,8 @@ def _serve(args: argparse.Namespace) -> None:
         host=args.host,
         port=int(args.port),
         reload=True,
-        ws=frame_limited_protocol(config.limits.max_frame_bytes),
-        ws_max_size=config.limits.max_message_bytes,
-        ws_ping_interval=None,
-        ws_per_message_deflate=False,
-        lifespan="off",
         log_level="warning",
-        timeout_graceful_shutdown=int(config.limits.integration_timeout_s) + 1,
+        **uvicorn_options(config.limits),
     )
 
 
@@ -164,6 +159,3 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         _serve(args)
-
-
-__all__ = ["PAPO_ROUTES", "main"]

@@ -109,10 +109,7 @@ class Gateway:
             list(websocket.query_params.multi_items()),
         )
         try:
-            result = await asyncio.wait_for(
-                asyncio.shield(self.invoker.invoke("$connect", event)),
-                self.config.limits.integration_timeout_s,
-            )
+            result = await self._invoke_within_timeout("$connect", event)
         except (HandlerFailed, TimeoutError):
             await websocket.send_denial_response(Response(status_code=502))
             return False, None
@@ -160,14 +157,19 @@ class Gateway:
             return
         event = events.message(connection.peer, route, request_id, data, ids.now_ms())
         try:
-            await asyncio.wait_for(
-                asyncio.shield(self.invoker.invoke(route, event)),
-                self.config.limits.integration_timeout_s,
-            )
+            await self._invoke_within_timeout(route, event)
         except TimeoutError:
             await connection.send(error_frame("Endpoint request timed out", cid, request_id))
         except HandlerFailed:
             await connection.send(error_frame("Internal server error", cid, request_id))
+
+    async def _invoke_within_timeout(self, route: str, event: dict[str, Any]) -> Any:
+        """The route's result, or TimeoutError past the integration timeout; as on AWS,
+        the invocation itself is not cancelled."""
+        return await asyncio.wait_for(
+            asyncio.shield(self.invoker.invoke(route, event)),
+            self.config.limits.integration_timeout_s,
+        )
 
     async def _disconnect(self, peer: events.Peer, code: int, reason: str) -> None:
         if "$disconnect" not in self.config.routes:

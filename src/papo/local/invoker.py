@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import logging
 import multiprocessing
 import os
 import sys
@@ -22,8 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from papo.local.config import ApiConfig, RouteTarget
-
-log = logging.getLogger("papo.local.lambda")
 
 Handler = Callable[[dict[str, Any], Any], Any]
 _loaded: dict[str, Handler] = {}

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -19,7 +20,7 @@ from starlette.routing import Route, WebSocketRoute
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import CloseCode, Frame
 
-from papo.local.config import ApiConfig
+from papo.local.config import ApiConfig, Limits
 from papo.local.connections import Registry
 from papo.local.gateway import Gateway
 from papo.local.invoker import Invoker
@@ -57,6 +58,18 @@ class FrameLimitedProtocol(WebSocketsSansIOProtocol):
     def handle_cont(self, event: Frame) -> None:
         if self._within_limit(event):
             super().handle_cont(event)
+
+
+def uvicorn_options(limits: Limits) -> dict[str, Any]:
+    """How uvicorn must serve an emulated API: API Gateway's limits, no pings of its own."""
+    return {
+        "ws": frame_limited_protocol(limits.max_frame_bytes),
+        "ws_max_size": limits.max_message_bytes,
+        "ws_ping_interval": None,
+        "ws_per_message_deflate": False,
+        "lifespan": "off",
+        "timeout_graceful_shutdown": max(5, int(limits.integration_timeout_s) + 1),
+    }
 
 
 def frame_limited_protocol(max_frame_bytes: int) -> type[WebSocketsSansIOProtocol]:
@@ -123,7 +136,6 @@ class Emulator:
         )
 
     def uvicorn_config(self, *, tls: bool = False, log_level: str = "warning") -> uvicorn.Config:
-        limits = self.config.limits
         port, certfile, keyfile = self.port, None, None
         if tls:
             if self.tls is None or self.tls_port is None:
@@ -133,15 +145,10 @@ class Emulator:
             self.app,
             host=self.host,
             port=port,
-            ws=frame_limited_protocol(limits.max_frame_bytes),
-            ws_max_size=limits.max_message_bytes,
-            ws_ping_interval=None,
-            ws_per_message_deflate=False,
-            lifespan="off",
             log_level=log_level,
-            timeout_graceful_shutdown=max(5, int(limits.integration_timeout_s) + 1),
             ssl_certfile=certfile,
             ssl_keyfile=keyfile,
+            **uvicorn_options(self.config.limits),
         )
 
     @property
