@@ -8,6 +8,8 @@ import base64
 import json
 import re
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -452,3 +454,30 @@ def test_18_a_handler_building_https_from_its_event_works_unmodified(
     with emulator(tls_port=0) as api:
         assert api.tls_port
         run(scenario(api))
+
+
+def test_17_posts_racing_a_closing_client_are_gone_never_an_error(api: Emulator) -> None:
+    """A client that closes while the handler still posts: 200 or 410, as on AWS."""
+
+    async def scenario() -> set[int]:
+        statuses: set[int] = set()
+        for _ in range(5):
+            ws = await connect(api.websocket_url)
+            cid = (await ask(ws, "hi"))["event"]["requestContext"]["connectionId"]
+            url = f"{api.management_url}/@connections/{cid}"
+            posts = [asyncio.to_thread(post_status, url) for _ in range(20)]
+            *answers, _ = await asyncio.gather(*posts, ws.close())
+            statuses.update(answers)
+        return statuses
+
+    statuses = run(scenario())
+    assert statuses <= {200, 410}, statuses
+
+
+def post_status(url: str) -> int:
+    request = urllib.request.Request(url, data=b"late", method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from papo.local import ids
 from papo.local.events import Peer
@@ -37,7 +37,9 @@ class LiveConnection:
                     await self.websocket.send_text(data)
                 else:
                     await self.websocket.send_bytes(data)
-            except (RuntimeError, OSError):
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                # The client closed meanwhile: for the Management API, it is gone.
+                self.closing = True
                 return False
         self.touch()
         return True
@@ -48,7 +50,7 @@ class LiveConnection:
         self.closing = True
         if self.websocket.application_state == WebSocketState.CONNECTED:
             # The peer may have gone in the meantime; then there is nothing to close.
-            with contextlib.suppress(RuntimeError, OSError):
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
                 await self.websocket.close(code, reason)
 
 
@@ -65,9 +67,3 @@ class Registry:
     def get(self, connection_id: str) -> LiveConnection | None:
         connection = self._open.get(connection_id)
         return None if connection is None or connection.closing else connection
-
-    def __len__(self) -> int:
-        return len(self._open)
-
-    def all(self) -> list[LiveConnection]:
-        return list(self._open.values())
