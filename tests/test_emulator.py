@@ -465,8 +465,8 @@ def test_17_posts_racing_a_closing_client_are_gone_never_an_error(api: Emulator)
             ws = await connect(api.websocket_url)
             cid = (await ask(ws, "hi"))["event"]["requestContext"]["connectionId"]
             url = f"{api.management_url}/@connections/{cid}"
-            posts = [asyncio.to_thread(post_status, url) for _ in range(20)]
-            *answers, _ = await asyncio.gather(*posts, ws.close())
+            posts = asyncio.gather(*(asyncio.to_thread(post_status, url) for _ in range(20)))
+            answers, _ = await asyncio.gather(posts, ws.close())
             statuses.update(answers)
         return statuses
 
