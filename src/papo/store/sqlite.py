@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS connections (
     name_key      TEXT UNIQUE,
     joined_at     INTEGER
 );
+CREATE INDEX IF NOT EXISTS connections_by_expiry ON connections (expires_at);
 """
 
 
