@@ -64,6 +64,13 @@ def error_of(frames: list[dict[str, object]]) -> tuple[object, object]:
     return frame["code"], frame.get("action")
 
 
+def refusal_to_a_only(room: Room) -> tuple[object, object]:
+    """The (code, action) of the one error frame sent, to A= and to nobody else."""
+    sent = room.delivery.everyone()
+    assert set(sent) == {"A="}
+    return error_of(sent["A="])
+
+
 def test_joining_tells_everyone_named(room: Room) -> None:
     room.join("A=", "Ana")
     room.join("X=")  # connected, no name yet
@@ -130,9 +137,7 @@ def test_bad_names_are_refused_to_the_sender_only(room: Room, name: str, code: s
     room.join("B=", "Bruno")
     room.join("A=")
     room.say("A=", "setName", name=name)
-    sent = room.delivery.everyone()
-    assert set(sent) == {"A="}
-    assert error_of(sent["A="]) == (code, "setName")
+    assert refusal_to_a_only(room) == (code, "setName")
     assert [m.name for m in room.store.members()] == ["Bruno"]
 
 
@@ -183,9 +188,7 @@ def test_sending_before_set_name_is_refused(
     room.join("B=", "Bruno")
     room.join("A=")
     room.say("A=", action, **fields)
-    sent = room.delivery.everyone()
-    assert set(sent) == {"A="}
-    assert error_of(sent["A="]) == (code, action)
+    assert refusal_to_a_only(room) == (code, action)
 
 
 @pytest.mark.parametrize(
@@ -211,9 +214,7 @@ def test_bad_messages_are_refused_to_the_sender_only(
     room.join("A=", "Ana")
     room.join("B=", "Bruno")
     room.say("A=", action, **fields)
-    sent = room.delivery.everyone()
-    assert set(sent) == {"A="}
-    assert error_of(sent["A="]) == (code, action)
+    assert refusal_to_a_only(room) == (code, action)
 
 
 def test_a_message_of_the_maximum_length_is_fine(room: Room) -> None:
@@ -263,9 +264,7 @@ def test_default_route_tells_the_sender_only(room: Room, body: str, code: str) -
     room.join("A=", "Ana")
     room.join("B=", "Bruno")
     room.chat.default("A=", body)
-    sent = room.delivery.everyone()
-    assert set(sent) == {"A="}
-    assert error_of(sent["A="]) == (code, None)
+    assert refusal_to_a_only(room) == (code, None)
 
 
 def test_unknown_action_lists_the_actions(room: Room) -> None:

@@ -242,15 +242,21 @@ def test_11_a_returned_status_sends_nothing_back(api: Emulator) -> None:
 # Limits: points 12-14
 
 
+async def closing_code(ws: ClientConnection) -> tuple[int, str]:
+    """The code and reason of the close frame the server sends next."""
+    with pytest.raises(ConnectionClosed) as closed:
+        await ws.recv()
+    assert closed.value.rcvd is not None
+    return closed.value.rcvd.code, closed.value.rcvd.reason
+
+
 def test_12_a_message_over_the_limit_closes_with_1009(log_path: Path) -> None:
     async def scenario(api: Emulator) -> None:
         async with connect(api.websocket_url, max_size=None) as ws:
             assert (await ask(ws, "x" * 1000))["route"] == "$default"
             await ws.send("x" * 2049)
-            with pytest.raises(ConnectionClosed) as closed:
-                await ws.recv()
-            assert closed.value.rcvd is not None
-            assert closed.value.rcvd.code == 1009
+            code, _ = await closing_code(ws)
+            assert code == 1009
 
     with emulator(max_message_bytes=2048, max_frame_bytes=1024) as api:
         run(scenario(api))
@@ -264,10 +270,8 @@ def test_12_a_frame_over_the_limit_closes_with_1009_fragments_do_not(log_path: P
             assert answer["event"]["body"] == "x" * 1000 + "y" * 1000
         async with connect(api.websocket_url) as ws:
             await ws.send("z" * 1500)
-            with pytest.raises(ConnectionClosed) as closed:
-                await ws.recv()
-            assert closed.value.rcvd is not None
-            assert closed.value.rcvd.code == 1009
+            code, _ = await closing_code(ws)
+            assert code == 1009
 
     with emulator(max_message_bytes=4096, max_frame_bytes=1024) as api:
         run(scenario(api))
@@ -293,10 +297,7 @@ def test_13_idle_connections_close_with_1001_pings_do_not_count(log_path: Path) 
     async def scenario(api: Emulator) -> None:
         started = time.monotonic()
         async with connect(api.websocket_url, ping_interval=0.2, ping_timeout=5) as ws:
-            with pytest.raises(ConnectionClosed) as closed:
-                await ws.recv()
-        assert closed.value.rcvd is not None
-        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1001, "Going away")
+            assert await closing_code(ws) == (1001, "Going away")
         assert time.monotonic() - started >= 0.9
 
     with emulator(idle_timeout_s=1.0) as api:

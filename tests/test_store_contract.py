@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from papo.ports import ClaimStatus, ConnectionStore, Member
+from papo.ports import Claim, ClaimStatus, ConnectionStore, Member
 
 T0 = time.time_ns() // 1_000_000
 
@@ -49,7 +49,7 @@ def test_rename_frees_the_old_name(store: ConnectionStore) -> None:
     store.add("B=", T0)
     store.claim_name("A=", "Ana", T0)
     claim = store.claim_name("A=", "Bia", T0 + 5)
-    assert claim == type(claim)(ClaimStatus.CLAIMED, "Ana")
+    assert claim == Claim(ClaimStatus.CLAIMED, "Ana")
     assert store.find("Ana") is None
     assert store.claim_name("B=", "Ana", T0 + 6).status is ClaimStatus.CLAIMED
     assert store.members() == [Member("A=", "Bia"), Member("B=", "Ana")]
