@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import re
 import time
 import urllib.error
@@ -441,6 +442,7 @@ def test_18_a_handler_building_https_from_its_event_works_unmodified(
 ) -> None:
     """The probe builds `https://{domainName}/{stage}` as AWS's examples do."""
     monkeypatch.setenv("PROBE_SCHEME", "https")
+    monkeypatch.delenv("AWS_CA_BUNDLE", raising=False)
 
     async def scenario(api: Emulator) -> None:
         async with connect(api.websocket_url) as a, connect(api.websocket_url) as b:
@@ -454,7 +456,9 @@ def test_18_a_handler_building_https_from_its_event_works_unmodified(
 
     with emulator(tls_port=0) as api:
         assert api.tls_port
+        assert os.environ["AWS_CA_BUNDLE"] == str(api.tls.ca_bundle if api.tls else None)
         run(scenario(api))
+    assert "AWS_CA_BUNDLE" not in os.environ  # the server's own environment is given back
 
 
 def test_17_posts_racing_a_closing_client_are_gone_never_an_error(api: Emulator) -> None:

@@ -105,6 +105,7 @@ class Invoker:
         for target in config.routes.values():
             merged.update(target.environment)
         self._executor: Executor
+        self._replaced: dict[str, str | None] = {}
         if config.workers > 0:
             self._executor = ProcessPoolExecutor(
                 config.workers,
@@ -113,6 +114,8 @@ class Invoker:
                 initargs=(merged,),
             )
         else:
+            # Handlers in threads read this process's environment; close() gives it back.
+            self._replaced = {name: os.environ.get(name) for name in merged}
             os.environ.update(merged)
             self._executor = ThreadPoolExecutor(64, thread_name_prefix="papo-lambda")
 
@@ -128,3 +131,9 @@ class Invoker:
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+        for name, value in self._replaced.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._replaced = {}
