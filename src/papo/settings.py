@@ -1,4 +1,4 @@
-"""papo's configuration, read once from environment variables.
+"""papo's configuration, from environment variables (read on each invocation: cheap).
 
 | variable | default | meaning |
 |---|---|---|
