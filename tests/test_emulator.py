@@ -21,6 +21,12 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
+from papo.delivery.management_api import (
+    Endpoint,
+    GoneError,
+    ManagementApiClient,
+    ManagementApiError,
+)
 from papo.local.server import Emulator
 from tests.emulation import emulator, probe_log
 
@@ -486,3 +492,37 @@ def post_status(url: str) -> int:
             return int(answer.status)
     except urllib.error.HTTPError as error:
         return int(error.code)
+
+
+# The in-process shortcut for handlers in the emulator's threads
+
+
+def test_in_process_management_api_answers_as_over_http(log_path: Path) -> None:
+    """papo's client skips HTTP under `papo serve`, with the same answers and order."""
+
+    async def scenario(api: Emulator) -> None:
+        client = ManagementApiClient(Endpoint.parse(api.management_url), None)
+        assert client.in_process
+        async with connect(api.websocket_url) as ws:
+            cid = (await ask(ws, "hi"))["event"]["requestContext"]["connectionId"]
+
+            def post_many() -> None:
+                for n in range(200):
+                    client.post(cid, str(n).encode())
+
+            await asyncio.to_thread(post_many)
+            assert [await ws.recv() for _ in range(200)] == [str(n) for n in range(200)]
+            info = json.loads(await asyncio.to_thread(client.get, cid))
+            assert info["identity"]["sourceIp"] == "127.0.0.1"
+            with pytest.raises(ManagementApiError) as too_big:
+                await asyncio.to_thread(client.post, cid, b"x" * 2049)
+            assert too_big.value.status == 413
+            await asyncio.to_thread(client.delete, cid)
+            with pytest.raises(ConnectionClosed):
+                await ws.recv()
+            with pytest.raises(GoneError):
+                await asyncio.to_thread(client.post, cid, b"late")
+
+    with emulator(max_message_bytes=2048, max_frame_bytes=2048) as api:
+        run(scenario(api))
+    assert not ManagementApiClient(Endpoint.parse(api.management_url), None).in_process

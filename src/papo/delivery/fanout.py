@@ -36,7 +36,8 @@ class FanoutDelivery:
 
     def send(self, envelopes: Sequence[Envelope]) -> set[str]:
         gone: set[str] = set()
-        if len(envelopes) == 1:
+        if len(envelopes) == 1 or self.client.in_process:
+            # Nothing to wait for: threads would only add their own overhead.
             self._drain(iter(envelopes), gone, threading.Lock())
             return gone
         shared, lock = iter(envelopes), threading.Lock()

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
+from papo.delivery import inprocess
 from papo.delivery.http11 import HttpConnection, ProtocolError
 from papo.delivery.sigv4 import SigV4Signer
 
@@ -93,6 +94,11 @@ class ManagementApiClient:
     def get(self, connection_id: str) -> bytes:
         return self._call("GET", connection_id, b"")
 
+    @property
+    def in_process(self) -> bool:
+        """Whether calls are served in this process (under `papo serve`), without I/O."""
+        return inprocess.lookup(self.endpoint.url) is not None
+
     def close(self) -> None:
         conn: HttpConnection | None = getattr(self._local, "conn", None)
         if conn is not None:
@@ -108,6 +114,10 @@ class ManagementApiClient:
         return conn
 
     def _call(self, method: str, connection_id: str, body: bytes) -> bytes:
+        local = inprocess.lookup(self.endpoint.url)
+        if local is not None:
+            status, answer = local(method, connection_id, body)
+            return self._answer(connection_id, status, answer)
         path = self.endpoint.path(connection_id)
         base = _CONTENT_TYPE if body else {}
         for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -133,11 +143,15 @@ class ManagementApiClient:
                 if attempt == MAX_ATTEMPTS:
                     raise ManagementApiError(0, repr(error)) from error
                 continue
-            if status == 410:
-                raise GoneError(connection_id)
-            if 200 <= status < 300:
-                return answer
             if status not in RETRYABLE_STATUS or attempt == MAX_ATTEMPTS:
-                raise ManagementApiError(status, answer[:500].decode(errors="replace"))
+                return self._answer(connection_id, status, answer)
             time.sleep(random.uniform(0, _BASE_BACKOFF_S * 2**attempt))
         raise AssertionError("unreachable")
+
+    @staticmethod
+    def _answer(connection_id: str, status: int, answer: bytes) -> bytes:
+        if status == 410:
+            raise GoneError(connection_id)
+        if 200 <= status < 300:
+            return answer
+        raise ManagementApiError(status, answer[:500].decode(errors="replace"))

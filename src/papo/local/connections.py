@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from dataclasses import dataclass, field
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -19,6 +20,8 @@ class LiveConnection:
     last_active_at: int = field(default_factory=ids.now_ms)
     closing: bool = False
     _send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _outbox: deque[str | bytes] = field(default_factory=deque)
+    _posted: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def connection_id(self) -> str:
@@ -43,6 +46,28 @@ class LiveConnection:
                 return False
         self.touch()
         return True
+
+    def post(self, data: str | bytes) -> bool:
+        """Queues a frame posted through the Management API (on the event loop's thread).
+
+        As on AWS, a post is accepted before it is written; one writer per
+        connection keeps the frames in the order they were posted.
+        """
+        if self.closing:
+            return False
+        self._outbox.append(data)
+        self._posted.set()
+        return True
+
+    async def write_posts(self) -> None:
+        """Writes posted frames until the connection closes; run as the connection's task."""
+        while True:
+            await self._posted.wait()
+            self._posted.clear()
+            while self._outbox:
+                if not await self.send(self._outbox.popleft()):
+                    self._outbox.clear()
+                    return
 
     async def close(self, code: int, reason: str = "") -> None:
         if self.closing:

@@ -89,9 +89,11 @@ class Gateway:
         await websocket.accept(subprotocol=subprotocol)
         connection = LiveConnection(peer, websocket)
         self.registry.add(connection)
+        writer = asyncio.create_task(connection.write_posts())
         code, reason = await self._receive(connection)
         self.registry.remove(peer.connection_id)
         connection.closing = True
+        writer.cancel()
         await self._disconnect(peer, code, reason)
 
     async def _connect(self, websocket: WebSocket, peer: events.Peer) -> tuple[bool, str | None]:

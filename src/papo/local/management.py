@@ -1,20 +1,45 @@
-"""The `@connections` Management API: POST, GET and DELETE a connection."""
+"""The `@connections` Management API: POST, GET and DELETE a connection.
+
+One set of rules, two ways in: HTTP (any client, boto3 included) and, for
+handlers running in the emulator's own threads, an in-process transport
+(`papo.delivery.inprocess`) that skips HTTP but answers the same.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import threading
+from typing import Any
+
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from papo.local import ids
 from papo.local.config import ApiConfig
-from papo.local.connections import Registry
+from papo.local.connections import LiveConnection, Registry
+
+Answer = tuple[int, dict[str, str], bytes]
+"""(status, headers, body)"""
+
+_JSON = {"Content-Type": "application/json"}
 
 
-def _error(status: int, error_type: str, message: str | None) -> Response:
+def _error(status: int, error_type: str, message: str | None) -> Answer:
     """An error in the shape boto3 maps to `client.exceptions.<error_type>`."""
-    return JSONResponse(
-        {"message": message}, status_code=status, headers={"x-amzn-ErrorType": error_type}
-    )
+    body = json.dumps({"message": message}).encode()
+    return status, {**_JSON, "x-amzn-ErrorType": error_type}, body
+
+
+GONE = _error(410, "GoneException", None)
+
+
+def _frame(data: bytes) -> str | bytes:
+    """Posted data goes out as a text frame when it is UTF-8, else as binary."""
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        return data
 
 
 class ManagementApi:
@@ -22,34 +47,86 @@ class ManagementApi:
         self.config = config
         self.registry = registry
 
-    async def endpoint(self, request: Request) -> Response:
-        if request.path_params["stage"] != self.config.stage:
-            return _error(403, "ForbiddenException", "Forbidden")
-        connection_id = request.path_params["connection_id"]
+    def check_post(self, connection_id: str, data: bytes) -> LiveConnection | Answer:
+        """The connection to post to, or the error answer (safe from any thread)."""
         connection = self.registry.get(connection_id)
         if connection is None:
-            return _error(410, "GoneException", None)
-        if request.method == "POST":
-            data = await request.body()
-            if len(data) > self.config.limits.max_message_bytes:
-                return _error(413, "PayloadTooLargeException", "Payload too large")
-            try:
-                frame: str | bytes = data.decode()
-            except UnicodeDecodeError:
-                frame = data
-            if not await connection.send(frame):
-                return _error(410, "GoneException", None)
-            return Response(status_code=200)
-        if request.method == "DELETE":
+            return GONE
+        if len(data) > self.config.limits.max_message_bytes:
+            return _error(413, "PayloadTooLargeException", "Payload too large")
+        return connection
+
+    async def handle(self, method: str, connection_id: str, data: bytes) -> Answer:
+        """One call, on the event loop."""
+        if method == "POST":
+            found = self.check_post(connection_id, data)
+            if isinstance(found, tuple):
+                return found
+            return (200, {}, b"") if found.post(_frame(data)) else GONE
+        connection = self.registry.get(connection_id)
+        if connection is None:
+            return GONE
+        if method == "DELETE":
             await connection.close(1000)
-            return Response(status_code=204)
-        return JSONResponse(
-            {
-                "connectedAt": ids.iso8601(connection.peer.connected_at),
-                "identity": {
-                    "sourceIp": connection.peer.source_ip,
-                    "userAgent": connection.peer.user_agent,
-                },
-                "lastActiveAt": ids.iso8601(connection.last_active_at),
-            }
+            return 204, {}, b""
+        info: dict[str, Any] = {
+            "connectedAt": ids.iso8601(connection.peer.connected_at),
+            "identity": {
+                "sourceIp": connection.peer.source_ip,
+                "userAgent": connection.peer.user_agent,
+            },
+            "lastActiveAt": ids.iso8601(connection.last_active_at),
+        }
+        return 200, _JSON, json.dumps(info).encode()
+
+    async def endpoint(self, request: Request) -> Response:
+        if request.path_params["stage"] != self.config.stage:
+            status, headers, body = _error(403, "ForbiddenException", "Forbidden")
+        else:
+            data = await request.body()
+            status, headers, body = await self.handle(
+                request.method, request.path_params["connection_id"], data
+            )
+        return Response(body, status_code=status, headers=headers)
+
+    def in_process(self, loop: asyncio.AbstractEventLoop) -> InProcessTransport:
+        return InProcessTransport(self, loop)
+
+
+class InProcessTransport:
+    """The Management API for handlers in the emulator's threads, without HTTP.
+
+    A POST is checked on the caller's thread and queued for the event loop
+    without waiting (the hot path of every fan-out); posts are handed over in
+    batches, one wake-up of the loop for all that arrived meanwhile, in the
+    order they were made. GET and DELETE wait for the loop's answer.
+    """
+
+    def __init__(self, api: ManagementApi, loop: asyncio.AbstractEventLoop) -> None:
+        self.api = api
+        self.loop = loop
+        self._lock = threading.Lock()
+        self._pending: list[tuple[LiveConnection, str | bytes]] = []
+
+    def _hand_over(self) -> None:
+        with self._lock:
+            batch, self._pending = self._pending, []
+        for connection, frame in batch:
+            connection.post(frame)
+
+    def __call__(self, method: str, connection_id: str, data: bytes) -> tuple[int, bytes]:
+        if method == "POST":
+            found = self.api.check_post(connection_id, data)
+            if isinstance(found, tuple):
+                return found[0], found[2]
+            with self._lock:
+                self._pending.append((found, _frame(data)))
+                first = len(self._pending) == 1
+            if first:
+                self.loop.call_soon_threadsafe(self._hand_over)
+            return 200, b""
+        future = asyncio.run_coroutine_threadsafe(
+            self.api.handle(method, connection_id, data), self.loop
         )
+        status, _, body = future.result(timeout=30)
+        return status, body

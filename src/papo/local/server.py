@@ -20,6 +20,7 @@ from starlette.routing import Route, WebSocketRoute
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import CloseCode, Frame
 
+from papo.delivery import inprocess
 from papo.local.config import ApiConfig, Limits
 from papo.local.connections import Registry
 from papo.local.gateway import Gateway
@@ -162,6 +163,12 @@ class Emulator:
     async def serve(self, log_level: str = "warning") -> None:
         """Serves until told to stop; both servers share one event loop, as the
         Management API writes to the WebSocket API's connections."""
+        local = self.management.in_process(asyncio.get_running_loop())
+        urls = [self.management_url]
+        if self.tls_port is not None:
+            urls.append(f"https://{self.host}:{self.tls_port}/{self.config.stage}")
+        for url in urls:
+            inprocess.register(url, local)
         servers: list[uvicorn.Server] = [_Server(self.uvicorn_config(log_level=log_level))]
         if self.tls is not None:
             servers.append(_Server(self.uvicorn_config(tls=True, log_level=log_level)))
@@ -185,6 +192,8 @@ class Emulator:
                     for connection in list(server.server_state.connections):
                         connection.transport.abort()
                 await asyncio.gather(task, return_exceptions=True)
+            for url in urls:
+                inprocess.unregister(url)
             self.invoker.close()
 
     def stop(self) -> None:
