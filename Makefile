@@ -4,12 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements/dev.txt pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: help install run test lint typecheck pytest bench-delivery lambda lock clean
+.PHONY: help install run test lint typecheck pytest bench-delivery bench-fanout lambda lock clean
 
 help:
 	@echo "make run             start papo locally (emulator, SQLite, web client)"
 	@echo "make test            lint, type-check and run the whole test suite"
 	@echo "make bench-delivery  CPU per Management API post, papo vs boto3"
+	@echo "make bench-fanout    public-message fan-out, papo serve vs a plain websockets server"
 	@echo "make lambda          build the Lambda code into deploy/build (arm64, Python 3.12)"
 	@echo "make lock            re-pin requirements/dev.txt from pyproject.toml"
 
@@ -39,6 +40,9 @@ pytest: install
 
 bench-delivery: install
 	$(BIN)/python bench/delivery.py
+
+bench-fanout: install
+	$(BIN)/python bench/fanout.py
 
 # The Lambda runtime ships boto3; papo adds msgspec and Powertools, and leaves
 # out the local emulator and the command line.

@@ -1,0 +1,246 @@
+"""Public-message fan-out through `papo serve` against a plain websockets server.
+
+Run by hand: `make bench-fanout` (or `.venv/bin/python bench/fanout.py`).
+
+For each room size N it starts each server in its own process on a free
+loopback port, joins N clients one after another (connect, setName, wait for
+one's own "joined"), then measures:
+
+- flat out: one client sends M messages back to back; deliveries per second
+  until every client has every message, and the latency of each delivery;
+- paced: 5 messages a second for 4 seconds; the latency of each delivery;
+- server CPU (user + system, from /proc) per delivery during the flat-out run.
+
+The servers are papo's handler with SQLite under the emulator (posting back
+through the Management API as on AWS), and `bench/plain_server.py`: the same
+protocol in memory on plain websockets, the floor of what Python can do here.
+Every loop is bounded in count and time, and only loopback is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from websockets.asyncio.client import ClientConnection, connect
+
+ROOT = Path(__file__).resolve().parent.parent
+PHASE_TIMEOUT_S = 300.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Server:
+    name: str
+    command: list[str]
+    url: str
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Server:
+        self.process = subprocess.Popen(
+            self.command,
+            env={**os.environ, **self.env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=ROOT,
+        )
+        port = int(self.url.rsplit(":", 1)[1].split("/")[0])
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.process is not None
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+
+@dataclass
+class Client:
+    name: str
+    ws: ClientConnection
+    joined: asyncio.Event = field(default_factory=asyncio.Event)
+    latencies: list[float] = field(default_factory=list)
+    received: int = 0
+    expected: int = 0
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def read(self) -> None:
+        async for raw in self.ws:
+            frame = json.loads(raw)
+            if "publicMessage" in frame:
+                sent = float(str(frame.get("text", "")).split("|")[1])
+                self.latencies.append(time.perf_counter() - sent)
+                self.received += 1
+                if self.received >= self.expected:
+                    self.done.set()
+            elif frame.get("systemMessage") == f"{self.name} joined the chat":
+                self.joined.set()
+
+
+@dataclass
+class Result:
+    joins_s: float
+    deliveries_per_s: float
+    flat_p50_ms: float
+    flat_p99_ms: float
+    paced_p50_ms: float
+    paced_p99_ms: float
+    cpu_us_per_delivery: float
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+async def expect(clients: list[Client], count: int) -> None:
+    for client in clients:
+        client.received, client.expected, client.latencies = 0, count, []
+        client.done.clear()
+
+
+async def measure(server: Server, n: int, flat_messages: int) -> Result:
+    clients: list[Client] = []
+    readers = []
+    started = time.perf_counter()
+    for i in range(n):
+        ws = await connect(server.url, max_size=None, ping_interval=None, open_timeout=30)
+        client = Client(f"user{i}", ws)
+        readers.append(asyncio.create_task(client.read()))
+        await ws.send(json.dumps({"action": "setName", "name": client.name}))
+        await asyncio.wait_for(client.joined.wait(), 30)
+        clients.append(client)
+    joins_s = time.perf_counter() - started
+    await asyncio.sleep(0.5)  # the last join's frames settle
+
+    sender = clients[0]
+    await expect(clients, flat_messages)
+    cpu_before = cpu_seconds(server.pid)
+    started = time.perf_counter()
+    for seq in range(flat_messages):
+        text = f"{seq}|{time.perf_counter()}"
+        await sender.ws.send(json.dumps({"action": "sendPublic", "message": text}))
+    await asyncio.wait_for(asyncio.gather(*(c.done.wait() for c in clients)), PHASE_TIMEOUT_S)
+    elapsed = time.perf_counter() - started
+    cpu_used = cpu_seconds(server.pid) - cpu_before
+    deliveries = flat_messages * n
+    flat = [lat for c in clients for lat in c.latencies]
+
+    paced_messages = 20
+    await expect(clients, paced_messages)
+    for seq in range(paced_messages):
+        text = f"{seq}|{time.perf_counter()}"
+        await sender.ws.send(json.dumps({"action": "sendPublic", "message": text}))
+        await asyncio.sleep(0.2)
+    await asyncio.wait_for(asyncio.gather(*(c.done.wait() for c in clients)), PHASE_TIMEOUT_S)
+    paced = [lat for c in clients for lat in c.latencies]
+
+    for client in clients:
+        await client.ws.close()
+    for reader in readers:
+        reader.cancel()
+    return Result(
+        joins_s=joins_s,
+        deliveries_per_s=deliveries / elapsed,
+        flat_p50_ms=percentile(flat, 0.5),
+        flat_p99_ms=percentile(flat, 0.99),
+        paced_p50_ms=percentile(paced, 0.5),
+        paced_p99_ms=percentile(paced, 0.99),
+        cpu_us_per_delivery=cpu_used / deliveries * 1e6,
+    )
+
+
+def servers(data: Path) -> list[Server]:
+    papo_port, plain_port = free_port(), free_port()
+    return [
+        Server(
+            "plain websockets, in memory",
+            [sys.executable, "bench/plain_server.py", str(plain_port)],
+            f"ws://127.0.0.1:{plain_port}",
+            {},
+        ),
+        Server(
+            "papo serve, papo handler, SQLite",
+            [sys.executable, "-m", "papo", "serve", "--port", str(papo_port), "--tls-port", "0"],
+            f"ws://127.0.0.1:{papo_port}/dev",
+            {
+                "PAPO_SQLITE_PATH": str(data / f"bench-{papo_port}.sqlite3"),
+                "POWERTOOLS_LOG_LEVEL": "WARNING",
+                "AWS_ACCESS_KEY_ID": "AKIDBENCH",
+                "AWS_SECRET_ACCESS_KEY": "bench-secret",
+                "AWS_DEFAULT_REGION": "us-east-1",
+            },
+        ),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, nargs="+", default=[10, 100, 300])
+    parser.add_argument(
+        "--deliveries", type=int, default=20_000, help="deliveries in the flat-out run"
+    )
+    args = parser.parse_args()
+    print(
+        "N     server                              joins s  deliv/s   flat p50/p99 ms"
+        "   paced p50/p99 ms   CPU µs/deliv"
+    )
+    with tempfile.TemporaryDirectory() as data:
+        for n in args.clients:
+            flat_messages = max(20, args.deliveries // n)
+            results = {}
+            for server in servers(Path(data)):
+                with server:
+                    results[server.name] = asyncio.run(measure(server, n, flat_messages))
+                r = results[server.name]
+                print(
+                    f"{n:<5} {server.name:<35} {r.joins_s:7.2f} {r.deliveries_per_s:8.0f}"
+                    f"   {r.flat_p50_ms:7.1f}/{r.flat_p99_ms:<7.1f}"
+                    f"   {r.paced_p50_ms:6.1f}/{r.paced_p99_ms:<7.1f}"
+                    f"   {r.cpu_us_per_delivery:8.1f}",
+                    flush=True,
+                )
+            plain, papo = results.values()
+            share = papo.deliveries_per_s / plain.deliveries_per_s
+            cpu = papo.cpu_us_per_delivery / plain.cpu_us_per_delivery
+            print(f"{n:<5} papo / plain: throughput {share:.0%}, CPU per delivery {cpu:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
