@@ -41,12 +41,15 @@ def room_store(
     return DynamoDbStore(client, table)
 
 
-@pytest.fixture
-def papo(room_store: ConnectionStore, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    """papo's handler as deployed: it posts to https://{domainName}/{stage} of its events."""
+@pytest.fixture(params=[0, 2], ids=["in-threads", "in-2-workers"])
+def papo(
+    room_store: ConnectionStore, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[Emulator]:
+    """papo's handler as deployed: it posts to https://{domainName}/{stage} of its events;
+    in the emulator's threads in process, from worker processes over TLS."""
     monkeypatch.delenv("PAPO_MANAGEMENT_ENDPOINT", raising=False)
     monkeypatch.delenv("AWS_CA_BUNDLE", raising=False)
-    with emulator(PAPO_HANDLER, PAPO_ROUTES, tls_port=0) as running:
+    with emulator(PAPO_HANDLER, PAPO_ROUTES, tls_port=0, workers=request.param) as running:
         yield running
 
 
