@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from papo import __version__
-from papo.local.config import PAPO_HANDLER
+from papo.local.config import PAPO_HANDLER, ApiConfig
 
 _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
     # flag, environment variable, default, help
@@ -23,6 +23,14 @@ _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
         "(0: none; not with --reload)",
     ),
     ("--handler", "PAPO_HANDLER", PAPO_HANDLER, "the Lambda handler, MODULE:FUNCTION"),
+    (
+        "--template",
+        "PAPO_TEMPLATE",
+        "",
+        "serve the WebSocket API of a SAM/CloudFormation template instead: its route "
+        "selection expression, routes, and each route's function (Handler, CodeUri, "
+        "Environment)",
+    ),
     (
         "--integration-timeout",
         "PAPO_INTEGRATION_TIMEOUT",
@@ -104,14 +112,20 @@ def _serve(args: argparse.Namespace) -> None:
     }
     if args.routes:
         values["PAPO_ROUTES"] = ",".join(args.routes)
+    if args.template:
+        values["PAPO_TEMPLATE"] = args.template
     os.environ.update(values)
-    config = config_from_env()
+    try:
+        config = config_from_env()
+    except (OSError, ValueError) as error:  # TemplateError is a ValueError
+        raise SystemExit(f"papo serve: {error}") from None
     tls_port = None if args.reload or int(args.tls_port) == 0 else int(args.tls_port)
-    if tls_port is None and args.handler == PAPO_HANDLER:
+    papos_own = args.handler == PAPO_HANDLER and not args.template
+    if tls_port is None and papos_own:
         os.environ.setdefault(
             "PAPO_MANAGEMENT_ENDPOINT", f"http://{args.host}:{args.port}/{args.stage}"
         )
-    _banner(args, tls_port, sorted(config.routes))
+    _banner(args, tls_port, config, papos_own)
     if not args.reload:
         emulator = Emulator(config, host=args.host, port=int(args.port), tls_port=tls_port)
         asyncio.run(emulator.serve())
@@ -127,7 +141,9 @@ def _serve(args: argparse.Namespace) -> None:
     )
 
 
-def _banner(args: argparse.Namespace, tls_port: int | None, routes: Sequence[str]) -> None:
+def _banner(
+    args: argparse.Namespace, tls_port: int | None, config: ApiConfig, papos_own: bool
+) -> None:
     store = os.environ.get("PAPO_STORE", "sqlite")
     where = (
         os.environ.get("PAPO_SQLITE_PATH", "data/papo.sqlite3")
@@ -142,14 +158,14 @@ def _banner(args: argparse.Namespace, tls_port: int | None, routes: Sequence[str
         " (the events' domainName; handlers get AWS_CA_BUNDLE)"
         if tls_port
         else "                  (no https: handlers are told PAPO_MANAGEMENT_ENDPOINT)",
-        f"  handler         {args.handler}"
-        + (f" in {args.workers} worker processes" if int(args.workers) else " (in threads)"),
-        f"  routes          {' '.join(routes)}",
+        "  handlers        "
+        + (f"in {args.workers} worker processes" if int(args.workers) else "in threads"),
+        *(f"    {key:<14}{target.handler}" for key, target in sorted(config.routes.items())),
         f"  limits          integration {args.integration_timeout}s, "
         f"idle {args.idle_timeout}s, connection {args.max_connection_duration}s, "
         "message 128 KB, frame 32 KB",
     ]
-    if args.handler == PAPO_HANDLER:
+    if papos_own:
         lines.append(f"  store           {store} ({where})")
     lines.append("Ctrl-C stops.")
     print("\n".join(lines), file=sys.stderr, flush=True)

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 
 from papo.local.config import PAPO_HANDLER, PAPO_ROUTES, ApiConfig, Limits
 from papo.local.server import Emulator
+from papo.local.template import api_config
 
 
 def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
@@ -34,6 +37,14 @@ def config_from_env(environ: Mapping[str, str] = os.environ) -> ApiConfig:
             environ, "PAPO_INTEGRATION_TIMEOUT", defaults.integration_timeout_s
         ),
     )
+    options: dict[str, Any] = {
+        "stage": environ.get("PAPO_STAGE") or "dev",
+        "limits": limits,
+        "workers": int(environ.get("PAPO_WORKERS") or 0),
+    }
+    template = environ.get("PAPO_TEMPLATE")
+    if template:
+        return api_config(Path(template), **options)
     handler = environ.get("PAPO_HANDLER") or PAPO_HANDLER
     routes = tuple(r for r in (environ.get("PAPO_ROUTES") or "").split(",") if r)
     if not routes:
@@ -41,11 +52,9 @@ def config_from_env(environ: Mapping[str, str] = os.environ) -> ApiConfig:
     return ApiConfig.for_handler(
         handler,
         routes,
-        stage=environ.get("PAPO_STAGE") or "dev",
-        limits=limits,
-        workers=int(environ.get("PAPO_WORKERS") or 0),
         route_selection_expression=environ.get("PAPO_ROUTE_SELECTION_EXPRESSION")
         or "$request.body.action",
+        **options,
     )
 
 

@@ -57,8 +57,9 @@ def load(target: RouteTarget) -> Handler:
         module_name, _, function_name = target.handler.partition(":")
         if not function_name:
             module_name, _, function_name = target.handler.rpartition(".")
-        if target.code_dir and target.code_dir not in sys.path:
-            sys.path.insert(0, target.code_dir)
+        code_dir = target.code_dir or os.getcwd()  # as `python -m`, uvicorn and Lambda do
+        if code_dir not in sys.path:
+            sys.path.insert(0, code_dir)
         handler = getattr(importlib.import_module(module_name), function_name)
         if not callable(handler):
             raise TypeError(f"{target.handler} is not callable")

@@ -1,0 +1,167 @@
+"""`papo serve --template` and `--handler … --route …` running a handler written
+the plain boto3 way of AWS's own sample (tests/samples/simple_chat), unmodified."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from websockets.asyncio.client import connect
+
+from papo.local.config import Limits
+from papo.local.server import Emulator
+from papo.local.template import TemplateError, api_config
+from tests.conftest import free_port
+
+SAMPLE = Path(__file__).parent / "samples" / "simple_chat"
+TEMPLATE = SAMPLE / "template.yaml"
+TABLE = "simplechat_connections"
+
+
+def test_the_template_is_read_as_api_gateway_would_wire_it() -> None:
+    config = api_config(TEMPLATE)
+    assert config.route_selection_expression == "$request.body.action"
+    assert {key: t.handler for key, t in config.routes.items()} == {
+        "$connect": "app.on_connect",
+        "$disconnect": "app.on_disconnect",
+        "sendmessage": "app.send_message",
+    }
+    for target in config.routes.values():
+        assert target.code_dir == str((SAMPLE / "src").resolve())
+        assert target.environment["TABLE_NAME"] == TABLE  # Ref table → its TableName → parameter
+    assert config.routes["sendmessage"].environment["GREETING"] == "hello from us-east-1"
+    assert "GREETING" not in config.routes["$connect"].environment
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("Resources: {}", "one WebSocket API"),
+        (
+            "Resources:\n  Api: {Type: AWS::ApiGatewayV2::Api, Properties: {ProtocolType: HTTP}}",
+            "one WebSocket API",
+        ),
+        (
+            "Resources:\n"
+            "  Api: {Type: AWS::ApiGatewayV2::Api, Properties: {ProtocolType: WEBSOCKET}}\n"
+            "  R: {Type: AWS::ApiGatewayV2::Route,"
+            " Properties: {ApiId: !Ref Api, RouteKey: x, Target: integrations/abc}}",
+            "targets no integration",
+        ),
+        ("- not a template", "has no Resources"),
+    ],
+)
+def test_templates_papo_cannot_serve_say_why(tmp_path: Path, text: str, problem: str) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(text)
+    with pytest.raises(TemplateError, match=problem):
+        api_config(path)
+
+
+@pytest.fixture
+def connections_table(moto_url: str, aws_env: None, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", moto_url)
+    client = boto3.client("dynamodb", endpoint_url=moto_url)
+    if TABLE in client.list_tables()["TableNames"]:
+        client.delete_table(TableName=TABLE)
+    client.create_table(
+        TableName=TABLE,
+        AttributeDefinitions=[{"AttributeName": "connectionId", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "connectionId", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return moto_url
+
+
+def stored_ids(moto_url: str) -> set[str]:
+    items = boto3.client("dynamodb", endpoint_url=moto_url).scan(TableName=TABLE)["Items"]
+    return {item["connectionId"]["S"] for item in items}
+
+
+async def chat_through(url: str, moto_url: str) -> None:
+    """Two people and a stale id in the table: a message reaches both, the stale id goes."""
+    async with connect(url) as a, connect(url) as b:
+        table = boto3.client("dynamodb", endpoint_url=moto_url)
+        table.put_item(TableName=TABLE, Item={"connectionId": {"S": "StaleStaleStal="}})
+        await a.send(json.dumps({"action": "sendmessage", "data": "hello, sample"}))
+        assert await asyncio.wait_for(a.recv(), 10) == "hello, sample"
+        assert await asyncio.wait_for(b.recv(), 10) == "hello, sample"
+        await until(lambda: len(stored_ids(moto_url)) == 2)  # the handler drops the stale id
+        assert "StaleStaleStal=" not in stored_ids(moto_url)
+    await until(lambda: not stored_ids(moto_url))  # each $disconnect deletes its id
+
+
+async def until(condition: Callable[[], bool], seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert condition()
+
+
+def test_the_sample_from_its_template(connections_table: str) -> None:
+    config = api_config(TEMPLATE, limits=Limits(integration_timeout_s=10))
+    with Emulator(config, port=0, tls_port=0).running() as api:
+        asyncio.run(chat_through(api.websocket_url, connections_table))
+
+
+@pytest.fixture
+def papo_serve(connections_table: str, tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """Starts `papo serve` as a user runs it: with these arguments, in that folder."""
+    processes: list[subprocess.Popen[bytes]] = []
+    log = (tmp_path / "papo-serve.log").open("wb")
+
+    def start(*args: str, cwd: Path) -> str:
+        port, tls_port = free_port(), free_port()
+        command = [sys.executable, "-m", "papo", "serve", "--port", str(port)]
+        command += ["--tls-port", str(tls_port), *args]
+        processes.append(
+            subprocess.Popen(command, cwd=cwd, env=dict(os.environ), stderr=log, stdout=log)
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return f"ws://127.0.0.1:{port}/dev"
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("papo serve did not start")
+
+    yield start
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=30)
+    log.close()
+
+
+def test_the_sample_with_papo_serve_template(
+    papo_serve: Callable[..., str], connections_table: str
+) -> None:
+    url = papo_serve("--template", "template.yaml", cwd=SAMPLE)
+    asyncio.run(chat_through(url, connections_table))
+
+
+def test_the_sample_with_papo_serve_handler_and_route(
+    papo_serve: Callable[..., str], connections_table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TABLE_NAME", TABLE)
+    url = papo_serve(
+        "--handler",
+        "app:handler",
+        "--route",
+        "$connect",
+        "--route",
+        "$disconnect",
+        "--route",
+        "sendmessage",
+        cwd=SAMPLE / "src",
+    )
+    asyncio.run(chat_through(url, connections_table))
