@@ -23,9 +23,16 @@ def emulator(
     environment: dict[str, str] | None = None,
     workers: int = 0,
     tls_port: int | None = None,
+    route_responses: frozenset[str] = frozenset(),
     **limits: Any,
 ) -> Iterator[Emulator]:
-    config = ApiConfig.for_handler(handler, routes, limits=Limits(**limits), workers=workers)
+    config = ApiConfig.for_handler(
+        handler,
+        routes,
+        limits=Limits(**limits),
+        workers=workers,
+        route_responses=route_responses,
+    )
     served = Emulator(config, port=0, environment=environment, tls_port=tls_port)
     with served.running() as running:
         yield running

@@ -246,6 +246,18 @@ def test_11_a_returned_status_sends_nothing_back(api: Emulator) -> None:
     run(scenario())
 
 
+def test_11_with_a_route_response_the_body_is_sent(log_path: Path) -> None:
+    async def scenario(api: Emulator) -> None:
+        async with connect(api.websocket_url) as ws:
+            await ws.send('{"action": "sendMessage", "do": "status", "status": 500}')
+            assert await ws.recv() == "a body nobody sees"
+            await ws.send('{"do": "status", "status": 200}')  # $default: no route response
+            assert (await ask(ws, "after"))["event"]["body"] == "after"
+
+    with emulator(route_responses=frozenset({"sendMessage"})) as api:
+        run(scenario(api))
+
+
 # Limits: points 12-14
 
 

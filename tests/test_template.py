@@ -42,6 +42,29 @@ def test_the_template_is_read_as_api_gateway_would_wire_it() -> None:
     assert "GREETING" not in config.routes["$connect"].environment
 
 
+def test_a_route_response_makes_its_route_two_way(tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Resources:\n"
+        "  Api: {Type: AWS::ApiGatewayV2::Api,"
+        " Properties: {ProtocolType: WEBSOCKET, RouteSelectionExpression: $request.body.op}}\n"
+        "  Fn: {Type: AWS::Serverless::Function, Properties: {Handler: m.f, CodeUri: .}}\n"
+        "  In: {Type: AWS::ApiGatewayV2::Integration,"
+        " Properties: {ApiId: !Ref Api, IntegrationUri: !GetAtt Fn.Arn}}\n"
+        "  Echo: {Type: AWS::ApiGatewayV2::Route,"
+        " Properties: {ApiId: !Ref Api, RouteKey: echo, Target: !Sub 'integrations/${In}'}}\n"
+        "  Quiet: {Type: AWS::ApiGatewayV2::Route,"
+        " Properties: {ApiId: !Ref Api, RouteKey: quiet, Target: !Sub 'integrations/${In}'}}\n"
+        "  EchoResponse: {Type: AWS::ApiGatewayV2::RouteResponse,"
+        " Properties: {ApiId: !Ref Api, RouteId: !Ref Echo, RouteResponseKey: $default}}\n"
+    )
+    config = api_config(path)
+    assert config.route_responses == frozenset({"echo"})
+    assert set(config.routes) == {"echo", "quiet"}
+    assert config.route_selection_expression == "$request.body.op"
+    assert config.routes["echo"].handler == "m.f"
+
+
 @pytest.mark.parametrize(
     ("text", "problem"),
     [

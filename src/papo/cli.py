@@ -84,6 +84,14 @@ def _parser() -> argparse.ArgumentParser:
         "[PAPO_ROUTES, comma-separated; papo's own routes with papo's handler]",
     )
     serve.add_argument(
+        "--route-response",
+        action="append",
+        dest="route_responses",
+        metavar="KEY",
+        help="a route with a route response: the body its handler returns is sent back "
+        "(repeatable) [PAPO_ROUTE_RESPONSES, comma-separated]",
+    )
+    serve.add_argument(
         "--reload",
         action="store_true",
         default=os.environ.get("PAPO_RELOAD", "") not in ("", "0", "false"),
@@ -114,6 +122,8 @@ def _serve(args: argparse.Namespace) -> None:
         values["PAPO_ROUTES"] = ",".join(args.routes)
     if args.template:
         values["PAPO_TEMPLATE"] = args.template
+    if args.route_responses:
+        values["PAPO_ROUTE_RESPONSES"] = ",".join(args.route_responses)
     os.environ.update(values)
     try:
         config = config_from_env()

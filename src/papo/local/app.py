@@ -45,6 +45,9 @@ def config_from_env(environ: Mapping[str, str] = os.environ) -> ApiConfig:
     template = environ.get("PAPO_TEMPLATE")
     if template:
         return api_config(Path(template), **options)
+    responses = environ.get("PAPO_ROUTE_RESPONSES")
+    if responses:
+        options["route_responses"] = frozenset(r for r in responses.split(",") if r)
     handler = environ.get("PAPO_HANDLER") or PAPO_HANDLER
     routes = tuple(r for r in (environ.get("PAPO_ROUTES") or "").split(",") if r)
     if not routes:

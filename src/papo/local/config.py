@@ -46,6 +46,9 @@ class ApiConfig:
     limits: Limits = field(default_factory=Limits)
     workers: int = 0
     """0 runs handlers in threads of the server's process; N > 0, in N worker processes."""
+    route_responses: frozenset[str] = frozenset()
+    """Routes with a route response (two-way): the `body` their handler returns is sent
+    back to the client. Other routes send nothing back, whatever they return."""
 
     @classmethod
     def for_handler(cls, handler: str, routes: tuple[str, ...], **options: object) -> ApiConfig:

@@ -159,11 +159,15 @@ class Gateway:
             return
         event = events.message(connection.peer, route, request_id, data, ids.now_ms())
         try:
-            await self._invoke_within_timeout(route, event)
+            result = await self._invoke_within_timeout(route, event)
         except TimeoutError:
             await connection.send(error_frame("Endpoint request timed out", cid, request_id))
         except HandlerFailed:
             await connection.send(error_frame("Internal server error", cid, request_id))
+        else:
+            body = result.get("body") if isinstance(result, dict) else None
+            if route in self.config.route_responses and body is not None:
+                await connection.send(str(body))
 
     async def _invoke_within_timeout(self, route: str, event: dict[str, Any]) -> Any:
         """The route's result, or TimeoutError past the integration timeout; as on AWS,

@@ -4,7 +4,8 @@ From the template it takes the `AWS::ApiGatewayV2::Api` whose ProtocolType
 is WEBSOCKET (its route selection expression), each `AWS::ApiGatewayV2::Route`
 of it, the `AWS::ApiGatewayV2::Integration` each route targets, and the
 `AWS::Serverless::Function` (or `AWS::Lambda::Function` with local code) that
-integration invokes: its Handler, CodeUri and environment, Globals included.
+integration invokes: its Handler, CodeUri and environment, Globals included;
+and which routes have an `AWS::ApiGatewayV2::RouteResponse` (two-way routes).
 Intrinsic functions are resolved as far as a laptop can: `Ref` to a parameter
 gives its default, to a table its TableName (else its logical id).
 """
@@ -146,7 +147,11 @@ def api_config(path: Path, **options: Any) -> ApiConfig:
     functions = _of_type(resources, *FUNCTION_TYPES)
     integrations = _of_type(resources, "AWS::ApiGatewayV2::Integration")
 
+    responding = set()
+    for response in _of_type(resources, "AWS::ApiGatewayV2::RouteResponse").values():
+        responding |= resolve.references((response.get("Properties") or {}).get("RouteId"))
     routes: dict[str, RouteTarget] = {}
+    with_responses: set[str] = set()
     for route_name, route in _of_type(resources, "AWS::ApiGatewayV2::Route").items():
         properties = route.get("Properties") or {}
         if api_name not in resolve.references(properties.get("ApiId")):
@@ -162,10 +167,17 @@ def api_config(path: Path, **options: Any) -> ApiConfig:
         if function is None:
             raise TemplateError(f"integration {integration} invokes no function of the template")
         routes[key] = _target(path.parent, functions[function], function_defaults, resolve)
+        if route_name in responding:
+            with_responses.add(key)
     if not routes:
         raise TemplateError(f"{path}: the WebSocket API {api_name} has no routes")
     expression = str(api_properties.get("RouteSelectionExpression", "$request.body.action"))
-    return ApiConfig(routes=routes, route_selection_expression=expression, **options)
+    return ApiConfig(
+        routes=routes,
+        route_selection_expression=expression,
+        route_responses=frozenset(with_responses),
+        **options,
+    )
 
 
 def _target(
