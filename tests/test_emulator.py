@@ -207,8 +207,10 @@ def test_8_disconnect_runs_after_the_close_with_code_and_reason(
 # Errors a client sees: points 9-11
 
 
-def test_9_a_raising_route_gets_internal_server_error(api: Emulator) -> None:
-    async def scenario() -> None:
+def test_9_a_raising_route_gets_internal_server_error(
+    api: Emulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def scenario() -> str:
         async with connect(api.websocket_url) as ws:
             cid = (await ask(ws, "hi"))["event"]["requestContext"]["connectionId"]
             await ws.send('{"do": "raise"}')
@@ -217,8 +219,15 @@ def test_9_a_raising_route_gets_internal_server_error(api: Emulator) -> None:
             assert found["message"] == "Internal server error"
             assert found["cid"] == cid
             assert (await ask(ws, "still open"))["route"] == "$default"
+            return str(found["rid"])
 
-    run(scenario())
+    request_id = run(scenario())
+    lines = [line for line in capsys.readouterr().err.splitlines() if request_id in line]
+    assert lines[0] == f"START RequestId: {request_id} Version: $LATEST"
+    errors = [line for line in lines if line.startswith("[ERROR]")]
+    assert errors[0] == f"[ERROR]\t{request_id}\tTraceback (most recent call last):"
+    assert errors[-1] == f"[ERROR]\t{request_id}\tValueError: the probe was told to fail"
+    assert lines[-1].startswith(f"REPORT RequestId: {request_id}\tDuration: ")
 
 
 def test_10_a_slow_route_times_out_but_runs_to_its_end(api: Emulator) -> None:

@@ -31,6 +31,7 @@ _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
         "selection expression, routes, and each route's function (Handler, CodeUri, "
         "Environment)",
     ),
+    ("--store", "PAPO_STORE", "sqlite", "papo's store: sqlite or dynamodb (papo's handler only)"),
     (
         "--integration-timeout",
         "PAPO_INTEGRATION_TIMEOUT",
@@ -117,6 +118,7 @@ def _serve(args: argparse.Namespace) -> None:
         "PAPO_IDLE_TIMEOUT": str(args.idle_timeout),
         "PAPO_MAX_CONNECTION_DURATION": str(args.max_connection_duration),
         "PAPO_WORKERS": str(args.workers),
+        "PAPO_STORE": args.store,
     }
     if args.routes:
         values["PAPO_ROUTES"] = ",".join(args.routes)
