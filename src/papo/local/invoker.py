@@ -95,6 +95,23 @@ def call(target: RouteTarget, event: dict[str, Any], timeout_s: float) -> Any:
         )
 
 
+def lambda_defaults(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """What Lambda's environment always has and a laptop may not: a region, and
+    credentials for boto3 (the emulator's Management API accepts any; real AWS
+    services keep using the developer's own when they have some)."""
+    defaults: dict[str, str] = {}
+    region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        if not environ.get(name):
+            defaults[name] = region
+    import botocore.session
+
+    if botocore.session.get_session().get_credentials() is None:
+        defaults["AWS_ACCESS_KEY_ID"] = "papo-local"
+        defaults["AWS_SECRET_ACCESS_KEY"] = "papo-local"  # noqa: S105 - a placeholder, no secret
+    return defaults
+
+
 def _start_worker(environment: Mapping[str, str]) -> None:
     os.environ.update(environment)
 
@@ -102,7 +119,7 @@ def _start_worker(environment: Mapping[str, str]) -> None:
 class Invoker:
     def __init__(self, config: ApiConfig, environment: Mapping[str, str] | None = None) -> None:
         self.config = config
-        merged: dict[str, str] = dict(environment or {})
+        merged: dict[str, str] = {**lambda_defaults(), **(environment or {})}
         for target in config.routes.values():
             merged.update(target.environment)
         self._executor: Executor

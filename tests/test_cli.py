@@ -1,0 +1,162 @@
+"""`papo serve` as a user runs it: Ctrl-C, --reload, --help."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from websockets.asyncio.client import connect
+
+from tests.conftest import free_port
+from tests.emulation import probe_log
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "papo serve exited"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("papo serve did not start")
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def start(
+    started: list[subprocess.Popen[bytes]], tmp_path: Path, *args: str, cwd: Path = ROOT
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    log = (tmp_path / f"serve-{port}.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "papo", "serve", "--port", str(port), "--tls-port", "0", *args],
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=log,
+        stderr=log,
+    )
+    started.append(process)
+    wait_for_port(port, process)
+    return process, f"ws://127.0.0.1:{port}/dev"
+
+
+def test_ctrl_c_closes_every_connection_with_its_disconnect(
+    serve: list[subprocess.Popen[bytes]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROBE_LOG", str(tmp_path / "probe.jsonl"))
+    process, url = start(
+        serve,
+        tmp_path,
+        "--handler",
+        "tests.lambdas.probe:handler",
+        "--route",
+        "$connect",
+        "--route",
+        "$disconnect",
+        "--route",
+        "$default",
+    )
+
+    async def scenario() -> int:
+        async with connect(url) as a, connect(url):
+            await a.send("hi")
+            await a.recv()
+            process.send_signal(signal.SIGINT)
+            await asyncio.wait_for(a.wait_closed(), 20)
+            assert a.close_code is not None
+            return a.close_code
+
+    code = asyncio.run(scenario())
+    assert code in (1001, 1012)
+    assert process.wait(timeout=30) == 0
+    routes = [e["event"]["requestContext"]["routeKey"] for e in probe_log(tmp_path / "probe.jsonl")]
+    assert sorted(routes) == ["$connect", "$connect", "$disconnect", "$disconnect"]
+
+
+def test_reload_serves_the_changed_code(
+    serve: list[subprocess.Popen[bytes]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Also: a plain boto3 handler needs no region or credentials of the developer's."""
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    app = tmp_path / "reloadable.py"
+    handler = """
+import boto3
+
+def handler(event, context):
+    ctx = event["requestContext"]
+    if ctx["routeKey"] == "$default":
+        client = boto3.client("apigatewaymanagementapi",
+            endpoint_url=f"http://{ctx['domainName']}/{ctx['stage']}")
+        client.post_to_connection(ConnectionId=ctx["connectionId"], Data=b"VERSION")
+    return {"statusCode": 200}
+"""
+    app.write_text(handler.replace("VERSION", "one"))
+    _, url = start(serve, tmp_path, "--handler", "reloadable:handler", "--reload", cwd=tmp_path)
+
+    async def answer() -> str:
+        async with connect(url) as ws:
+            await ws.send("which?")
+            return str(await asyncio.wait_for(ws.recv(), 10))
+
+    assert asyncio.run(answer()) == "one"
+    app.write_text(handler.replace("VERSION", "two"))
+    deadline = time.monotonic() + 30
+    seen = "one"
+    while seen != "two" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        try:
+            seen = asyncio.run(answer())
+        except OSError:
+            continue  # the server is restarting
+    assert seen == "two"
+
+
+def test_help_names_every_option() -> None:
+    shown = subprocess.run(
+        [sys.executable, "-m", "papo", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout
+    for option in (
+        "--host",
+        "--port",
+        "--stage",
+        "--handler",
+        "--route",
+        "--template",
+        "--integration-timeout",
+        "--idle-timeout",
+        "--max-connection-duration",
+        "--workers",
+        "--reload",
+        "--tls-port",
+        "--store",
+        "--route-response",
+    ):
+        assert option in shown
+    assert "PAPO_INTEGRATION_TIMEOUT" in shown
