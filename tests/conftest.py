@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import boto3
 import pytest
@@ -61,3 +66,39 @@ def store(store_kind: str, request: pytest.FixtureRequest, tmp_path: object) -> 
     table = request.getfixturevalue("dynamodb_table")
     moto_url = request.getfixturevalue("moto_url")
     return DynamoDbStore(boto3.client("dynamodb", endpoint_url=moto_url), table)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+PapoServe = Callable[..., tuple["subprocess.Popen[bytes]", str]]
+
+
+@pytest.fixture
+def papo_serve(tmp_path: Path) -> Iterator[PapoServe]:
+    """Starts `papo serve` as a user runs it, with these arguments, in that folder
+    (`cwd=`); gives the process and its WebSocket URL. Stopped after the test."""
+    started: list[subprocess.Popen[bytes]] = []
+    log = (tmp_path / "papo-serve.log").open("wb")
+
+    def start(*args: str, cwd: Path = ROOT) -> tuple[subprocess.Popen[bytes], str]:
+        port = free_port()
+        command = [sys.executable, "-m", "papo", "serve", "--port", str(port)]
+        command += ["--tls-port", str(free_port()), *args]
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=log)
+        started.append(process)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert process.poll() is None, (tmp_path / "papo-serve.log").read_text()
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return process, f"ws://127.0.0.1:{port}/dev"
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("papo serve did not start")
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
+    log.close()

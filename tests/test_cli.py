@@ -3,70 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.conftest import free_port
+from tests.conftest import ROOT, PapoServe
 from tests.emulation import probe_log
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "papo serve exited"
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("papo serve did not start")
-
-
-@pytest.fixture
-def serve(tmp_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-
-
-def start(
-    started: list[subprocess.Popen[bytes]], tmp_path: Path, *args: str, cwd: Path = ROOT
-) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    log = (tmp_path / f"serve-{port}.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "papo", "serve", "--port", str(port), "--tls-port", "0", *args],
-        cwd=cwd,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=log,
-        stderr=log,
-    )
-    started.append(process)
-    wait_for_port(port, process)
-    return process, f"ws://127.0.0.1:{port}/dev"
 
 
 def test_ctrl_c_closes_every_connection_with_its_disconnect(
-    serve: list[subprocess.Popen[bytes]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    papo_serve: PapoServe, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PROBE_LOG", str(tmp_path / "probe.jsonl"))
-    process, url = start(
-        serve,
-        tmp_path,
+    process, url = papo_serve(
         "--handler",
         "tests.lambdas.probe:handler",
         "--route",
@@ -94,7 +48,7 @@ def test_ctrl_c_closes_every_connection_with_its_disconnect(
 
 
 def test_reload_serves_the_changed_code(
-    serve: list[subprocess.Popen[bytes]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    papo_serve: PapoServe, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Also: a plain boto3 handler needs no region or credentials of the developer's."""
     for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
@@ -114,7 +68,7 @@ def handler(event, context):
     return {"statusCode": 200}
 """
     app.write_text(handler.replace("VERSION", "one"))
-    _, url = start(serve, tmp_path, "--handler", "reloadable:handler", "--reload", cwd=tmp_path)
+    _, url = papo_serve("--handler", "reloadable:handler", "--reload", cwd=tmp_path)
 
     async def answer() -> str:
         async with connect(url) as ws:

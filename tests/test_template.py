@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import boto3
@@ -20,7 +16,7 @@ from websockets.asyncio.client import connect
 from papo.local.config import Limits
 from papo.local.server import Emulator
 from papo.local.template import TemplateError, api_config
-from tests.conftest import free_port
+from tests.conftest import PapoServe
 
 SAMPLE = Path(__file__).parent / "samples" / "simple_chat"
 TEMPLATE = SAMPLE / "template.yaml"
@@ -136,47 +132,16 @@ def test_the_sample_from_its_template(connections_table: str) -> None:
         asyncio.run(chat_through(api.websocket_url, connections_table))
 
 
-@pytest.fixture
-def papo_serve(connections_table: str, tmp_path: Path) -> Iterator[Callable[..., str]]:
-    """Starts `papo serve` as a user runs it: with these arguments, in that folder."""
-    processes: list[subprocess.Popen[bytes]] = []
-    log = (tmp_path / "papo-serve.log").open("wb")
-
-    def start(*args: str, cwd: Path) -> str:
-        port, tls_port = free_port(), free_port()
-        command = [sys.executable, "-m", "papo", "serve", "--port", str(port)]
-        command += ["--tls-port", str(tls_port), *args]
-        processes.append(
-            subprocess.Popen(command, cwd=cwd, env=dict(os.environ), stderr=log, stdout=log)
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                return f"ws://127.0.0.1:{port}/dev"
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("papo serve did not start")
-
-    yield start
-    for process in processes:
-        process.terminate()
-        process.wait(timeout=30)
-    log.close()
-
-
-def test_the_sample_with_papo_serve_template(
-    papo_serve: Callable[..., str], connections_table: str
-) -> None:
-    url = papo_serve("--template", "template.yaml", cwd=SAMPLE)
+def test_the_sample_with_papo_serve_template(papo_serve: PapoServe, connections_table: str) -> None:
+    _, url = papo_serve("--template", "template.yaml", cwd=SAMPLE)
     asyncio.run(chat_through(url, connections_table))
 
 
 def test_the_sample_with_papo_serve_handler_and_route(
-    papo_serve: Callable[..., str], connections_table: str, monkeypatch: pytest.MonkeyPatch
+    papo_serve: PapoServe, connections_table: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TABLE_NAME", TABLE)
-    url = papo_serve(
+    _, url = papo_serve(
         "--handler",
         "app:handler",
         "--route",
