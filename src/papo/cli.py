@@ -153,6 +153,13 @@ def _serve(args: argparse.Namespace) -> None:
     )
 
 
+def _routes_by_handler(config: ApiConfig) -> list[tuple[str, list[str]]]:
+    grouped: dict[str, list[str]] = {}
+    for key, target in sorted(config.routes.items()):
+        grouped.setdefault(target.handler, []).append(key)
+    return list(grouped.items())
+
+
 def _banner(
     args: argparse.Namespace, tls_port: int | None, config: ApiConfig, papos_own: bool
 ) -> None:
@@ -172,7 +179,7 @@ def _banner(
         else "                  (no https: handlers are told PAPO_MANAGEMENT_ENDPOINT)",
         "  handlers        "
         + (f"in {args.workers} worker processes" if int(args.workers) else "in threads"),
-        *(f"    {key:<14}{target.handler}" for key, target in sorted(config.routes.items())),
+        *(f"    {handler}  {' '.join(keys)}" for handler, keys in _routes_by_handler(config)),
         f"  limits          integration {args.integration_timeout}s, "
         f"idle {args.idle_timeout}s, connection {args.max_connection_duration}s, "
         "message 128 KB, frame 32 KB",
