@@ -49,7 +49,7 @@ bench-fanout: install
 lambda: install
 	rm -rf deploy/build && mkdir -p deploy/build
 	$(BIN)/uv pip install --quiet --target deploy/build --python-platform aarch64-manylinux2014 \
-		--python-version 3.12 --only-binary :all: "msgspec>=0.18" "aws-lambda-powertools>=3.0"
+		--python-version 3.12 --only-binary :all: "msgspec>=0.18" "aws-lambda-powertools>=3.0" "openai>=3.50"
 	cp -r src/papo deploy/build/papo
 	rm -rf deploy/build/papo/local deploy/build/papo/cli.py deploy/build/papo/__main__.py
 	find deploy/build -name __pycache__ -prune -exec rm -rf {} +

@@ -205,7 +205,7 @@ def test_sending_before_set_name_is_refused(
         ("sendPrivate", {"message": "hi"}, "missing_field"),
         ("sendPrivate", {"to": 3, "message": "hi"}, "invalid_field"),
         ("sendBot", {}, "missing_field"),
-        ("sendBot", {"message": "hello bot"}, "bot_unavailable"),
+        ("sendBot", {"message": "hello bot"}, "bot_not_configured"),
     ],
 )
 def test_bad_messages_are_refused_to_the_sender_only(

@@ -139,7 +139,7 @@ def test_every_route_for_every_connection(aws: Lambda) -> None:
         ana: [
             "Ana: one",
             "Bruno: two",
-            "bot_unavailable",
+            "bot_not_configured",
             "Ana: six",
             ["Ana"],
             "Bruno left the chat",

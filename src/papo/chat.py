@@ -7,15 +7,30 @@ chat rule needs only a store and a recording delivery.
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from papo import protocol
+from papo.answering import abandon, answer
 from papo.clock import now_ms
-from papo.ports import ClaimStatus, ConnectionStore, Delivery, Envelope, Member
+from papo.ports import (
+    AnswerJob,
+    AnswerNotStarted,
+    Answers,
+    Bot,
+    BotError,
+    ClaimStatus,
+    Delivery,
+    Envelope,
+    LoggedMessage,
+    Member,
+    Store,
+)
 from papo.protocol import ACTIONS, BadFrame, ErrorCode
-from papo.rules import Limits, check_message, check_name
+from papo.rules import BotRules, Limits, check_message, check_name, check_question
 from papo.texts import Texts
 
 Body = str | bytes | None
@@ -25,12 +40,29 @@ def _new_id() -> str:
     return uuid.uuid4().hex
 
 
+RESET_COMMANDS = frozenset({"/reset", "/new"})
+"""`sendBot` messages that start a fresh conversation with the bot."""
+
+_MINUTE_MS = 60_000
+_DAY_MS = 24 * 60 * _MINUTE_MS
+
+
+def _seconds_until(moment_ms: int, now: int) -> int:
+    return max(1, math.ceil((moment_ms - now) / 1000))
+
+
 @dataclass
 class Chat:
-    store: ConnectionStore
+    """The room's rules. `bot` None means no bot is configured; `answers` None
+    means answers are produced at once, in the invocation that got the question."""
+
+    store: Store
     delivery: Delivery
     texts: Texts = field(default_factory=Texts)
     limits: Limits = field(default_factory=Limits)
+    bot: Bot | None = None
+    answers: Answers | None = None
+    bot_rules: BotRules = field(default_factory=BotRules)
     clock: Callable[[], int] = now_ms
     new_id: Callable[[], str] = _new_id
 
@@ -51,6 +83,10 @@ class Chat:
 
     def send_bot(self, connection_id: str, body: Body) -> None:
         self._act("sendBot", connection_id, body)
+
+    def answer(self, job: AnswerJob) -> None:
+        """Produces the answer to a question `send_bot` accepted, streaming it to the room."""
+        answer(self, job)
 
     def default(self, connection_id: str, body: Body) -> None:
         """A frame no route took: a known action is served all the same (for
@@ -73,7 +109,8 @@ class Chat:
             _ACTIONS[action](self, connection_id, payload)
         except BadFrame as bad:
             message = self.texts.error(bad.code, **bad.details)
-            self._tell(connection_id, protocol.error_frame(bad.code, message, action=action))
+            frame = protocol.error_frame(bad.code, message, action=action, **bad.fields)
+            self._tell(connection_id, frame)
 
     def _set_name(self, connection_id: str, payload: dict[str, object]) -> None:
         name = check_name(protocol.text_field(payload, "setName", "name"), self.limits)
@@ -85,7 +122,7 @@ class Chat:
             raise BadFrame(ErrorCode.NOT_CONNECTED)
         members = self.store.members()
         if claim.previous == name:
-            self._send([Envelope(connection_id, (self._members(members, now),))])
+            self.send([Envelope(connection_id, (self._members(members, now),))])
             return
         if claim.previous is None:
             text, event = self.texts.joined(name), "joined"
@@ -94,13 +131,38 @@ class Chat:
         announcement = protocol.system_frame(
             text, event=event, name=name, previous=claim.previous, msg_id=self.new_id(), ts=now
         )
-        self._broadcast(members, self._members(members, now), announcement)
+        frames = (self._members(members, now), announcement)
+        history = self._history(now) if claim.previous is None else None
+        self.send(
+            [
+                Envelope(m.connection_id, (history, *frames) if history else frames)
+                if m.connection_id == connection_id
+                else Envelope(m.connection_id, frames)
+                for m in members
+            ]
+        )
+
+    def _history(self, now: int) -> bytes | None:
+        recent = self.store.recent(self.bot_rules.history_messages)
+        if not recent:
+            return None
+        messages: list[dict[str, Any]] = [
+            {"type": "public", "id": m.msg_id, "ts": m.ts, "from": m.sender, "text": m.text}
+            for m in recent
+        ]
+        return protocol.history_frame(messages, now)
 
     def _send_public(self, connection_id: str, payload: dict[str, object]) -> None:
         text = check_message(protocol.text_field(payload, "sendPublic", "message"), self.limits)
         sender = self._sender(connection_id)
-        frame = protocol.public_frame(sender, text, msg_id=self.new_id(), ts=self.clock())
+        message = LoggedMessage(self.new_id(), self.clock(), sender, text)
+        self.log(message)
+        frame = protocol.public_frame(sender, text, msg_id=message.msg_id, ts=message.ts)
         self._broadcast(self.store.members(), frame)
+
+    def log(self, message: LoggedMessage) -> None:
+        """Keeps a public message for late joiners and the bot's memory."""
+        self.store.log(message, message.ts + self.bot_rules.history_ttl_ms)
 
     def _send_private(self, connection_id: str, payload: dict[str, object]) -> None:
         to = protocol.text_field(payload, "sendPrivate", "to")
@@ -113,12 +175,100 @@ class Chat:
             sender, recipient.name, text, msg_id=self.new_id(), ts=self.clock()
         )
         receivers = dict.fromkeys((recipient.connection_id, connection_id))
-        self._send([Envelope(cid, (frame,)) for cid in receivers])
+        self.send([Envelope(cid, (frame,)) for cid in receivers])
 
     def _send_bot(self, connection_id: str, payload: dict[str, object]) -> None:
-        protocol.text_field(payload, "sendBot", "message")
-        self._sender(connection_id)
-        raise BadFrame(ErrorCode.BOT_UNAVAILABLE)
+        text = protocol.text_field(payload, "sendBot", "message")
+        sender = self._sender(connection_id)
+        if text.strip().casefold() in RESET_COMMANDS:
+            self._reset_bot(sender)
+            return
+        question = check_question(text, self.bot_rules)
+        try:
+            if self.bot is None:
+                raise BadFrame(ErrorCode.BOT_NOT_CONFIGURED)
+            self.bot.check()
+        except BotError:
+            raise BadFrame(ErrorCode.BOT_NOT_CONFIGURED) from None
+        job = self._reserve(connection_id, sender)
+        message = LoggedMessage(job.question_id, self.clock(), sender, question)
+        self.log(message)
+        frame = protocol.public_frame(
+            sender, question, msg_id=message.msg_id, ts=message.ts, answerId=job.answer_id
+        )
+        self._broadcast(self.store.members(), frame)
+        if self.answers is None:
+            self.answer(job)
+            return
+        try:
+            self.answers.start(job)
+        except AnswerNotStarted:
+            abandon(self, job, ErrorCode.BOT_UNAVAILABLE)
+
+    def _reserve(self, connection_id: str, sender: str) -> AnswerJob:
+        """Takes the asker's turn, one of their questions this minute, and the
+        answer's tokens from the room's daily budget; or says which limit is hit."""
+        rules, now = self.bot_rules, self.clock()
+        if not self.store.add_to_counter(
+            busy_key(connection_id), 1, limit=1, now=now, expires_at=now + rules.answer_lock_ms
+        ):
+            raise BadFrame(ErrorCode.BOT_BUSY)
+        minute_ends = (now // _MINUTE_MS + 1) * _MINUTE_MS
+        day_ends = (now // _DAY_MS + 1) * _DAY_MS
+        budget_key = f"tokens:{now // _DAY_MS}"
+        refusal: BadFrame | None = None
+        if not self.store.add_to_counter(
+            f"rate:{connection_id}:{now // _MINUTE_MS}",
+            1,
+            limit=rules.questions_per_minute,
+            now=now,
+            expires_at=minute_ends,
+        ):
+            wait = _seconds_until(minute_ends, now)
+            refusal = BadFrame(
+                ErrorCode.BOT_RATE_LIMITED,
+                fields={"retryAfter": wait},
+                limit=rules.questions_per_minute,
+                wait=self.texts.duration(wait),
+            )
+        elif not self.store.add_to_counter(
+            budget_key, rules.reservation, limit=rules.daily_tokens, now=now, expires_at=day_ends
+        ):
+            wait = _seconds_until(day_ends, now)
+            refusal = BadFrame(
+                ErrorCode.BOT_BUDGET_EXHAUSTED,
+                fields={"retryAfter": wait},
+                wait=self.texts.duration(wait),
+            )
+        if refusal is not None:
+            self.release(connection_id)
+            raise refusal
+        return AnswerJob(
+            answer_id=self.new_id(),
+            question_id=self.new_id(),
+            asker_id=connection_id,
+            asker=sender,
+            reserved_tokens=rules.reservation,
+            budget_key=budget_key,
+            budget_expires_at=day_ends,
+        )
+
+    def release(self, connection_id: str) -> None:
+        """Gives the asker their turn back: their answer has ended."""
+        now = self.clock()
+        self.store.add_to_counter(busy_key(connection_id), -1, limit=1, now=now, expires_at=now)
+
+    def _reset_bot(self, sender: str) -> None:
+        now = self.clock()
+        self.store.forget_bot_memory(now)
+        frame = protocol.system_frame(
+            self.texts.bot_reset(sender),
+            event="botReset",
+            name=sender,
+            msg_id=self.new_id(),
+            ts=now,
+        )
+        self._broadcast(self.store.members(), frame)
 
     def _sender(self, connection_id: str) -> str:
         connection = self.store.get(connection_id)
@@ -130,14 +280,19 @@ class Chat:
         return protocol.members_frame([m.name for m in members], now)
 
     def _broadcast(self, members: Iterable[Member], *frames: bytes) -> None:
-        self._send([Envelope(m.connection_id, frames) for m in members])
+        self.send([Envelope(m.connection_id, frames) for m in members])
 
     def _tell(self, connection_id: str, frame: bytes) -> None:
-        self._send([Envelope(connection_id, (frame,))])
+        self.send([Envelope(connection_id, (frame,))])
 
-    def _send(self, envelopes: list[Envelope]) -> None:
-        if envelopes:
-            self._drop(self.delivery.send(envelopes))
+    def send(self, envelopes: list[Envelope]) -> set[str]:
+        """Posts the envelopes; forgets (and announces) the connections found gone,
+        and returns their ids."""
+        if not envelopes:
+            return set()
+        gone = self.delivery.send(envelopes)
+        self._drop(set(gone))
+        return gone
 
     def _drop(self, gone: set[str]) -> None:
         """Forgets connections that are gone and tells the room who left.
@@ -158,6 +313,10 @@ class Chat:
             )
             frames = (self._members(members, now), *left)
             gone = self.delivery.send([Envelope(m.connection_id, frames) for m in members])
+
+
+def busy_key(connection_id: str) -> str:
+    return f"busy:{connection_id}"
 
 
 _ACTIONS: dict[str, Callable[[Chat, str, dict[str, object]], None]] = {

@@ -36,17 +36,32 @@ class ErrorCode(enum.StrEnum):
     MESSAGE_EMPTY = "message_empty"
     MESSAGE_TOO_LONG = "message_too_long"
     UNKNOWN_RECIPIENT = "unknown_recipient"
-    BOT_UNAVAILABLE = "bot_unavailable"
     NOT_CONNECTED = "not_connected"
+    QUESTION_TOO_LONG = "question_too_long"
+    BOT_NOT_CONFIGURED = "bot_not_configured"
+    BOT_BUSY = "bot_busy"
+    BOT_RATE_LIMITED = "bot_rate_limited"
+    BOT_BUDGET_EXHAUSTED = "bot_budget_exhausted"
+    BOT_UNAVAILABLE = "bot_unavailable"
+    BOT_UPSTREAM_UNAUTHORIZED = "bot_upstream_unauthorized"
+    BOT_UPSTREAM_RATE_LIMITED = "bot_upstream_rate_limited"
+    BOT_UPSTREAM_REFUSED = "bot_upstream_refused"
+    BOT_UPSTREAM_FAILED = "bot_upstream_failed"
+    BOT_TIMEOUT = "bot_timeout"
+    BOT_INTERRUPTED = "bot_interrupted"
 
 
 class BadFrame(Exception):
     """A client frame papo cannot act on; carries what to tell the sender."""
 
-    def __init__(self, code: ErrorCode, **details: object) -> None:
+    def __init__(
+        self, code: ErrorCode, *, fields: dict[str, str | int] | None = None, **details: object
+    ) -> None:
         super().__init__(code.value)
         self.code = code
         self.details = details
+        self.fields = fields or {}
+        """Structured fields for the error frame, such as `retryAfter`."""
 
 
 def parse(body: str | bytes | None) -> dict[str, Any]:
@@ -90,17 +105,44 @@ def system_frame(
     return _encode(frame)
 
 
-def public_frame(sender: str, text: str, *, msg_id: str, ts: int) -> bytes:
+def public_frame(sender: str, text: str, *, msg_id: str, ts: int, **answer: str | None) -> bytes:
+    """A public message; `answer` links a bot question or answer (`answerId`,
+    `questionId`, `status`) for clients that show answers as they stream."""
+    frame: dict[str, Any] = {
+        "publicMessage": f"{sender}: {text}",
+        "type": "public",
+        "from": sender,
+        "text": text,
+        "id": msg_id,
+        "ts": ts,
+    }
+    frame.update((key, value) for key, value in answer.items() if value is not None)
+    return _encode(frame)
+
+
+def bot_delta_frame(
+    text: str, *, answer_id: str, question_id: str, seq: int, sender: str, ts: int
+) -> bytes:
+    """A piece of a bot answer as it streams, under a key old clients ignore.
+
+    Appending the pieces in `seq` order gives the text of the final frame.
+    """
     return _encode(
         {
-            "publicMessage": f"{sender}: {text}",
-            "type": "public",
+            "botDelta": text,
+            "type": "botDelta",
             "from": sender,
-            "text": text,
-            "id": msg_id,
+            "answerId": answer_id,
+            "questionId": question_id,
+            "seq": seq,
             "ts": ts,
         }
     )
+
+
+def history_frame(messages: list[dict[str, Any]], ts: int) -> bytes:
+    """The room's recent public messages, oldest first, for someone who just joined."""
+    return _encode({"history": messages, "type": "history", "ts": ts})
 
 
 def private_frame(sender: str, recipient: str, text: str, *, msg_id: str, ts: int) -> bytes:
@@ -117,8 +159,13 @@ def private_frame(sender: str, recipient: str, text: str, *, msg_id: str, ts: in
     )
 
 
-def error_frame(code: ErrorCode, message: str, *, action: str | None) -> bytes:
+def error_frame(
+    code: ErrorCode, message: str, *, action: str | None, **extra: str | int | None
+) -> bytes:
+    """An error for one sender; `extra` may say when to retry (`retryAfter`, in
+    seconds) or which answer failed (`answerId`, `questionId`)."""
     frame: dict[str, Any] = {"error": message, "code": code.value, "type": "error"}
     if action is not None:
         frame["action"] = action
+    frame.update((key, value) for key, value in extra.items() if value is not None)
     return _encode(frame)

@@ -47,3 +47,43 @@ def check_message(text: str, limits: Limits) -> str:
     if len(text) > limits.max_message_length:
         raise BadFrame(ErrorCode.MESSAGE_TOO_LONG, limit=limits.max_message_length)
     return text
+
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are Bot, a helpful participant in a group chat. Messages from people come as "
+    '"Name: text". Answer the last question briefly and plainly, in the language it was '
+    "asked in."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BotRules:
+    """How the bot behaves and what it may cost."""
+
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    max_question_length: int = 1000
+    questions_per_minute: int = 5
+    daily_tokens: int = 200_000
+    max_answer_tokens: int = 800
+    memory_tokens: int = 3000
+    memory_messages: int = 40
+    history_messages: int = 50
+    history_ttl_ms: int = 24 * 60 * 60 * 1000
+    flush_interval_ms: int = 250
+    flush_chars: int = 4000
+    answer_lock_ms: int = 5 * 60 * 1000
+    """How long an answer may hold its asker's turn if it never ends (a crash)."""
+
+    @property
+    def reservation(self) -> int:
+        """Tokens set aside from the daily budget for one answer, before it starts."""
+        return self.memory_tokens + self.max_answer_tokens
+
+
+def check_question(text: str, rules: BotRules) -> str:
+    """The question as asked, or BadFrame if it is blank or too long."""
+    if not text.strip():
+        raise BadFrame(ErrorCode.MESSAGE_EMPTY)
+    if len(text) > rules.max_question_length:
+        raise BadFrame(ErrorCode.QUESTION_TOO_LONG, limit=rules.max_question_length)
+    return text

@@ -20,11 +20,17 @@ _SYSTEM: Mapping[str, Mapping[str, str]] = {
         "joined": "{name} joined the chat",
         "left": "{name} left the chat",
         "renamed": "{previous} is now {name}",
+        "bot_reset": "{name} started a new conversation with the bot",
+        "bot_interrupted": "[answer interrupted]",
+        "bot_failed": "Sorry, I could not answer {name}'s question: {reason}",
     },
     PORTUGUESE: {
         "joined": "{name} acabou de entrar.",
         "left": "{name} saiu.",
         "renamed": "{previous} agora se chama {name}.",
+        "bot_reset": "{name} começou uma nova conversa com o bot.",
+        "bot_interrupted": "[resposta interrompida]",
+        "bot_failed": "Desculpe, não consegui responder à pergunta de {name}: {reason}",
     },
 }
 
@@ -46,8 +52,28 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
         ErrorCode.MESSAGE_EMPTY: "A message cannot be empty.",
         ErrorCode.MESSAGE_TOO_LONG: "A message can have at most {limit} characters.",
         ErrorCode.UNKNOWN_RECIPIENT: "Nobody named {name} is in the chat.",
-        ErrorCode.BOT_UNAVAILABLE: "The bot is not available yet.",
         ErrorCode.NOT_CONNECTED: "This connection is no longer known. Please reconnect.",
+        ErrorCode.QUESTION_TOO_LONG: "A question to the bot can have at most {limit} characters.",
+        ErrorCode.BOT_NOT_CONFIGURED: "The bot is not configured: it needs an OpenAI API key. "
+        "Whoever runs papo can set OPENAI_API_KEY (or put it in a .env file) and restart "
+        "papo serve; on AWS, store it in SSM Parameter Store or Secrets Manager and name it "
+        "in PAPO_OPENAI_KEY_PARAMETER or PAPO_OPENAI_KEY_SECRET.",
+        ErrorCode.BOT_BUSY: "The bot is still answering your last question. "
+        "Ask again when it has finished.",
+        ErrorCode.BOT_RATE_LIMITED: "You can ask the bot {limit} questions a minute. "
+        "Try again in {wait}.",
+        ErrorCode.BOT_BUDGET_EXHAUSTED: "The bot has used up today's budget for this room. "
+        "Try again in {wait}.",
+        ErrorCode.BOT_UNAVAILABLE: "The bot could not start answering. Please try again.",
+        ErrorCode.BOT_UPSTREAM_UNAUTHORIZED: "The AI service refused papo's API key. "
+        "Whoever runs papo should check it.",
+        ErrorCode.BOT_UPSTREAM_RATE_LIMITED: "The AI service is busy. Try again in {wait}.",
+        ErrorCode.BOT_UPSTREAM_REFUSED: "The AI service refused the question "
+        "(the model or a setting may be wrong).",
+        ErrorCode.BOT_UPSTREAM_FAILED: "The AI service had an error. Please try again.",
+        ErrorCode.BOT_TIMEOUT: "The AI service took too long to answer. Please try again.",
+        ErrorCode.BOT_INTERRUPTED: "The AI service stopped in the middle of the answer. "
+        "Please try again.",
     },
     PORTUGUESE: {
         ErrorCode.INVALID_JSON: "Essa mensagem não é JSON. Envie um objeto como "
@@ -66,8 +92,28 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
         ErrorCode.MESSAGE_EMPTY: "A mensagem não pode ficar vazia.",
         ErrorCode.MESSAGE_TOO_LONG: "A mensagem pode ter no máximo {limit} caracteres.",
         ErrorCode.UNKNOWN_RECIPIENT: "Ninguém chamado {name} está no chat.",
-        ErrorCode.BOT_UNAVAILABLE: "O bot ainda não está disponível.",
         ErrorCode.NOT_CONNECTED: "Esta conexão não é mais conhecida. Reconecte-se.",
+        ErrorCode.QUESTION_TOO_LONG: "Uma pergunta ao bot pode ter no máximo {limit} caracteres.",
+        ErrorCode.BOT_NOT_CONFIGURED: "O bot não está configurado: falta uma chave da API da "
+        "OpenAI. Quem roda o papo pode definir OPENAI_API_KEY (ou colocá-la num arquivo .env) "
+        "e reiniciar o papo serve; na AWS, guarde-a no SSM Parameter Store ou no Secrets "
+        "Manager e informe-a em PAPO_OPENAI_KEY_PARAMETER ou PAPO_OPENAI_KEY_SECRET.",
+        ErrorCode.BOT_BUSY: "O bot ainda está respondendo à sua última pergunta. "
+        "Pergunte de novo quando ele terminar.",
+        ErrorCode.BOT_RATE_LIMITED: "Você pode fazer {limit} perguntas por minuto ao bot. "
+        "Tente de novo em {wait}.",
+        ErrorCode.BOT_BUDGET_EXHAUSTED: "O bot já usou o orçamento de hoje desta sala. "
+        "Tente de novo em {wait}.",
+        ErrorCode.BOT_UNAVAILABLE: "O bot não conseguiu começar a responder. Tente de novo.",
+        ErrorCode.BOT_UPSTREAM_UNAUTHORIZED: "O serviço de IA recusou a chave de API do papo. "
+        "Quem roda o papo deve verificá-la.",
+        ErrorCode.BOT_UPSTREAM_RATE_LIMITED: "O serviço de IA está ocupado. "
+        "Tente de novo em {wait}.",
+        ErrorCode.BOT_UPSTREAM_REFUSED: "O serviço de IA recusou a pergunta "
+        "(o modelo ou alguma configuração pode estar errado).",
+        ErrorCode.BOT_UPSTREAM_FAILED: "O serviço de IA teve um erro. Tente de novo.",
+        ErrorCode.BOT_TIMEOUT: "O serviço de IA demorou demais para responder. Tente de novo.",
+        ErrorCode.BOT_INTERRUPTED: "O serviço de IA parou no meio da resposta. Tente de novo.",
     },
 }
 
@@ -90,6 +136,26 @@ class Texts:
 
     def renamed(self, previous: str, name: str) -> str:
         return _SYSTEM[self.language]["renamed"].format(previous=previous, name=name)
+
+    def bot_reset(self, name: str) -> str:
+        return _SYSTEM[self.language]["bot_reset"].format(name=name)
+
+    def bot_interrupted(self) -> str:
+        return _SYSTEM[self.language]["bot_interrupted"]
+
+    def bot_failed(self, asker: str, code: ErrorCode, wait_s: int = 1) -> str:
+        reason = self.error(code, wait=self.duration(wait_s))
+        return _SYSTEM[self.language]["bot_failed"].format(name=asker, reason=reason)
+
+    def duration(self, seconds: int) -> str:
+        """A wait in words: `45 s`, `3 min`, `2 h 5 min`."""
+        if seconds < 60:
+            return f"{max(seconds, 1)} s"
+        minutes = -(-seconds // 60)
+        if minutes < 60:
+            return f"{minutes} min"
+        hours, minutes = divmod(minutes, 60)
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
     def error(self, code: ErrorCode, **details: object) -> str:
         return _ERRORS[self.language][code].format(**details)

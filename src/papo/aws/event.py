@@ -36,3 +36,21 @@ class WebSocketEvent(msgspec.Struct, rename="camel", frozen=True):
         if self.is_base64_encoded and self.body is not None:
             return base64.b64decode(self.body)
         return self.body
+
+
+class AnswerEvent(msgspec.Struct, rename="camel", frozen=True):
+    """What the function sends itself to have a bot answer produced (`papoAnswer`)."""
+
+    answer_id: str
+    question_id: str
+    asker_id: str
+    asker: str
+    reserved_tokens: int
+    budget_key: str
+    budget_expires_at: int
+    endpoint: str
+    """The Management API's URL of the API the question came through."""
+
+    @classmethod
+    def parse(cls, event: object) -> AnswerEvent:
+        return msgspec.convert(event, cls)

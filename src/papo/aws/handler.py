@@ -2,7 +2,8 @@
 
 API Gateway picks the route by `$request.body.action`; each route below is
 a short function over the chat core. The event is parsed once, at the edge,
-into a typed `WebSocketEvent`.
+into a typed `WebSocketEvent`. The same function also produces bot answers,
+when it invokes itself with a `papoAnswer` event (see `papo.aws.answers`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from papo.aws import wiring
-from papo.aws.event import WebSocketEvent
+from papo.aws.answers import ANSWER_KEY, SelfInvokedAnswers, job_of
+from papo.aws.event import AnswerEvent, WebSocketEvent
 from papo.chat import Chat
 from papo.settings import Settings
 from papo.texts import Texts
@@ -68,29 +70,53 @@ def default(chat: Chat, event: WebSocketEvent) -> None:
     chat.default(event.request_context.connection_id, event.decoded_body)
 
 
-def _chat(settings: Settings, event: WebSocketEvent) -> Chat:
-    context = event.request_context
-    url = wiring.endpoint_url(settings, context.domain_name, context.stage)
+def _chat(settings: Settings, url: str, context: object) -> Chat:
+    """The chat for one invocation. Answers go to another invocation of this
+    function when it runs as a Lambda function, else are produced at once."""
+    function = getattr(context, "invoked_function_arn", None)
     return Chat(
         store=wiring.store(settings),
         delivery=wiring.delivery(settings, url),
         texts=Texts(settings.language),
         limits=settings.limits,
+        bot=wiring.bot(settings),
+        answers=SelfInvokedAnswers(function, url) if isinstance(function, str) else None,
+        bot_rules=settings.bot_rules,
     )
 
 
-def handler(event: dict[str, Any], _context: object) -> dict[str, Any]:
-    ws = WebSocketEvent.parse(event)
-    request = ws.request_context
-    # Thread-local keys: the emulator runs invocations in threads of one process.
-    logger.thread_safe_append_keys(
-        route=request.route_key,
-        connection_id=request.connection_id,
-        request_id=request.request_id,
-    )
+def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     started = time.perf_counter()
+    settings = Settings.from_env()
+    if ANSWER_KEY in event:
+        answer = AnswerEvent.parse(event[ANSWER_KEY])
+        logger.thread_safe_append_keys(
+            route=ANSWER_KEY,
+            connection_id=answer.asker_id,
+            request_id=getattr(context, "aws_request_id", None),
+        )
+        job = job_of(answer)
+
+        def run() -> None:
+            _chat(settings, answer.endpoint, None).answer(job)
+
+    else:
+        ws = WebSocketEvent.parse(event)
+        request = ws.request_context
+        # Thread-local keys: the emulator runs invocations in threads of one process.
+        logger.thread_safe_append_keys(
+            route=request.route_key,
+            connection_id=request.connection_id,
+            request_id=request.request_id,
+        )
+        url = wiring.endpoint_url(settings, request.domain_name, request.stage)
+        route = ROUTES.get(request.route_key, default)
+
+        def run() -> None:
+            route(_chat(settings, url, context), ws)
+
     try:
-        ROUTES.get(request.route_key, default)(_chat(Settings.from_env(), ws), ws)
+        run()
     except Exception:
         logger.exception("route failed")
         raise

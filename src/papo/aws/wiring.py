@@ -9,17 +9,19 @@ from __future__ import annotations
 import functools
 import re
 
+from papo.bot.api_key import api_key
+from papo.bot.openai_bot import OpenAiBot
 from papo.delivery.fanout import FanoutDelivery
 from papo.delivery.management_api import Endpoint, ManagementApiClient
 from papo.delivery.sigv4 import SigV4Signer, botocore_credentials
-from papo.ports import ConnectionStore
+from papo.ports import Store
 from papo.settings import Settings
 
 _REGION_IN_DOMAIN = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$")
 
 
 @functools.cache
-def store(settings: Settings) -> ConnectionStore:
+def store(settings: Settings) -> Store:
     if settings.store == "dynamodb":
         import boto3
 
@@ -45,4 +47,11 @@ def delivery(settings: Settings, url: str) -> FanoutDelivery:
     signer = None if credentials is None else SigV4Signer(credentials, region)
     return FanoutDelivery(
         ManagementApiClient(endpoint, signer), max_workers=settings.fanout_workers
+    )
+
+
+@functools.cache
+def bot(settings: Settings) -> OpenAiBot:
+    return OpenAiBot(
+        settings.openai, functools.partial(api_key, settings.key_parameter, settings.key_secret)
     )

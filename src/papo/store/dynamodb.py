@@ -6,6 +6,11 @@ Items (partition key `pk`, sort key `sk`, both strings):
   ``joinedAt`` once it has a name.
 - ``pk=ROOM#main, sk=N#<folded name>``: the claim on a name, holding
   ``connectionId``; a conditional write on it keeps names unique.
+- ``pk=ROOM#main, sk=M#<ts, 13 digits>#<id>``: a public message of the log
+  (``sender``, ``text``, ``byBot``), read newest first.
+- ``pk=ROOM#main, sk=K#<counter>``: a limit's counter (``value``): the
+  asker's turn, questions this minute, the day's bot tokens.
+- ``pk=ROOM#main, sk=BOTMEMORY``: ``since``, where the bot's memory starts.
 
 Both carry ``expiresAt`` (epoch seconds), the table's TTL attribute, set past
 API Gateway's 2-hour connection limit; reads skip expired items, since TTL
@@ -18,6 +23,10 @@ deletes lazily. What each route costs (on-demand units, items under 1 KB):
 - ``sendPublic``: 1 read + the member list, a strongly consistent Query of
   about 1 read per 4 KB (some 40 connections).
 - ``sendPrivate``: 2 reads (GetItem, GetItem).
+- ``sendPublic`` also logs the message: 1 write (PutItem, more above 1 KB).
+- ``sendBot``: 3 counter updates (3 writes) and the log write, then the
+  answer: 1 read of the memory + the log Query (some 4 KB a read), 1 log
+  write, 2 counter updates.
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from papo.clock import now_ms
-from papo.ports import Claim, ClaimStatus, Connection, Member
+from papo.ports import Claim, ClaimStatus, Connection, LoggedMessage, Member
 from papo.rules import name_key
 
 if TYPE_CHECKING:
@@ -55,7 +64,144 @@ def _connection(item: dict[str, Any]) -> Connection:
     )
 
 
-class DynamoDbStore:
+def _seconds(ms: int) -> int:
+    return -(-ms // 1000)
+
+
+def _message_key(ts: int, msg_id: str) -> str:
+    return f"M#{ts:013d}#{msg_id}"
+
+
+class _RoomLogAndCounters:
+    """The message log and the counters of `DynamoDbStore`."""
+
+    _db: DynamoDBClient
+    table: str
+    _clock: Callable[[], int]
+
+    def log(self, message: LoggedMessage, expires_at: int) -> None:
+        self._db.put_item(
+            TableName=self.table,
+            Item={
+                "pk": {"S": ROOM},
+                "sk": {"S": _message_key(message.ts, message.msg_id)},
+                "sender": {"S": message.sender},
+                "text": {"S": message.text},
+                "byBot": {"BOOL": message.by_bot},
+                "expiresAt": {"N": str(_seconds(expires_at))},
+            },
+        )
+
+    def recent(self, limit: int, since: int = 0) -> list[LoggedMessage]:
+        found: list[LoggedMessage] = []
+        query: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :room AND sk BETWEEN :from AND :to",
+            "FilterExpression": "expiresAt > :now",
+            "ExpressionAttributeValues": {
+                ":room": {"S": ROOM},
+                ":from": {"S": _message_key(since, "")},
+                ":to": {"S": "M#~"},
+                ":now": {"N": str(self._clock() // 1000)},
+            },
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        while len(found) < limit:
+            page = self._db.query(**query)
+            for item in page.get("Items", []):
+                _, ts, msg_id = item["sk"]["S"].split("#", 2)
+                found.append(
+                    LoggedMessage(
+                        msg_id,
+                        int(ts),
+                        item["sender"]["S"],
+                        item["text"]["S"],
+                        item["byBot"]["BOOL"],
+                    )
+                )
+            if "LastEvaluatedKey" not in page:
+                break
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return found[:limit][::-1]
+
+    def bot_memory_start(self) -> int:
+        item = self._db.get_item(
+            TableName=self.table,
+            Key={"pk": {"S": ROOM}, "sk": {"S": "BOTMEMORY"}},
+            ConsistentRead=True,
+        ).get("Item")
+        return int(item["since"]["N"]) if item else 0
+
+    def forget_bot_memory(self, at: int) -> None:
+        with contextlib.suppress(self._db.exceptions.ConditionalCheckFailedException):
+            self._db.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": ROOM}, "sk": {"S": "BOTMEMORY"}},
+                UpdateExpression="SET since = :at",
+                ConditionExpression="attribute_not_exists(since) OR since < :at",
+                ExpressionAttributeValues={":at": {"N": str(at)}},
+            )
+
+    def add_to_counter(
+        self, key: str, amount: int, *, limit: int, now: int, expires_at: int
+    ) -> bool:
+        item_key = {"pk": {"S": ROOM}, "sk": {"S": f"K#{key}"}}
+        now_s = {"N": str(now // 1000)}
+        failed = self._db.exceptions.ConditionalCheckFailedException
+        if amount <= 0:
+            with contextlib.suppress(failed):
+                self._db.update_item(
+                    TableName=self.table,
+                    Key=item_key,
+                    UpdateExpression="ADD #value :amount",
+                    ConditionExpression="attribute_exists(sk) AND expiresAt > :now",
+                    ExpressionAttributeNames={"#value": "value"},
+                    ExpressionAttributeValues={":amount": {"N": str(amount)}, ":now": now_s},
+                )
+            return True
+        if amount > limit:
+            return False
+        expiry = {"N": str(_seconds(expires_at))}
+        for _ in range(_CLAIM_ATTEMPTS):
+            try:
+                self._db.update_item(
+                    TableName=self.table,
+                    Key=item_key,
+                    UpdateExpression="ADD #value :amount SET expiresAt = :expiry",
+                    ConditionExpression="attribute_exists(sk) AND expiresAt > :now"
+                    " AND #value <= :room",
+                    ExpressionAttributeNames={"#value": "value"},
+                    ExpressionAttributeValues={
+                        ":amount": {"N": str(amount)},
+                        ":expiry": expiry,
+                        ":now": now_s,
+                        ":room": {"N": str(limit - amount)},
+                    },
+                )
+                return True
+            except failed:
+                pass
+            try:
+                # Absent or expired: start it afresh, unless another writer just did.
+                self._db.put_item(
+                    TableName=self.table,
+                    Item={**item_key, "value": {"N": str(amount)}, "expiresAt": expiry},
+                    ConditionExpression="attribute_not_exists(sk) OR expiresAt <= :now",
+                    ExpressionAttributeValues={":now": now_s},
+                )
+                return True
+            except failed:
+                item = self._db.get_item(
+                    TableName=self.table, Key=item_key, ConsistentRead=True
+                ).get("Item")
+                live = item is not None and int(item["expiresAt"]["N"]) > now // 1000
+                if live and item is not None and int(item["value"]["N"]) + amount > limit:
+                    return False
+        return False
+
+
+class DynamoDbStore(_RoomLogAndCounters):
     def __init__(
         self,
         client: DynamoDBClient,

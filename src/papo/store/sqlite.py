@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from papo.clock import now_ms
-from papo.ports import Claim, ClaimStatus, Connection, Member
+from papo.ports import Claim, ClaimStatus, Connection, LoggedMessage, Member
 from papo.rules import name_key
 
 CONNECTION_TTL_MS = 2 * 60 * 60 * 1000 + 60_000
@@ -30,6 +30,24 @@ CREATE TABLE IF NOT EXISTS connections (
     joined_at     INTEGER
 );
 CREATE INDEX IF NOT EXISTS connections_by_expiry ON connections (expires_at);
+CREATE TABLE IF NOT EXISTS messages (
+    msg_id     TEXT PRIMARY KEY,
+    ts         INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    sender     TEXT NOT NULL,
+    text       TEXT NOT NULL,
+    by_bot     INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_by_time ON messages (ts);
+CREATE TABLE IF NOT EXISTS counters (
+    key        TEXT PRIMARY KEY,
+    value      INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS room (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
 """
 
 
@@ -147,3 +165,67 @@ class SqliteStore:
             .fetchone()
         )
         return None if row is None else Member(*row)
+
+    def log(self, message: LoggedMessage, expires_at: int) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM messages WHERE expires_at <= ?", (self._clock(),))
+            db.execute(
+                "INSERT OR REPLACE INTO messages (msg_id, ts, expires_at, sender, text, by_bot)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    message.msg_id,
+                    message.ts,
+                    expires_at,
+                    message.sender,
+                    message.text,
+                    message.by_bot,
+                ),
+            )
+
+    def recent(self, limit: int, since: int = 0) -> list[LoggedMessage]:
+        rows = (
+            self._db()
+            .execute(
+                "SELECT msg_id, ts, sender, text, by_bot FROM messages"
+                " WHERE ts >= ? AND expires_at > ? ORDER BY ts DESC, rowid DESC LIMIT ?",
+                (since, self._clock(), limit),
+            )
+            .fetchall()
+        )
+        return [LoggedMessage(i, ts, s, t, bool(b)) for i, ts, s, t, b in reversed(rows)]
+
+    def bot_memory_start(self) -> int:
+        row = self._db().execute("SELECT value FROM room WHERE key = 'bot_memory_start'").fetchone()
+        return 0 if row is None else int(row[0])
+
+    def forget_bot_memory(self, at: int) -> None:
+        self._db().execute(
+            "INSERT INTO room (key, value) VALUES ('bot_memory_start', ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+            (at,),
+        )
+
+    def add_to_counter(
+        self, key: str, amount: int, *, limit: int, now: int, expires_at: int
+    ) -> bool:
+        with self._write() as db:
+            row = db.execute(
+                "SELECT value, expires_at FROM counters WHERE key = ?", (key,)
+            ).fetchone()
+            live = row is not None and row[1] > now
+            value = row[0] if live else 0
+            if amount > 0:
+                if value + amount > limit:
+                    return False
+                expiry = expires_at
+            elif not live:
+                return True
+            else:
+                expiry = row[1]
+            db.execute(
+                "INSERT OR REPLACE INTO counters (key, value, expires_at) VALUES (?, ?, ?)",
+                (key, max(0, value + amount), expiry),
+            )
+            if amount > 0:
+                db.execute("DELETE FROM counters WHERE expires_at <= ?", (now,))
+            return True

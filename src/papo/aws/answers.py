@@ -1,0 +1,75 @@
+"""Answers produced by another invocation of this same function.
+
+API Gateway cuts a route's integration at 29 seconds; a bot answer may take
+longer. So the `sendBot` route hands the question to an asynchronous
+invocation (`InvocationType="Event"`) of the function it runs in, and returns.
+`papo serve` answers the same Lambda `Invoke` call (it points handlers at
+itself with `AWS_ENDPOINT_URL_LAMBDA`), so this code is the same on both.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING
+
+import msgspec
+from aws_lambda_powertools import Logger
+
+from papo.aws.event import AnswerEvent
+from papo.ports import AnswerJob, AnswerNotStarted
+
+if TYPE_CHECKING:
+    from types_boto3_lambda.client import LambdaClient
+
+logger = Logger(service="papo", child=True)
+
+ANSWER_KEY = "papoAnswer"
+
+
+@functools.cache
+def _lambda() -> LambdaClient:
+    import boto3
+
+    return boto3.client("lambda")
+
+
+def job_of(event: AnswerEvent) -> AnswerJob:
+    return AnswerJob(
+        answer_id=event.answer_id,
+        question_id=event.question_id,
+        asker_id=event.asker_id,
+        asker=event.asker,
+        reserved_tokens=event.reserved_tokens,
+        budget_key=event.budget_key,
+        budget_expires_at=event.budget_expires_at,
+    )
+
+
+class SelfInvokedAnswers:
+    def __init__(self, function_name: str, endpoint: str) -> None:
+        self.function_name = function_name
+        self.endpoint = endpoint
+
+    def start(self, job: AnswerJob) -> None:
+        event = AnswerEvent(
+            answer_id=job.answer_id,
+            question_id=job.question_id,
+            asker_id=job.asker_id,
+            asker=job.asker,
+            reserved_tokens=job.reserved_tokens,
+            budget_key=job.budget_key,
+            budget_expires_at=job.budget_expires_at,
+            endpoint=self.endpoint,
+        )
+        payload = msgspec.json.encode({ANSWER_KEY: event})
+        import botocore.exceptions
+
+        try:
+            response = _lambda().invoke(
+                FunctionName=self.function_name, InvocationType="Event", Payload=payload
+            )
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
+            logger.error("answer not started", extra={"error": str(error)})
+            raise AnswerNotStarted(str(error)) from error
+        if response["StatusCode"] != 202:
+            raise AnswerNotStarted(f"Invoke answered {response['StatusCode']}")

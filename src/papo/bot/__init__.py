@@ -1,0 +1,1 @@
+"""The bot's adapters: the OpenAI SDK, and where its API key comes from."""
