@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from papo import __version__
 from papo.local.config import PAPO_HANDLER, ApiConfig
@@ -186,11 +187,35 @@ def _banner(
     ]
     if papos_own:
         lines.append(f"  store           {store} ({where})")
+        lines.append(f"  bot             {_bot_line()}")
     lines.append("Ctrl-C stops.")
     print("\n".join(lines), file=sys.stderr, flush=True)
 
 
+def _load_dotenv() -> None:
+    """Reads `.env` in the current folder into the environment, where nothing
+    set there already: the bot's key (`OPENAI_API_KEY`) and any `PAPO_*` option."""
+    from dotenv import load_dotenv
+
+    load_dotenv(Path.cwd() / ".env", override=False)
+
+
+def _bot_line() -> str:
+    from papo.settings import Settings
+
+    settings = Settings.from_env()
+    if settings.key_parameter or settings.key_secret:
+        source = "key from AWS"
+    elif os.environ.get("OPENAI_API_KEY", "").strip():
+        source = "key from OPENAI_API_KEY"
+    else:
+        return "not configured: set OPENAI_API_KEY, or put it in .env, and restart"
+    where = settings.openai.base_url or "OpenAI"
+    return f"{settings.openai.model} at {where} ({source})"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
+    _load_dotenv()
     args = _parser().parse_args(argv)
     if args.command == "serve":
         _serve(args)

@@ -10,6 +10,7 @@ itself with `AWS_ENDPOINT_URL_LAMBDA`), so this code is the same on both.
 from __future__ import annotations
 
 import functools
+import os
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -27,10 +28,11 @@ ANSWER_KEY = "papoAnswer"
 
 
 @functools.cache
-def _lambda() -> LambdaClient:
+def _lambda(endpoint: str | None) -> LambdaClient:
+    """One client per endpoint: `AWS_ENDPOINT_URL_LAMBDA` names papo serve's."""
     import boto3
 
-    return boto3.client("lambda")
+    return boto3.client("lambda", endpoint_url=endpoint)
 
 
 def job_of(event: AnswerEvent) -> AnswerJob:
@@ -65,7 +67,7 @@ class SelfInvokedAnswers:
         import botocore.exceptions
 
         try:
-            response = _lambda().invoke(
+            response = _lambda(os.environ.get("AWS_ENDPOINT_URL_LAMBDA")).invoke(
                 FunctionName=self.function_name, InvocationType="Event", Payload=payload
             )
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:

@@ -35,6 +35,14 @@ class RouteTarget:
     handler: str
     code_dir: str | None = None
     environment: Mapping[str, str] = field(default_factory=dict)
+    name: str = ""
+    """The function's name (a template's logical id); else one made from `handler`."""
+    timeout_s: float = 900.0
+    """The function's own timeout, as its context reports it (not enforced)."""
+
+    @property
+    def function_name(self) -> str:
+        return self.name or self.handler.partition(":")[0].replace(".", "-")
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,8 @@ class LambdaContext:
 
     @property
     def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:local:000000000000:function:{self.function_name}"
+        region = os.environ.get("AWS_REGION", "us-east-1")
+        return f"arn:aws:lambda:{region}:000000000000:function:{self.function_name}"
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, self.deadline_ms - time.time_ns() // 1_000_000)
@@ -67,16 +68,15 @@ def load(target: RouteTarget) -> Handler:
     return _loaded[key]
 
 
-def call(target: RouteTarget, event: dict[str, Any], timeout_s: float) -> Any:
+def call(target: RouteTarget, event: dict[str, Any], timeout_s: float, request_id: str) -> Any:
     """Runs one invocation; in a worker process, or in a thread of the server."""
-    request_id = event["requestContext"]["requestId"]
     started = time.perf_counter()
     print(f"START RequestId: {request_id} Version: $LATEST", file=sys.stderr, flush=True)
     try:
         handler = load(target)
         context = LambdaContext(
             aws_request_id=request_id,
-            function_name=target.handler.partition(":")[0].replace(".", "-"),
+            function_name=target.function_name,
             deadline_ms=time.time_ns() // 1_000_000 + int(timeout_s * 1000),
         )
         return handler(event, context)
@@ -144,8 +144,18 @@ class Invoker:
         """
         target = self.config.routes[route]
         timeout = self.config.limits.integration_timeout_s
+        request_id = event["requestContext"]["requestId"]
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, call, target, event, timeout)
+        return await loop.run_in_executor(self._executor, call, target, event, timeout, request_id)
+
+    async def invoke_function(
+        self, target: RouteTarget, event: dict[str, Any], request_id: str
+    ) -> Any:
+        """Runs a function as Lambda's Invoke API does, with its own timeout."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, call, target, event, target.timeout_s, request_id
+        )
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

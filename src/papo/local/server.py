@@ -1,4 +1,4 @@
-"""The emulator's server: one port for the WebSocket API and its Management API."""
+"""The emulator's server: the WebSocket API, its Management API and Lambda's Invoke API."""
 
 from __future__ import annotations
 
@@ -21,10 +21,12 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.frames import CloseCode, Frame
 
 from papo.delivery import inprocess
+from papo.local import lambda_api
 from papo.local.config import ApiConfig, Limits
 from papo.local.connections import Registry
 from papo.local.gateway import Gateway
 from papo.local.invoker import Invoker
+from papo.local.lambda_api import LambdaApi
 from papo.local.management import ManagementApi
 from papo.local.tls import TlsFiles, make_certificate
 
@@ -98,7 +100,8 @@ class _Server(uvicorn.Server):
 
 @dataclass
 class Emulator:
-    """The emulated API: the WebSocket API and its Management API on `port`, and,
+    """The emulated API: the WebSocket API, its Management API and Lambda's Invoke
+    API for its functions on `port` (0: a free one), and,
     when `tls_port` is set, the Management API over https there too (FIDELITY 18):
     events then name `host:tls_port` as their `domainName`, and handlers get
     `AWS_CA_BUNDLE` trusting the certificate made at start-up."""
@@ -110,7 +113,10 @@ class Emulator:
     tls_port: int | None = None
 
     def __post_init__(self) -> None:
+        if self.port == 0:
+            self.port = _free_port(self.host)
         environment = dict(self.environment or {})
+        environment["AWS_ENDPOINT_URL_LAMBDA"] = f"http://{self.host}:{self.port}"
         self.tls: TlsFiles | None = None
         if self.tls_port is not None:
             if self.tls_port == 0:
@@ -124,8 +130,10 @@ class Emulator:
         domain = f"{self.host}:{self.tls_port}" if self.tls_port is not None else None
         self.gateway = Gateway(self.config, self.invoker, self.registry, domain_name=domain)
         self.management = ManagementApi(self.config, self.registry)
+        self.lambda_api = LambdaApi(self.config, self.invoker)
         self.app = Starlette(
             routes=[
+                Route(lambda_api.PATH, self.lambda_api.endpoint, methods=["POST"]),
                 Route(
                     "/{stage}/@connections/{connection_id:path}",
                     self.management.endpoint,
@@ -204,8 +212,6 @@ class Emulator:
     @contextlib.contextmanager
     def running(self) -> Iterator[Emulator]:
         """Serves in a background thread (for tests and embedding); port 0 picks a free one."""
-        if self.port == 0:
-            self.port = _free_port(self.host)
         self._servers = []
         thread = threading.Thread(
             target=asyncio.run, args=(self.serve(log_level="warning"),), daemon=True

@@ -166,7 +166,9 @@ def api_config(path: Path, **options: Any) -> ApiConfig:
         function = next(iter(resolve.references(uri) & set(functions)), None)
         if function is None:
             raise TemplateError(f"integration {integration} invokes no function of the template")
-        routes[key] = _target(path.parent, functions[function], function_defaults, resolve)
+        routes[key] = _target(
+            path.parent, function, functions[function], function_defaults, resolve
+        )
         if route_name in responding:
             with_responses.add(key)
     if not routes:
@@ -181,7 +183,11 @@ def api_config(path: Path, **options: Any) -> ApiConfig:
 
 
 def _target(
-    folder: Path, function: Mapping[str, Any], defaults: Mapping[str, Any], resolve: _Resolver
+    folder: Path,
+    name: str,
+    function: Mapping[str, Any],
+    defaults: Mapping[str, Any],
+    resolve: _Resolver,
 ) -> RouteTarget:
     properties = {**defaults, **(function.get("Properties") or {})}
     handler = properties.get("Handler")
@@ -192,8 +198,11 @@ def _target(
         **((defaults.get("Environment") or {}).get("Variables") or {}),
         **(((function.get("Properties") or {}).get("Environment") or {}).get("Variables") or {}),
     }
+    function_name = properties.get("FunctionName")
     return RouteTarget(
         handler=handler,
         code_dir=str((folder / code).resolve()),
-        environment={name: resolve.value(value) for name, value in variables.items()},
+        environment={key: resolve.value(value) for key, value in variables.items()},
+        name=function_name if isinstance(function_name, str) else name,
+        timeout_s=float(properties.get("Timeout") or 3),
     )

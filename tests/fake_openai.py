@@ -1,0 +1,151 @@
+"""A local OpenAI-compatible server for tests: Chat Completions, streamed as
+server-sent events over chunked HTTP/1.1, as OpenAI sends them.
+
+Each request takes the next scripted `Reply` (or the default one): it may
+stream slowly, answer an error status, stop mid-stream or never finish, and
+every request is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    pieces: list[str] = field(default_factory=lambda: ["Hello", " from", " the", " bot."])
+    delay_s: float = 0.0
+    """Between two pieces."""
+    wait_s: float = 0.0
+    """Before answering at all."""
+    status: int = 200
+    retry_after: str | None = None
+    break_after: int | None = None
+    """Drop the connection after this many pieces, mid-stream."""
+    finish: bool = True
+    """Send the final chunk with a finish reason, and `[DONE]`."""
+    usage: tuple[int, int] | None = (50, 10)
+
+
+@dataclass
+class Recorded:
+    body: dict[str, Any]
+    headers: dict[str, str]
+    first_piece_at: float | None = None
+    """`time.perf_counter()` when the first piece was written."""
+
+
+class FakeOpenAi:
+    def __init__(self) -> None:
+        self.replies: list[Reply] = []
+        self.default = Reply()
+        self.requests: list[Recorded] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def script(self, *replies: Reply) -> None:
+        with self._lock:
+            self.replies.extend(replies)
+
+    def next_reply(self, recorded: Recorded) -> Reply:
+        with self._lock:
+            self.requests.append(recorded)
+            return self.replies.pop(0) if self.replies else self.default
+
+    @contextmanager
+    def running(self) -> Iterator[FakeOpenAi]:
+        thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._server.shutdown()
+            self._server.server_close()
+
+
+def _chunk(model: str, **choice: Any) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, **choice}],
+    }
+
+
+def _handler(fake: FakeOpenAi) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length) or b"{}")
+            recorded = Recorded(body, {k.lower(): v for k, v in self.headers.items()})
+            reply = fake.next_reply(recorded)
+            time.sleep(reply.wait_s)
+            if reply.status != 200:
+                self._error(reply, body)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            model = body.get("model", "")
+            self._event(_chunk(model, delta={"role": "assistant", "content": ""}))
+            for number, piece in enumerate(reply.pieces):
+                if reply.break_after is not None and number == reply.break_after:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self.close_connection = True
+                    return
+                if number:
+                    time.sleep(reply.delay_s)
+                if recorded.first_piece_at is None:
+                    recorded.first_piece_at = time.perf_counter()
+                self._event(_chunk(model, delta={"content": piece}, finish_reason=None))
+            if reply.finish:
+                self._event(_chunk(model, delta={}, finish_reason="stop"))
+                if reply.usage is not None:
+                    prompt, completion = reply.usage
+                    usage = {
+                        "prompt_tokens": prompt,
+                        "completion_tokens": completion,
+                        "total_tokens": prompt + completion,
+                    }
+                    self._event({**_chunk(model), "choices": [], "usage": usage})
+                self._write(b"data: [DONE]\n\n")
+            self._write(b"")
+
+        def _event(self, data: dict[str, Any]) -> None:
+            self._write(b"data: " + json.dumps(data).encode() + b"\n\n")
+
+        def _write(self, data: bytes) -> None:
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
+
+        def _error(self, reply: Reply, body: dict[str, Any]) -> None:
+            key = self.headers.get("Authorization", "").removeprefix("Bearer ")
+            # Like OpenAI's own 401, the message quotes the key it got.
+            message = f"Incorrect API key provided: {key}" if reply.status == 401 else "failed"
+            payload = json.dumps({"error": {"message": message, "type": "error"}}).encode()
+            self.send_response(reply.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            if reply.retry_after is not None:
+                self.send_header("Retry-After", reply.retry_after)
+            self.end_headers()
+            self.wfile.write(payload)
+
+    return Handler
