@@ -25,6 +25,14 @@ def free_port() -> int:
         return port
 
 
+@pytest.fixture(autouse=True)
+def no_bot_settings_from_outside(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own OpenAI key or bot settings never reach a test."""
+    for name in list(os.environ):
+        if name.startswith(("OPENAI_", "PAPO_BOT_", "PAPO_OPENAI_", "AWS_ENDPOINT_URL")):
+            monkeypatch.delenv(name)
+
+
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
     """DynamoDB through moto's server mode, on a free loopback port."""
