@@ -5,6 +5,7 @@ WebSockets."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -190,4 +191,232 @@ def test_a_newcomer_gets_the_recent_public_history(tmp_path: Path, fake: FakeOpe
                 assert not [f for f in bruno.frames if f.get("type") == "history"]
 
     with bot_room(tmp_path, fake, PAPO_HISTORY_MESSAGES="3") as api:
+        run(scenario(api))
+
+
+def test_a_question_too_long_is_refused_before_anyone_hears_it(
+    tmp_path: Path, fake: FakeOpenAi
+) -> None:
+    async def scenario(api: Emulator) -> None:
+        async with people(api, "Ana", "Bruno") as (ana, bruno):
+            await ana.say("sendBot", message="x" * 21)
+            refusal = await ana.next()
+            assert (refusal["code"], refusal["action"]) == ("question_too_long", "sendBot")
+            assert "20 characters" in refusal["error"]
+            await bruno.quiet()
+
+    with bot_room(tmp_path, fake, PAPO_BOT_MAX_QUESTION_LENGTH="20") as api:
+        run(scenario(api))
+    assert fake.requests == []
+
+
+def test_each_person_has_a_few_questions_a_minute(tmp_path: Path, fake: FakeOpenAi) -> None:
+    async def scenario(api: Emulator) -> None:
+        async with people(api, "Ana", "Bruno") as (ana, bruno):
+            for _ in range(2):
+                await ana.say("sendBot", message="Again?")
+                await ana.answer()
+                await bruno.answer()
+            await ana.say("sendBot", message="Once more?")
+            refusal = await ana.next()
+            assert refusal["code"] == "bot_rate_limited"
+            assert 1 <= refusal["retryAfter"] <= 60
+            assert "2 questions a minute" in refusal["error"]
+            await bruno.quiet()
+            await bruno.say("sendBot", message="My turn?")
+            assert (await bruno.answer())[-1]["status"] == "complete"
+
+    with bot_room(tmp_path, fake, PAPO_BOT_QUESTIONS_PER_MINUTE="2") as api:
+        run(scenario(api))
+    assert len(fake.requests) == 3
+
+
+def test_the_room_has_a_daily_token_budget(tmp_path: Path, fake: FakeOpenAi) -> None:
+    """Each answer reserves memory + answer tokens (1,000 + 800) and gives back what
+    the server says it did not use: after 1,600 used, 1,800 more would pass 3,000."""
+    fake.default = Reply(usage=(1500, 100))
+
+    async def scenario(api: Emulator) -> None:
+        async with people(api, "Ana") as (ana,):
+            await ana.say("sendBot", message="First?")
+            await ana.answer()
+            await ana.say("sendBot", message="Second?")
+            refusal = await ana.next()
+            assert refusal["code"] == "bot_budget_exhausted"
+            assert 1 <= refusal["retryAfter"] <= 24 * 3600
+
+    with bot_room(
+        tmp_path, fake, PAPO_BOT_DAILY_TOKENS="3000", PAPO_BOT_MEMORY_TOKENS="1000"
+    ) as api:
+        run(scenario(api))
+    assert len(fake.requests) == 1
+
+
+def test_one_answer_at_a_time_per_asker(tmp_path: Path, fake: FakeOpenAi) -> None:
+    fake.default = Reply(pieces=["Slow", " answer", " here."], delay_s=0.3)
+
+    async def scenario(api: Emulator) -> None:
+        async with people(api, "Ana", "Bruno") as (ana, bruno):
+            await ana.say("sendBot", message="First?")
+            await ana.until(lambda f: f.get("type") == "botDelta")
+            await ana.say("sendBot", message="Second?")
+            await bruno.say("sendBot", message="Mine?")
+            frames = await ana.until(lambda f: f.get("code") == "bot_busy")
+            assert not [f for f in frames if f.get("text") == "Second?"]
+            finals = [f for f in await ana.answer() if is_final(f)]
+            finals += [f for f in await ana.answer() if is_final(f)]
+            assert sorted(f["text"] for f in finals) == ["Slow answer here."] * 2
+            await ana.say("sendBot", message="Now?")
+            assert (await ana.answer())[-1]["status"] == "complete"
+
+    with bot_room(tmp_path, fake) as api:
+        run(scenario(api))
+    assert len(fake.requests) == 3
+
+
+def test_without_a_key_the_asker_is_told_how_to_configure_the_bot(
+    tmp_path: Path, fake: FakeOpenAi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env here
+
+    async def scenario(api: Emulator) -> None:
+        async with people(api, "Ana", "Bruno") as (ana, bruno):
+            await ana.say("sendBot", message="Anyone there?")
+            refusal = await ana.next()
+            assert refusal["code"] == "bot_not_configured"
+            assert "OPENAI_API_KEY" in refusal["error"]
+            await bruno.quiet()
+            await ana.say("sendPublic", message="the rest still works")
+            assert (await bruno.next())["publicMessage"] == "Ana: the rest still works"
+
+    with bot_room(tmp_path, fake, OPENAI_API_KEY="") as api:
+        run(scenario(api))
+    assert fake.requests == []
+
+
+FAILURES = [
+    pytest.param(Reply(status=401), "bot_upstream_unauthorized", None, id="401"),
+    pytest.param(Reply(status=403), "bot_upstream_unauthorized", None, id="403"),
+    pytest.param(Reply(status=404), "bot_upstream_refused", None, id="404-model"),
+    pytest.param(Reply(status=429, retry_after="7"), "bot_upstream_rate_limited", 7, id="429"),
+    pytest.param(Reply(status=500), "bot_upstream_failed", None, id="500"),
+    pytest.param(Reply(status=503), "bot_upstream_failed", None, id="503"),
+    pytest.param(Reply(wait_s=1.5), "bot_timeout", None, id="timeout"),
+]
+
+
+@pytest.mark.parametrize(("reply", "code", "retry_after"), FAILURES)
+def test_a_failure_before_the_answer_ends_it_clearly_for_everyone(
+    tmp_path: Path,
+    fake: FakeOpenAi,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    reply: Reply,
+    code: str,
+    retry_after: int | None,
+) -> None:
+    fake.script(reply)
+
+    async def scenario(api: Emulator) -> None:
+        async with people(api, "Ana", "Bruno") as (ana, bruno):
+            await ana.say("sendBot", message="Hello?")
+            for person in (ana, bruno):
+                frames = await person.answer()
+                assert deltas(frames) == []
+                final = frames[-1]
+                assert final["status"] == "failed"
+                assert final["publicMessage"].startswith("Bot: Sorry, I could not answer Ana's")
+            error = await ana.next()
+            assert (error["code"], error["action"]) == (code, "sendBot")
+            assert error["answerId"] == final["answerId"]
+            assert error.get("retryAfter") == retry_after
+            await bruno.quiet()
+            await ana.say("sendBot", message="Again?")  # the turn was given back
+            assert (await ana.answer())[-1]["status"] == "complete"
+            assert KEY not in json.dumps(ana.frames + bruno.frames)
+
+    with bot_room(tmp_path, fake, PAPO_BOT_TIMEOUT="0.5") as api:
+        run(scenario(api))
+    assert len(fake.requests) == 2
+    output = capfd.readouterr()
+    records = str([record.__dict__ for record in caplog.records])
+    assert "bot upstream failed" in records
+    assert KEY not in output.out + output.err + records
+
+
+def test_failures_before_the_first_piece_are_retried(tmp_path: Path, fake: FakeOpenAi) -> None:
+    fake.script(Reply(status=503), Reply(status=429, retry_after="0"))
+
+    async def scenario(api: Emulator) -> None:
+        async with people(api, "Ana") as (ana,):
+            await ana.say("sendBot", message="Hello?")
+            assert (await ana.answer())[-1]["status"] == "complete"
+
+    with bot_room(tmp_path, fake, PAPO_BOT_RETRIES="2") as api:
+        run(scenario(api))
+    assert len(fake.requests) == 3
+
+
+@pytest.mark.parametrize(
+    ("reply", "code"),
+    [
+        pytest.param(Reply(break_after=2), "bot_interrupted", id="connection-dropped"),
+        pytest.param(Reply(finish=False), "bot_interrupted", id="no-finish"),
+        pytest.param(
+            Reply(pieces=["Hello", " from", " the", " bot."], delay_s=1.0),
+            "bot_timeout",
+            id="stalled",
+        ),
+    ],
+)
+def test_a_broken_stream_closes_the_partial_answer_and_marks_it(
+    tmp_path: Path, fake: FakeOpenAi, reply: Reply, code: str
+) -> None:
+    fake.script(reply)
+
+    async def scenario(api: Emulator) -> None:
+        async with people(api, "Ana", "Bruno") as (ana, bruno):
+            await ana.say("sendBot", message="Hello?")
+            for person in (ana, bruno):
+                frames = await person.answer()
+                text = "".join(p["botDelta"] for p in deltas(frames))
+                assert text.startswith("Hello")
+                final = frames[-1]
+                assert final["status"] == "interrupted"
+                assert final["text"] == f"{text}\n\n[answer interrupted]"
+            error = await ana.next()
+            assert error["code"] == code
+            await bruno.quiet()
+
+    with bot_room(tmp_path, fake, PAPO_BOT_TIMEOUT="0.5", PAPO_BOT_RETRIES="2") as api:
+        run(scenario(api))
+    assert len(fake.requests) == 1  # never retried once the room has seen text
+
+
+def test_an_answer_longer_than_the_integration_timeout_arrives_whole(
+    tmp_path: Path, fake: FakeOpenAi
+) -> None:
+    fake.default = Reply(pieces=["One", " two", " three", " four."], delay_s=0.6)
+
+    async def scenario(api: Emulator) -> None:
+        async with people(api, "Ana") as (ana,):
+            await ana.say("sendBot", message="Take your time")
+            frames = await ana.answer()
+            assert frames[-1]["text"] == "One two three four."
+            assert not [f for f in frames if "message" in f or "error" in f]
+
+    with bot_room(tmp_path, fake, integration_timeout_s=1.0) as api:
+        run(scenario(api))
+
+
+def test_answers_come_from_another_container_under_workers(
+    tmp_path: Path, fake: FakeOpenAi
+) -> None:
+    async def scenario(api: Emulator) -> None:
+        async with people(api, "Ana", "Bruno") as (ana, bruno):
+            await ana.say("sendBot", message="Hi?")
+            for person in (ana, bruno):
+                assert (await person.answer())[-1]["text"] == "Hello from the bot."
+
+    with bot_room(tmp_path, fake, workers=2) as api:
         run(scenario(api))
