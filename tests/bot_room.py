@@ -30,7 +30,7 @@ def bot_room(
     integration_timeout_s: float = 29.0,
     **settings: str,
 ) -> Iterator[Emulator]:
-    """papo under the emulator; `settings` are environment variables, None to unset."""
+    """papo under the emulator; `settings` are more environment variables."""
     environment = {
         "PAPO_STORE": "sqlite",
         "PAPO_SQLITE_PATH": str(tmp_path / "papo.sqlite3"),
@@ -99,6 +99,10 @@ def course_view(frames: list[dict[str, Any]]) -> list[Any]:
     return [f[k] for f in frames for k in COURSE_KEYS if k in f]
 
 
+def _joined(name: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda frame: frame.get("event") == "joined" and frame["name"] == name
+
+
 @contextlib.asynccontextmanager
 async def people(api: Emulator, *names: str) -> Any:
     """People who joined, in order, each having heard everyone join."""
@@ -109,6 +113,6 @@ async def people(api: Emulator, *names: str) -> Any:
             person = Person(ws, name)
             await person.say("setName", name=name)
             for other in [*joined, person]:
-                await other.until(lambda f, n=name: f.get("event") == "joined" and f["name"] == n)
+                await other.until(_joined(name))
             joined.append(person)
         yield joined

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from papo.ports import ConnectionStore
+from papo.ports import Store
 from papo.store.dynamodb import DynamoDbStore, create_table
 from papo.store.sqlite import SqliteStore
 
@@ -68,7 +68,7 @@ def store_kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def store(store_kind: str, request: pytest.FixtureRequest, tmp_path: object) -> ConnectionStore:
+def store(store_kind: str, request: pytest.FixtureRequest, tmp_path: object) -> Store:
     if store_kind == "sqlite":
         return SqliteStore(f"{tmp_path}/papo.sqlite3")
     table = request.getfixturevalue("dynamodb_table")

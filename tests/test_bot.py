@@ -68,13 +68,14 @@ def test_settings_reach_the_upstream(tmp_path: Path, fake: FakeOpenAi) -> None:
             await ana.say("sendBot", message="hi")
             await ana.answer()
 
-    settings = {
-        "PAPO_BOT_MODEL": "llama3.2",
-        "PAPO_BOT_SYSTEM_PROMPT": "You are terse.",
-        "PAPO_BOT_TEMPERATURE": "0.2",
-        "PAPO_BOT_MAX_TOKENS": "64",
-    }
-    with bot_room(tmp_path, fake, **settings) as api:
+    with bot_room(
+        tmp_path,
+        fake,
+        PAPO_BOT_MODEL="llama3.2",
+        PAPO_BOT_SYSTEM_PROMPT="You are terse.",
+        PAPO_BOT_TEMPERATURE="0.2",
+        PAPO_BOT_MAX_TOKENS="64",
+    ) as api:
         run(scenario(api))
     body = fake.requests[0].body
     assert (body["model"], body["temperature"], body["max_completion_tokens"]) == (
@@ -420,3 +421,32 @@ def test_answers_come_from_another_container_under_workers(
 
     with bot_room(tmp_path, fake, workers=2) as api:
         run(scenario(api))
+
+
+def test_on_dynamodb_the_bot_remembers_and_newcomers_catch_up(
+    tmp_path: Path, fake: FakeOpenAi, dynamodb_table: str
+) -> None:
+    fake.script(Reply(pieces=["Paris."]), Reply(pieces=["Rome."]))
+
+    async def scenario(api: Emulator) -> None:
+        async with people(api, "Ana") as (ana,):
+            await ana.say("sendBot", message="Capital of France?")
+            await ana.answer()
+            await ana.say("sendBot", message="And of Italy?")
+            await ana.answer()
+            async with people(api, "Bruno") as (bruno,):
+                (history,) = [f for f in bruno.frames if f.get("type") == "history"]
+                assert [m["text"] for m in history["history"]] == [
+                    "Capital of France?",
+                    "Paris.",
+                    "And of Italy?",
+                    "Rome.",
+                ]
+
+    with bot_room(tmp_path, fake, PAPO_STORE="dynamodb", PAPO_TABLE=dynamodb_table) as api:
+        run(scenario(api))
+    assert fake.requests[1].body["messages"][1:] == [
+        {"role": "user", "content": "Ana: Capital of France?"},
+        {"role": "assistant", "content": "Paris."},
+        {"role": "user", "content": "Ana: And of Italy?"},
+    ]

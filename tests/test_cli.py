@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import subprocess
 import sys
@@ -114,3 +115,33 @@ def test_help_names_every_option() -> None:
     ):
         assert option in shown
     assert "PAPO_INTEGRATION_TIMEOUT" in shown
+
+
+def test_the_bot_takes_its_key_from_a_dot_env_file(papo_serve: PapoServe, tmp_path: Path) -> None:
+    """A developer puts the key in `.env` and runs `papo serve`: the bot answers,
+    and the banner names the model, never the key."""
+    from tests.bot_room import KEY
+    from tests.fake_openai import FakeOpenAi
+
+    folder = tmp_path / "project"
+    folder.mkdir()
+    with FakeOpenAi().running() as fake:
+        (folder / ".env").write_text(
+            f"OPENAI_API_KEY={KEY}\nPAPO_BOT_BASE_URL={fake.url}\nPAPO_BOT_MODEL=local-model\n"
+        )
+        _, url = papo_serve(cwd=folder)
+
+        async def scenario() -> str:
+            async with connect(url) as ws:
+                await ws.send('{"action": "setName", "name": "Ana"}')
+                await ws.send('{"action": "sendBot", "message": "Hi?"}')
+                while True:
+                    frame = json.loads(await asyncio.wait_for(ws.recv(), 20))
+                    if frame.get("from") == "Bot" and frame.get("type") == "public":
+                        return str(frame["publicMessage"])
+
+        assert asyncio.run(scenario()) == "Bot: Hello from the bot."
+        assert fake.requests[0].headers["authorization"] == f"Bearer {KEY}"
+    banner = (tmp_path / "papo-serve.log").read_text()
+    assert "local-model at http://127.0.0.1" in banner
+    assert KEY not in banner
