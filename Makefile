@@ -4,13 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements/dev.txt pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: help install run test lint typecheck pytest bench-delivery bench-fanout lambda lock clean
+.PHONY: help install run test lint typecheck pytest bench-delivery bench-fanout bench-bot lambda lock clean
 
 help:
 	@echo "make run             start papo locally (emulator, SQLite, web client)"
 	@echo "make test            lint, type-check and run the whole test suite"
 	@echo "make bench-delivery  CPU per Management API post, papo vs boto3"
 	@echo "make bench-fanout    public-message fan-out, papo serve vs a plain websockets server"
+	@echo "make bench-bot       the bot's first-token latency and posts per answer"
 	@echo "make lambda          build the Lambda code into deploy/build (arm64, Python 3.12)"
 	@echo "make lock            re-pin requirements/dev.txt from pyproject.toml"
 
@@ -44,7 +45,10 @@ bench-delivery: install
 bench-fanout: install
 	$(BIN)/python bench/fanout.py
 
-# The Lambda runtime ships boto3; papo adds msgspec and Powertools, and leaves
+bench-bot: install
+	$(BIN)/python bench/bot.py
+
+# The Lambda runtime ships boto3; papo adds msgspec, Powertools and openai, and leaves
 # out the local emulator and the command line.
 lambda: install
 	rm -rf deploy/build && mkdir -p deploy/build
