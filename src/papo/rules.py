@@ -42,10 +42,14 @@ def check_name(raw: str, limits: Limits) -> str:
 
 def check_message(text: str, limits: Limits) -> str:
     """The message as sent, or BadFrame if it is blank or too long."""
+    return _check_text(text, limits.max_message_length, ErrorCode.MESSAGE_TOO_LONG)
+
+
+def _check_text(text: str, limit: int, too_long: ErrorCode) -> str:
     if not text.strip():
         raise BadFrame(ErrorCode.MESSAGE_EMPTY)
-    if len(text) > limits.max_message_length:
-        raise BadFrame(ErrorCode.MESSAGE_TOO_LONG, limit=limits.max_message_length)
+    if len(text) > limit:
+        raise BadFrame(too_long, limit=limit)
     return text
 
 
@@ -82,8 +86,4 @@ class BotRules:
 
 def check_question(text: str, rules: BotRules) -> str:
     """The question as asked, or BadFrame if it is blank or too long."""
-    if not text.strip():
-        raise BadFrame(ErrorCode.MESSAGE_EMPTY)
-    if len(text) > rules.max_question_length:
-        raise BadFrame(ErrorCode.QUESTION_TOO_LONG, limit=rules.max_question_length)
-    return text
+    return _check_text(text, rules.max_question_length, ErrorCode.QUESTION_TOO_LONG)

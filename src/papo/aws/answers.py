@@ -35,35 +35,13 @@ def _lambda(endpoint: str | None) -> LambdaClient:
     return boto3.client("lambda", endpoint_url=endpoint)
 
 
-def job_of(event: AnswerEvent) -> AnswerJob:
-    return AnswerJob(
-        answer_id=event.answer_id,
-        question_id=event.question_id,
-        asker_id=event.asker_id,
-        asker=event.asker,
-        reserved_tokens=event.reserved_tokens,
-        budget_key=event.budget_key,
-        budget_expires_at=event.budget_expires_at,
-    )
-
-
 class SelfInvokedAnswers:
     def __init__(self, function_name: str, endpoint: str) -> None:
         self.function_name = function_name
         self.endpoint = endpoint
 
     def start(self, job: AnswerJob) -> None:
-        event = AnswerEvent(
-            answer_id=job.answer_id,
-            question_id=job.question_id,
-            asker_id=job.asker_id,
-            asker=job.asker,
-            reserved_tokens=job.reserved_tokens,
-            budget_key=job.budget_key,
-            budget_expires_at=job.budget_expires_at,
-            endpoint=self.endpoint,
-        )
-        payload = msgspec.json.encode({ANSWER_KEY: event})
+        payload = msgspec.json.encode({ANSWER_KEY: AnswerEvent(job, self.endpoint)})
         import botocore.exceptions
 
         try:

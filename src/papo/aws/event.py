@@ -12,6 +12,8 @@ import base64
 
 import msgspec
 
+from papo.ports import AnswerJob
+
 
 class RequestContext(msgspec.Struct, rename="camel", frozen=True):
     route_key: str
@@ -38,16 +40,10 @@ class WebSocketEvent(msgspec.Struct, rename="camel", frozen=True):
         return self.body
 
 
-class AnswerEvent(msgspec.Struct, rename="camel", frozen=True):
+class AnswerEvent(msgspec.Struct, frozen=True):
     """What the function sends itself to have a bot answer produced (`papoAnswer`)."""
 
-    answer_id: str
-    question_id: str
-    asker_id: str
-    asker: str
-    reserved_tokens: int
-    budget_key: str
-    budget_expires_at: int
+    job: AnswerJob
     endpoint: str
     """The Management API's URL of the API the question came through."""
 

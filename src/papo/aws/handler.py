@@ -15,7 +15,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from papo.aws import wiring
-from papo.aws.answers import ANSWER_KEY, SelfInvokedAnswers, job_of
+from papo.aws.answers import ANSWER_KEY, SelfInvokedAnswers
 from papo.aws.event import AnswerEvent, WebSocketEvent
 from papo.chat import Chat
 from papo.settings import Settings
@@ -92,13 +92,12 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
         answer = AnswerEvent.parse(event[ANSWER_KEY])
         logger.thread_safe_append_keys(
             route=ANSWER_KEY,
-            connection_id=answer.asker_id,
+            connection_id=answer.job.asker_id,
             request_id=getattr(context, "aws_request_id", None),
         )
-        job = job_of(answer)
 
         def run() -> None:
-            _chat(settings, answer.endpoint, None).answer(job)
+            _chat(settings, answer.endpoint, None).answer(answer.job)
 
     else:
         ws = WebSocketEvent.parse(event)
