@@ -10,7 +10,6 @@ stable code when it did not complete.
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING
 
 from papo import protocol
@@ -102,18 +101,11 @@ def _retry_after(error: BotError | None) -> int | None:
 def _settle(
     chat: Chat, job: AnswerJob, turns: list[Turn], text: str, reply: BotReply | None
 ) -> None:
-    """Gives back to the daily budget what the answer did not use, and the asker's turn."""
+    """What the answer cost: as the server said, else estimated (nothing if it never began)."""
     used = reply.tokens if reply is not None else None
     if used is None:
         used = sum(estimate_tokens(t.content) for t in turns) + estimate_tokens(text) if text else 0
-    chat.store.add_to_counter(
-        job.budget_key,
-        used - job.reserved_tokens,
-        limit=sys.maxsize,
-        now=chat.clock(),
-        expires_at=job.budget_expires_at,
-    )
-    chat.release(job.asker_id)
+    chat.quota.settle(job, used, chat.clock())
 
 
 def _final(

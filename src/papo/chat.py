@@ -7,7 +7,6 @@ chat rule needs only a store and a recording delivery.
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from papo.ports import (
     Store,
 )
 from papo.protocol import ACTIONS, BadFrame, ErrorCode
+from papo.quota import Quota
 from papo.rules import BotRules, Limits, check_message, check_name, check_question
 from papo.texts import Texts
 
@@ -42,13 +42,6 @@ def _new_id() -> str:
 
 RESET_COMMANDS = frozenset({"/reset", "/new"})
 """`sendBot` messages that start a fresh conversation with the bot."""
-
-_MINUTE_MS = 60_000
-_DAY_MS = 24 * 60 * _MINUTE_MS
-
-
-def _seconds_until(moment_ms: int, now: int) -> int:
-    return max(1, math.ceil((moment_ms - now) / 1000))
 
 
 @dataclass
@@ -190,7 +183,16 @@ class Chat:
             self.bot.check()
         except BotError:
             raise BadFrame(ErrorCode.BOT_NOT_CONFIGURED) from None
-        job = self._reserve(connection_id, sender)
+        reservation = self.quota.reserve(connection_id, self.clock())
+        job = AnswerJob(
+            answer_id=self.new_id(),
+            question_id=self.new_id(),
+            asker_id=connection_id,
+            asker=sender,
+            reserved_tokens=reservation.tokens,
+            budget_key=reservation.budget_key,
+            budget_expires_at=reservation.budget_expires_at,
+        )
         message = LoggedMessage(job.question_id, self.clock(), sender, question)
         self.log(message)
         frame = protocol.public_frame(
@@ -205,58 +207,9 @@ class Chat:
         except AnswerNotStarted:
             abandon(self, job, ErrorCode.BOT_UNAVAILABLE)
 
-    def _reserve(self, connection_id: str, sender: str) -> AnswerJob:
-        """Takes the asker's turn, one of their questions this minute, and the
-        answer's tokens from the room's daily budget; or says which limit is hit."""
-        rules, now = self.bot_rules, self.clock()
-        if not self.store.add_to_counter(
-            busy_key(connection_id), 1, limit=1, now=now, expires_at=now + rules.answer_lock_ms
-        ):
-            raise BadFrame(ErrorCode.BOT_BUSY)
-        minute_ends = (now // _MINUTE_MS + 1) * _MINUTE_MS
-        day_ends = (now // _DAY_MS + 1) * _DAY_MS
-        budget_key = f"tokens:{now // _DAY_MS}"
-        refusal: BadFrame | None = None
-        if not self.store.add_to_counter(
-            f"rate:{connection_id}:{now // _MINUTE_MS}",
-            1,
-            limit=rules.questions_per_minute,
-            now=now,
-            expires_at=minute_ends,
-        ):
-            wait = _seconds_until(minute_ends, now)
-            refusal = BadFrame(
-                ErrorCode.BOT_RATE_LIMITED,
-                fields={"retryAfter": wait},
-                limit=rules.questions_per_minute,
-                wait=self.texts.duration(wait),
-            )
-        elif not self.store.add_to_counter(
-            budget_key, rules.reservation, limit=rules.daily_tokens, now=now, expires_at=day_ends
-        ):
-            wait = _seconds_until(day_ends, now)
-            refusal = BadFrame(
-                ErrorCode.BOT_BUDGET_EXHAUSTED,
-                fields={"retryAfter": wait},
-                wait=self.texts.duration(wait),
-            )
-        if refusal is not None:
-            self.release(connection_id)
-            raise refusal
-        return AnswerJob(
-            answer_id=self.new_id(),
-            question_id=self.new_id(),
-            asker_id=connection_id,
-            asker=sender,
-            reserved_tokens=rules.reservation,
-            budget_key=budget_key,
-            budget_expires_at=day_ends,
-        )
-
-    def release(self, connection_id: str) -> None:
-        """Gives the asker their turn back: their answer has ended."""
-        now = self.clock()
-        self.store.add_to_counter(busy_key(connection_id), -1, limit=1, now=now, expires_at=now)
+    @property
+    def quota(self) -> Quota:
+        return Quota(self.store, self.bot_rules, self.texts)
 
     def _reset_bot(self, sender: str) -> None:
         now = self.clock()
@@ -313,10 +266,6 @@ class Chat:
             )
             frames = (self._members(members, now), *left)
             gone = self.delivery.send([Envelope(m.connection_id, frames) for m in members])
-
-
-def busy_key(connection_id: str) -> str:
-    return f"busy:{connection_id}"
 
 
 _ACTIONS: dict[str, Callable[[Chat, str, dict[str, object]], None]] = {
