@@ -31,6 +31,8 @@ class Reply:
     retry_after: str | None = None
     break_after: int | None = None
     """Drop the connection after this many pieces, mid-stream."""
+    garbage_after: int | None = None
+    """Send an event that is not JSON after this many pieces."""
     finish: bool = True
     """Send the final chunk with a finish reason, and `[DONE]`."""
     usage: tuple[int, int] | None = (50, 10)
@@ -119,6 +121,8 @@ def _handler(fake: FakeOpenAi) -> type[BaseHTTPRequestHandler]:
                     self.connection.shutdown(socket.SHUT_RDWR)
                     self.close_connection = True
                     return
+                if reply.garbage_after is not None and number == reply.garbage_after:
+                    self._write(b"data: {not json\n\n")
                 if number:
                     time.sleep(reply.delay_s)
                 if recorded.first_piece_at is None:

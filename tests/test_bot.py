@@ -363,6 +363,7 @@ def test_failures_before_the_first_piece_are_retried(tmp_path: Path, fake: FakeO
     [
         pytest.param(Reply(break_after=2), "bot_interrupted", id="connection-dropped"),
         pytest.param(Reply(finish=False), "bot_interrupted", id="no-finish"),
+        pytest.param(Reply(garbage_after=2), "bot_interrupted", id="not-json"),
         pytest.param(
             Reply(pieces=["Hello", " from", " the", " bot."], delay_s=1.0),
             "bot_timeout",

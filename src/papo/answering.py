@@ -35,6 +35,8 @@ FAILURE_CODES = {
 
 
 def answer(chat: Chat, job: AnswerJob) -> None:
+    """Answers `job`; an unexpected exception is raised again once the room has
+    heard the answer end, so that it is logged without leaving a half answer."""
     rules, store = chat.bot_rules, chat.store
     turns = conversation(
         rules.system_prompt,
@@ -45,6 +47,7 @@ def answer(chat: Chat, job: AnswerJob) -> None:
     pieces: list[str] = []
     reply: BotReply | None = None
     error: BotError | None = None
+    unexpected: Exception | None = None
     try:
         if chat.bot is None:
             raise BotError(BotFailure.NOT_CONFIGURED)
@@ -66,6 +69,8 @@ def answer(chat: Chat, job: AnswerJob) -> None:
             audience = [cid for cid in audience if cid not in gone]
     except BotError as failure:
         error = failure
+    except Exception as exception:  # noqa: BLE001 - raised again below, after the final frame
+        error, unexpected = BotError(BotFailure.FAILED), exception
     finally:
         if reply is not None:
             reply.close()
@@ -78,6 +83,8 @@ def answer(chat: Chat, job: AnswerJob) -> None:
         _final(chat, job, marked, "interrupted", FAILURE_CODES[error.failure], error)
     else:
         failed(chat, job, FAILURE_CODES[error.failure], error)
+    if unexpected is not None:
+        raise unexpected
 
 
 def abandon(chat: Chat, job: AnswerJob, code: ErrorCode) -> None:

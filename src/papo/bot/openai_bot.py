@@ -101,6 +101,9 @@ class OpenAiReply:
                         finished = True
         except openai.APIError as error:
             raise _failure(error, streaming=True) from None
+        except ValueError as error:  # an event that is not JSON, or not a chunk
+            logger.warning("bot upstream sent garbage", extra={"error": type(error).__name__})
+            raise BotError(BotFailure.INTERRUPTED) from None
         if not finished:
             logger.warning("bot upstream ended without a finish reason")
             raise BotError(BotFailure.INTERRUPTED)
