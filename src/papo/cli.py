@@ -154,10 +154,11 @@ def _serve(args: argparse.Namespace) -> None:
     )
 
 
-def _routes_by_handler(config: ApiConfig) -> list[tuple[str, list[str]]]:
+def _routes_by_function(config: ApiConfig) -> list[tuple[str, list[str]]]:
+    """Each function, as `name (module:function)`, with its routes."""
     grouped: dict[str, list[str]] = {}
     for key, target in sorted(config.routes.items()):
-        grouped.setdefault(target.handler, []).append(key)
+        grouped.setdefault(f"{target.function_name} ({target.handler})", []).append(key)
     return list(grouped.items())
 
 
@@ -178,9 +179,11 @@ def _banner(
         " (the events' domainName; handlers get AWS_CA_BUNDLE)"
         if tls_port
         else "                  (no https: handlers are told PAPO_MANAGEMENT_ENDPOINT)",
+        f"  Lambda Invoke   http://{args.host}:{args.port}/2015-03-31/functions/{{name}}/invocations"
+        " (handlers get AWS_ENDPOINT_URL_LAMBDA)",
         "  handlers        "
         + (f"in {args.workers} worker processes" if int(args.workers) else "in threads"),
-        *(f"    {handler}  {' '.join(keys)}" for handler, keys in _routes_by_handler(config)),
+        *(f"    {name}: {' '.join(keys)}" for name, keys in _routes_by_function(config)),
         f"  limits          integration {args.integration_timeout}s, "
         f"idle {args.idle_timeout}s, connection {args.max_connection_duration}s, "
         "message 128 KB, frame 32 KB",
