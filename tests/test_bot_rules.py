@@ -79,7 +79,7 @@ def test_the_daily_budget_comes_back_at_midnight_utc(tmp_path: Path, fake: FakeO
     assert room.ask()["status"] == "complete"
     refusal = room.ask("B=")
     assert (refusal["code"], refusal["retryAfter"]) == ("bot_budget_exhausted", 90)
-    assert refusal["error"].endswith("Try again in 2 min.")
+    assert str(refusal["error"]).endswith("Try again in 2 min.")
     room.now = next_midnight
     assert room.ask("B=")["status"] == "complete"
 
