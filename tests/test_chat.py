@@ -351,3 +351,22 @@ def test_brazilian_portuguese(tmp_path: Path) -> None:
     assert room.delivery.take("B=")[-1]["error"] == "A mensagem não pode ficar vazia."
     room.chat.disconnect("B=")
     assert room.delivery.take("A=")[1]["systemMessage"] == "Bia saiu."
+
+
+def test_a_newcomer_gets_recent_public_messages_within_one_post(room: Room) -> None:
+    """Fifty messages of 4,000 characters would pass the Management API's 128 KB:
+    the oldest are left out."""
+    room.join("A=", "Ana")
+    room.say("A=", "sendPrivate", to="Ana", message="private")
+    for number in range(50):
+        room.say("A=", "sendPublic", message=f"{number:02} " + "é" * 3997)
+    room.delivery.everyone()
+    room.chat.connect("B=")
+    room.say("B=", "setName", name="Bruno")
+    history, members, joined = room.delivery.take("B=")
+    assert (members["type"], joined["event"]) == ("members", "joined")
+    kept: list[dict[str, str]] = history["history"]  # type: ignore[assignment]
+    texts = [m["text"][:2] for m in kept]
+    assert len(json.dumps(history, ensure_ascii=False).encode()) <= 128 * 1024
+    assert texts == [f"{n:02}" for n in range(50 - len(texts), 50)]
+    assert 10 < len(texts) < 50

@@ -140,9 +140,22 @@ def bot_delta_frame(
     )
 
 
-def history_frame(messages: list[dict[str, Any]], ts: int) -> bytes:
-    """The room's recent public messages, oldest first, for someone who just joined."""
-    return _encode({"history": messages, "type": "history", "ts": ts})
+MAX_POST_BYTES = 128 * 1024
+"""The most API Gateway's Management API posts in one frame."""
+
+
+def history_frame(
+    messages: list[dict[str, Any]], ts: int, max_bytes: int = MAX_POST_BYTES
+) -> bytes:
+    """The room's recent public messages, oldest first, for someone who just joined;
+    the oldest are left out as needed to keep the frame within `max_bytes`."""
+    sizes = [len(_encode(m)) + 1 for m in messages]
+    room = max_bytes - len(_encode({"history": [], "type": "history", "ts": ts}))
+    first = len(messages)
+    while first > 0 and sizes[first - 1] <= room:
+        first -= 1
+        room -= sizes[first]
+    return _encode({"history": messages[first:], "type": "history", "ts": ts})
 
 
 def private_frame(sender: str, recipient: str, text: str, *, msg_id: str, ts: int) -> bytes:

@@ -18,7 +18,7 @@
 | `PAPO_BOT_MODEL` | `gpt-5.4-mini` | the model |
 | `PAPO_BOT_SYSTEM_PROMPT` | see `papo.rules` | the bot's instructions |
 | `PAPO_BOT_TEMPERATURE` | not sent | sampling temperature, for models that take one |
-| `PAPO_BOT_MAX_TOKENS` | `800` | the longest answer, in tokens |
+| `PAPO_BOT_MAX_TOKENS` | `800` | the longest answer, in tokens (at most 8000) |
 | `PAPO_BOT_TIMEOUT` | `30` | seconds to wait for the server, per read |
 | `PAPO_BOT_RETRIES` | `2` | retries before the first piece of an answer |
 | `PAPO_BOT_MAX_QUESTION_LENGTH` | `1000` | characters in one question |
@@ -39,12 +39,21 @@ from papo.bot.openai_bot import OpenAiSettings
 from papo.rules import BotRules, Limits
 from papo.texts import LANGUAGES
 
+MAX_ANSWER_TOKENS = 8000
+"""A whole answer goes out in one frame, and a frame has at most 128 KB."""
+
 
 class ConfigError(ValueError):
     """A setting has a value papo cannot use."""
 
 
-def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+def _int(
+    environ: Mapping[str, str],
+    name: str,
+    default: int,
+    minimum: int = 1,
+    maximum: int | None = None,
+) -> int:
     raw = environ.get(name)
     if raw is None or raw == "":
         return default
@@ -54,6 +63,8 @@ def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 1) 
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, not {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, not {value}")
     return value
 
 
@@ -105,7 +116,9 @@ def _bot_rules(environ: Mapping[str, str]) -> BotRules:
         max_question_length=_int(environ, "PAPO_BOT_MAX_QUESTION_LENGTH", d.max_question_length),
         questions_per_minute=_int(environ, "PAPO_BOT_QUESTIONS_PER_MINUTE", d.questions_per_minute),
         daily_tokens=_int(environ, "PAPO_BOT_DAILY_TOKENS", d.daily_tokens),
-        max_answer_tokens=_int(environ, "PAPO_BOT_MAX_TOKENS", d.max_answer_tokens),
+        max_answer_tokens=_int(
+            environ, "PAPO_BOT_MAX_TOKENS", d.max_answer_tokens, maximum=MAX_ANSWER_TOKENS
+        ),
         memory_tokens=_int(environ, "PAPO_BOT_MEMORY_TOKENS", d.memory_tokens),
         memory_messages=_int(environ, "PAPO_BOT_MEMORY_MESSAGES", d.memory_messages),
         history_messages=_int(environ, "PAPO_HISTORY_MESSAGES", d.history_messages, minimum=0),
@@ -126,7 +139,7 @@ def _openai(environ: Mapping[str, str]) -> OpenAiSettings:
         base_url=environ.get("PAPO_BOT_BASE_URL") or environ.get("OPENAI_BASE_URL") or None,
         model=environ.get("PAPO_BOT_MODEL") or d.model,
         temperature=temperature,
-        max_tokens=_int(environ, "PAPO_BOT_MAX_TOKENS", d.max_tokens),
+        max_tokens=_int(environ, "PAPO_BOT_MAX_TOKENS", d.max_tokens, maximum=MAX_ANSWER_TOKENS),
         timeout_s=timeout,
         max_retries=_int(environ, "PAPO_BOT_RETRIES", d.max_retries, minimum=0),
     )
