@@ -4,10 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements/dev.txt pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: help install run test lint typecheck pytest bench-delivery bench-fanout bench-bot lambda lock clean
+.PHONY: help install web run test lint typecheck pytest bench-delivery bench-fanout bench-bot lambda lock clean
 
 help:
 	@echo "make run             start papo locally (emulator, SQLite, web client)"
+	@echo "make web             build the web client into web/dist"
 	@echo "make test            lint, type-check and run the whole test suite"
 	@echo "make bench-delivery  CPU per Management API post, papo vs boto3"
 	@echo "make bench-fanout    public-message fan-out, papo serve vs a plain websockets server"
@@ -24,10 +25,21 @@ $(STAMP): requirements/dev.txt pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	rm -f $(VENV)/.installed-* && touch $@
 
-run: install
+WEB_SOURCES := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json
+
+# The web client: React, built by Vite (its TypeScript checked first) into web/dist.
+web: web/dist/index.html
+
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
+	cd web && npm run --silent build
+
+run: install web
 	$(BIN)/papo serve
 
-test: lint typecheck pytest
+test: lint typecheck web pytest
 
 lint: install
 	$(BIN)/ruff check src tests bench

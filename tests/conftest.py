@@ -90,7 +90,7 @@ def papo_serve(tmp_path: Path) -> Iterator[PapoServe]:
     def start(*args: str, cwd: Path = ROOT) -> tuple[subprocess.Popen[bytes], str]:
         port = free_port()
         command = [sys.executable, "-m", "papo", "serve", "--port", str(port)]
-        command += ["--tls-port", str(free_port()), *args]
+        command += ["--tls-port", str(free_port()), "--web-port", str(free_port()), *args]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=log)
         started.append(process)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.conftest import ROOT, PapoServe
+from tests.conftest import ROOT, PapoServe, free_port
 from tests.emulation import probe_log
 
 
@@ -145,3 +145,23 @@ def test_the_bot_takes_its_key_from_a_dot_env_file(papo_serve: PapoServe, tmp_pa
     banner = (tmp_path / "papo-serve.log").read_text()
     assert "local-model at http://127.0.0.1" in banner
     assert KEY not in banner
+
+
+def test_papo_serve_serves_the_web_client_pointed_at_its_api(
+    papo_serve: PapoServe, tmp_path: Path
+) -> None:
+    from urllib.request import urlopen
+
+    from papo.local.web import WEB_DIST
+
+    if not (WEB_DIST / "index.html").is_file():
+        pytest.skip("the web client is not built (make web)")
+    web_port = free_port()
+    _, url = papo_serve("--web-port", str(web_port))
+    with urlopen(f"http://127.0.0.1:{web_port}/config.json") as response:
+        assert json.load(response) == {"websocketUrl": url}
+    with urlopen(f"http://127.0.0.1:{web_port}/") as response:
+        assert b'<div id="root">' in response.read()
+    assert (
+        f"web client      http://127.0.0.1:{web_port}/" in (tmp_path / "papo-serve.log").read_text()
+    )

@@ -23,6 +23,13 @@ _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
         "port for the Management API over https, which events name as their domainName "
         "(0: none; not with --reload)",
     ),
+    (
+        "--web-port",
+        "PAPO_WEB_PORT",
+        "8080",
+        "port for papo's web client, which connects to this API (0: none; not with --reload)",
+    ),
+    ("--web-dir", "PAPO_WEB_DIR", "", "the built web client [default: web/dist of papo]"),
     ("--handler", "PAPO_HANDLER", PAPO_HANDLER, "the Lambda handler, MODULE:FUNCTION"),
     (
         "--template",
@@ -109,6 +116,7 @@ def _serve(args: argparse.Namespace) -> None:
 
     from papo.local.app import config_from_env
     from papo.local.server import Emulator, uvicorn_options
+    from papo.local.web import WEB_DIST
 
     values = {
         "PAPO_HOST": args.host,
@@ -138,9 +146,19 @@ def _serve(args: argparse.Namespace) -> None:
         os.environ.setdefault(
             "PAPO_MANAGEMENT_ENDPOINT", f"http://{args.host}:{args.port}/{args.stage}"
         )
-    _banner(args, tls_port, config, papos_own)
+    web_dir = Path(args.web_dir) if args.web_dir else WEB_DIST
+    web_port = int(args.web_port)
+    serve_web = not args.reload and web_port != 0 and (web_dir / "index.html").is_file()
+    _banner(args, tls_port, config, papos_own, web_dir if serve_web else None)
     if not args.reload:
-        emulator = Emulator(config, host=args.host, port=int(args.port), tls_port=tls_port)
+        emulator = Emulator(
+            config,
+            host=args.host,
+            port=int(args.port),
+            tls_port=tls_port,
+            web_port=web_port if serve_web else None,
+            web_dir=web_dir if serve_web else None,
+        )
         asyncio.run(emulator.serve())
         return
     uvicorn.run(
@@ -163,7 +181,11 @@ def _routes_by_function(config: ApiConfig) -> list[tuple[str, list[str]]]:
 
 
 def _banner(
-    args: argparse.Namespace, tls_port: int | None, config: ApiConfig, papos_own: bool
+    args: argparse.Namespace,
+    tls_port: int | None,
+    config: ApiConfig,
+    papos_own: bool,
+    web_dir: Path | None,
 ) -> None:
     store = os.environ.get("PAPO_STORE", "sqlite")
     where = (
@@ -191,6 +213,10 @@ def _banner(
     if papos_own:
         lines.append(f"  store           {store} ({where})")
         lines.append(f"  bot             {_bot_line()}")
+        if web_dir is not None:
+            lines.append(f"  web client      http://{args.host}:{args.web_port}/")
+        elif int(args.web_port) and not args.reload:
+            lines.append("  web client      not built: run `make web` (or make run)")
     lines.append("Ctrl-C stops.")
     print("\n".join(lines), file=sys.stderr, flush=True)
 

@@ -29,6 +29,7 @@ from papo.local.invoker import Invoker
 from papo.local.lambda_api import LambdaApi
 from papo.local.management import ManagementApi
 from papo.local.tls import TlsFiles, make_certificate
+from papo.local.web import web_app
 
 
 class FrameLimitedProtocol(WebSocketsSansIOProtocol):
@@ -111,6 +112,9 @@ class Emulator:
     port: int = 8000
     environment: Mapping[str, str] | None = None
     tls_port: int | None = None
+    web_port: int | None = None
+    """Where to serve the web client from `web_dir` (0: a free port; None: not at all)."""
+    web_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if self.port == 0:
@@ -124,6 +128,8 @@ class Emulator:
             self._tls_dir = tempfile.TemporaryDirectory(prefix="papo-tls-")
             self.tls = make_certificate(Path(self._tls_dir.name), self.host)
             environment["AWS_CA_BUNDLE"] = str(self.tls.ca_bundle)
+        if self.web_port == 0:
+            self.web_port = _free_port(self.host)
         self._servers: list[uvicorn.Server] = []
         self.registry = Registry()
         self.invoker = Invoker(self.config, environment)
@@ -143,6 +149,21 @@ class Emulator:
                 WebSocketRoute("/", self.gateway.endpoint),
             ]
         )
+
+    @property
+    def web_url(self) -> str | None:
+        if self.web_port is None or self.web_dir is None:
+            return None
+        return f"http://{self.host}:{self.web_port}/"
+
+    def _web_server(self, log_level: str) -> uvicorn.Server | None:
+        if self.web_port is None or self.web_dir is None:
+            return None
+        app = web_app(self.web_dir, self.websocket_url)
+        config = uvicorn.Config(
+            app, host=self.host, port=self.web_port, log_level=log_level, lifespan="off"
+        )
+        return _Server(config)
 
     def uvicorn_config(self, *, tls: bool = False, log_level: str = "warning") -> uvicorn.Config:
         port, certfile, keyfile = self.port, None, None
@@ -180,6 +201,9 @@ class Emulator:
         servers: list[uvicorn.Server] = [_Server(self.uvicorn_config(log_level=log_level))]
         if self.tls is not None:
             servers.append(_Server(self.uvicorn_config(tls=True, log_level=log_level)))
+        web = self._web_server(log_level)
+        if web is not None:
+            servers.append(web)
         self._servers = servers
         if threading.current_thread() is threading.main_thread():
             loop = asyncio.get_running_loop()
