@@ -127,6 +127,7 @@ def test_follow_ups_carry_the_conversation_until_someone_resets_it(
             await ana.answer()
             await bruno.answer()
             await bruno.say("sendPublic", message="I love Paris")
+            await ana.until(lambda f: f.get("text") == "I love Paris")
             await bruno.say("sendPrivate", to="Ana", message="a secret")
             await ana.until(lambda f: f.get("type") == "private")
             await ana.say("sendBot", message="And of Italy?")
@@ -175,7 +176,9 @@ def test_a_newcomer_gets_the_recent_public_history(tmp_path: Path, fake: FakeOpe
     async def scenario(api: Emulator) -> None:
         async with people(api, "Ana", "Bruno") as (ana, bruno):
             await bruno.say("sendPublic", message="hello")
+            await ana.until(lambda f: f.get("text") == "hello")
             await bruno.say("sendPrivate", to="Ana", message="not for the log")
+            await ana.until(lambda f: f.get("type") == "private")
             await ana.say("sendBot", message="The answer?")
             await ana.answer()
             await bruno.answer()
