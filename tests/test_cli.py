@@ -134,6 +134,8 @@ def test_the_bot_takes_its_key_from_a_dot_env_file(papo_serve: PapoServe, tmp_pa
         async def scenario() -> str:
             async with connect(url) as ws:
                 await ws.send('{"action": "setName", "name": "Ana"}')
+                while json.loads(await asyncio.wait_for(ws.recv(), 20)).get("event") != "joined":
+                    pass
                 await ws.send('{"action": "sendBot", "message": "Hi?"}')
                 while True:
                     frame = json.loads(await asyncio.wait_for(ws.recv(), 20))
