@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements/dev.txt pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: help install web run test lint typecheck pytest bench-delivery bench-fanout bench-bot lambda lock clean
+.PHONY: help install web test-web run test lint typecheck pytest bench-delivery bench-fanout bench-bot lambda lock clean
 
 help:
 	@echo "make run             start papo locally (emulator, SQLite, web client)"
@@ -36,10 +36,13 @@ web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
 	cd web && npm run --silent build
 
+test-web: web
+	cd web && npm test --silent
+
 run: install web
 	$(BIN)/papo serve
 
-test: lint typecheck web pytest
+test: lint typecheck test-web pytest
 
 lint: install
 	$(BIN)/ruff check src tests bench
