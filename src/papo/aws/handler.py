@@ -85,37 +85,37 @@ def _chat(settings: Settings, url: str, context: object) -> Chat:
     )
 
 
+def _route(settings: Settings, event: dict[str, Any], context: object) -> None:
+    ws = WebSocketEvent.parse(event)
+    request = ws.request_context
+    # Thread-local keys: the emulator runs invocations in threads of one process.
+    logger.thread_safe_append_keys(
+        route=request.route_key,
+        connection_id=request.connection_id,
+        request_id=request.request_id,
+    )
+    url = wiring.endpoint_url(settings, request.domain_name, request.stage)
+    ROUTES.get(request.route_key, default)(_chat(settings, url, context), ws)
+
+
+def _answer(settings: Settings, event: object, context: object) -> None:
+    answer = AnswerEvent.parse(event)
+    logger.thread_safe_append_keys(
+        route=ANSWER_KEY,
+        connection_id=answer.job.asker_id,
+        request_id=getattr(context, "aws_request_id", None),
+    )
+    _chat(settings, answer.endpoint, None).answer(answer.job)
+
+
 def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     started = time.perf_counter()
     settings = Settings.from_env()
-    if ANSWER_KEY in event:
-        answer = AnswerEvent.parse(event[ANSWER_KEY])
-        logger.thread_safe_append_keys(
-            route=ANSWER_KEY,
-            connection_id=answer.job.asker_id,
-            request_id=getattr(context, "aws_request_id", None),
-        )
-
-        def run() -> None:
-            _chat(settings, answer.endpoint, None).answer(answer.job)
-
-    else:
-        ws = WebSocketEvent.parse(event)
-        request = ws.request_context
-        # Thread-local keys: the emulator runs invocations in threads of one process.
-        logger.thread_safe_append_keys(
-            route=request.route_key,
-            connection_id=request.connection_id,
-            request_id=request.request_id,
-        )
-        url = wiring.endpoint_url(settings, request.domain_name, request.stage)
-        route = ROUTES.get(request.route_key, default)
-
-        def run() -> None:
-            route(_chat(settings, url, context), ws)
-
     try:
-        run()
+        if ANSWER_KEY in event:
+            _answer(settings, event[ANSWER_KEY], context)
+        else:
+            _route(settings, event, context)
     except Exception:
         logger.exception("route failed")
         raise
