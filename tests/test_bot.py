@@ -414,17 +414,27 @@ def test_an_answer_longer_than_the_integration_timeout_arrives_whole(
         run(scenario(api))
 
 
-def test_answers_come_from_another_container_under_workers(
-    tmp_path: Path, fake: FakeOpenAi
-) -> None:
+def test_answers_and_memory_work_across_containers(tmp_path: Path, fake: FakeOpenAi) -> None:
+    """Under worker processes (Lambda containers), each answer runs wherever the
+    Invoke call lands, and the follow-up still carries the conversation."""
+    fake.script(Reply(pieces=["Paris."]), Reply(pieces=["Rome."]))
+
     async def scenario(api: Emulator) -> None:
         async with people(api, "Ana", "Bruno") as (ana, bruno):
-            await ana.say("sendBot", message="Hi?")
+            await ana.say("sendBot", message="Capital of France?")
             for person in (ana, bruno):
-                assert (await person.answer())[-1]["text"] == "Hello from the bot."
+                assert (await person.answer())[-1]["text"] == "Paris."
+            await bruno.say("sendBot", message="And of Italy?")
+            for person in (ana, bruno):
+                assert (await person.answer())[-1]["text"] == "Rome."
 
     with bot_room(tmp_path, fake, workers=2) as api:
         run(scenario(api))
+    assert fake.requests[1].body["messages"][1:] == [
+        {"role": "user", "content": "Ana: Capital of France?"},
+        {"role": "assistant", "content": "Paris."},
+        {"role": "user", "content": "Bruno: And of Italy?"},
+    ]
 
 
 def test_on_dynamodb_the_bot_remembers_and_newcomers_catch_up(
