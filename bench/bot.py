@@ -136,10 +136,10 @@ def through_sdk(fake: FakeOpenAi, answers: int) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--answers", type=int, default=5)
+    parser.add_argument("--answers", type=int, default=3)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 10])
     parser.add_argument(
-        "--pace-ms", type=float, nargs="+", default=[10.0, 0.0], help="ms between tokens"
+        "--pace-ms", type=float, nargs="+", default=[10.0, 40.0, 0.0], help="ms between tokens"
     )
     args = parser.parse_args()
     print(f"{TOKENS}-token answers, {args.answers} per row; medians")

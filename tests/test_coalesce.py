@@ -23,12 +23,20 @@ def paced(*steps: str | float) -> Iterator[str]:
 
 def test_the_first_piece_goes_at_once_then_pieces_are_gathered_by_size() -> None:
     pieces = ["aaaa", "bbbb", "cccc", "dddd", "eeee"]
-    batches = list(coalesce(iter(pieces), interval_s=60, max_chars=10))
+    batches = list(coalesce(iter(pieces), interval_s=60, min_chars=1, max_wait_s=60, max_chars=10))
     assert batches == ["aaaa", "bbbbccccdddd", "eeee"]
 
 
 def test_a_pause_upstream_does_not_hold_back_what_was_read() -> None:
-    batches = list(coalesce(paced("a", 0.01, "b", 0.6, "c"), interval_s=0.1, max_chars=1000))
+    batches = list(
+        coalesce(
+            paced("a", 0.01, "b", 0.6, "c"),
+            interval_s=0.1,
+            min_chars=1,
+            max_wait_s=1,
+            max_chars=1000,
+        )
+    )
     assert batches == ["a", "b", "c"]
 
 
@@ -38,11 +46,19 @@ def test_a_failure_comes_after_the_text_read_before_it() -> None:
         yield "two"
         raise ConnectionError("dropped")
 
-    batches = coalesce(broken(), interval_s=60, max_chars=1000)
+    batches = coalesce(broken(), interval_s=60, min_chars=1, max_wait_s=60, max_chars=1000)
     assert next(batches) == "one "
     assert next(batches) == "two"
     with pytest.raises(ConnectionError):
         next(batches)
+
+
+def test_small_pieces_wait_for_enough_text_but_not_too_long() -> None:
+    """A slow model's words go out together once 10 characters gathered, and
+    a lone word after at most the longest wait."""
+    stream = paced("first", 0.05, "ab", 0.05, "cd", 0.05, "ef", 0.05, "ghij", 0.05, "k", 0.6, "l")
+    batches = list(coalesce(stream, interval_s=0.01, min_chars=10, max_wait_s=0.4, max_chars=100))
+    assert batches == ["first", "abcdefghij", "k", "l"]
 
 
 def said(number: int, text: str, *, by_bot: bool = False) -> LoggedMessage:

@@ -1,5 +1,7 @@
-"""Batching a streamed answer into few posts: the first piece at once, then
-whatever has arrived every `interval_s`, or sooner once `max_chars` gathered.
+"""Batching a streamed answer into few posts: the first piece at once; then
+what has arrived, every `interval_s` once at least `min_chars` have gathered
+(so a slow model does not cost a post per word), at the latest every
+`max_wait_s`, and at once when `max_chars` have gathered.
 
 The upstream is read in a thread of its own, so that a slow post never
 holds back reading and a pause upstream never holds back text already read.
@@ -19,6 +21,8 @@ def coalesce(
     pieces: Iterable[str],
     *,
     interval_s: float,
+    min_chars: int,
+    max_wait_s: float,
     max_chars: int,
     clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[str]:
@@ -38,9 +42,13 @@ def coalesce(
     threading.Thread(target=read, name="papo-bot-stream", daemon=True).start()
     buffer: list[str] = []
     size = 0
-    due = clock()
+    first = True
+    last = clock()
     while True:
-        timeout = max(0.0, due - clock()) if buffer else None
+        timeout = None
+        if buffer:
+            wait = interval_s if size >= min_chars else max_wait_s
+            timeout = max(0.0, last + wait - clock())
         try:
             item = inbox.get(timeout=timeout)
         except queue.Empty:
@@ -49,12 +57,19 @@ def coalesce(
             if item:
                 buffer.append(item)
                 size += len(item)
-            if size < max_chars and clock() < due:
+            waited = clock() - last
+            ready = (
+                (first and size > 0)
+                or size >= max_chars
+                or (waited >= interval_s and size >= min_chars)
+                or waited >= max_wait_s
+            )
+            if not ready:
                 continue
         if buffer:
             yield "".join(buffer)
-            buffer, size = [], 0
-            due = clock() + interval_s
+            buffer, size, first = [], 0, False
+            last = clock()
         if item is _END:
             return
         if isinstance(item, BaseException):

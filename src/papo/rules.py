@@ -74,6 +74,8 @@ class BotRules:
     history_messages: int = 50
     history_ttl_ms: int = 24 * 60 * 60 * 1000
     flush_interval_ms: int = 250
+    flush_min_chars: int = 60
+    flush_max_wait_ms: int = 1000
     flush_chars: int = 4000
     answer_lock_ms: int = 5 * 60 * 1000
     """How long an answer may hold its asker's turn if it never ends (a crash)."""
