@@ -26,7 +26,7 @@
 | `PAPO_BOT_DAILY_TOKENS` | `200000` | per room and UTC day |
 | `PAPO_BOT_MEMORY_TOKENS` | `3000` | recent conversation the bot is shown |
 | `PAPO_BOT_MEMORY_MESSAGES` | `40` | at most this many messages of it |
-| `PAPO_BOT_FLUSH_MS` | `250` | streamed pieces are gathered this long per post |
+| `PAPO_BOT_FLUSH_MS` | `250` | pieces gathered per post (once 60 characters came; 1 s at most) |
 """
 
 from __future__ import annotations
