@@ -37,6 +37,14 @@ def test_from_secrets_manager(aws: str) -> None:
     assert api_key(None, name, {}) == "sk-from-secrets-manager"
 
 
+def test_from_a_secret_of_key_value_pairs(aws: str) -> None:
+    name = f"papo-{uuid.uuid4().hex}"
+    boto3.client("secretsmanager", endpoint_url=aws).create_secret(
+        Name=name, SecretString='{"OPENAI_API_KEY": "sk-from-pairs", "other": "x"}'
+    )
+    assert api_key(None, name, {}) == "sk-from-pairs"
+
+
 def test_an_unreadable_parameter_leaves_the_bot_unconfigured(
     aws: str, caplog: pytest.LogCaptureFixture
 ) -> None:

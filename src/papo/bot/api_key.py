@@ -5,6 +5,7 @@ else `OPENAI_API_KEY` in the environment (which `papo serve` fills from a
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 
@@ -31,5 +32,21 @@ def api_key(
             # The cause names the parameter and AWS's reason, never the value.
             logger.error("bot key unreadable", extra={"reason": str(error.__cause__ or error)})
             return None
-        return str(value).strip() or None
+        return _from_secret(str(value))
     return environ.get("OPENAI_API_KEY", "").strip() or None
+
+
+def _from_secret(value: str) -> str | None:
+    """The key itself, or, in a secret of key/value pairs (the Secrets Manager
+    console's default), the one named `OPENAI_API_KEY`."""
+    value = value.strip()
+    if value.startswith("{"):
+        try:
+            pairs = json.loads(value)
+        except ValueError:
+            return None
+        found = pairs.get("OPENAI_API_KEY") if isinstance(pairs, dict) else None
+        if not isinstance(found, str):
+            return None
+        value = found.strip()
+    return value or None
