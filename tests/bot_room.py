@@ -28,9 +28,11 @@ def bot_room(
     *,
     workers: int = 0,
     integration_timeout_s: float = 29.0,
+    web_dir: Path | None = None,
     **settings: str,
 ) -> Iterator[Emulator]:
-    """papo under the emulator; `settings` are more environment variables."""
+    """papo under the emulator (serving the web client from `web_dir`, if given);
+    `settings` are more environment variables."""
     environment = {
         "PAPO_STORE": "sqlite",
         "PAPO_SQLITE_PATH": str(tmp_path / "papo.sqlite3"),
@@ -47,6 +49,7 @@ def bot_room(
         workers=workers,
         tls_port=0,
         integration_timeout_s=integration_timeout_s,
+        web_dir=web_dir,
     ) as api:
         yield api
 

@@ -16,6 +16,7 @@ from moto.server import ThreadedMotoServer
 from papo.ports import Store
 from papo.store.dynamodb import DynamoDbStore, create_table
 from papo.store.sqlite import SqliteStore
+from tests.fake_openai import FakeOpenAi
 
 
 def free_port() -> int:
@@ -31,6 +32,13 @@ def no_bot_settings_from_outside(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(("OPENAI_", "PAPO_BOT_", "PAPO_OPENAI_", "AWS_ENDPOINT_URL")):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAi]:
+    """A local OpenAI-compatible server, for the bot."""
+    with FakeOpenAi().running() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

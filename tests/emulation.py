@@ -24,6 +24,7 @@ def emulator(
     workers: int = 0,
     tls_port: int | None = None,
     route_responses: frozenset[str] = frozenset(),
+    web_dir: Path | None = None,
     **limits: Any,
 ) -> Iterator[Emulator]:
     config = ApiConfig.for_handler(
@@ -33,7 +34,14 @@ def emulator(
         workers=workers,
         route_responses=route_responses,
     )
-    served = Emulator(config, port=0, environment=environment, tls_port=tls_port)
+    served = Emulator(
+        config,
+        port=0,
+        environment=environment,
+        tls_port=tls_port,
+        web_port=None if web_dir is None else 0,
+        web_dir=web_dir,
+    )
     with served.running() as running:
         yield running
 

@@ -16,12 +16,6 @@ from tests.bot_room import KEY, bot_room, course_view, deltas, is_final, people
 from tests.fake_openai import FakeOpenAi, Reply
 
 
-@pytest.fixture
-def fake() -> Any:
-    with FakeOpenAi().running() as server:
-        yield server
-
-
 def run(scenario: Any) -> None:
     asyncio.run(scenario)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,12 +46,6 @@ class BotRoom:
         """Asks the bot (answered at once, in this call); what the asker got last."""
         self.chat.send_bot(connection_id, json.dumps({"message": "Well?"}))
         return self.delivery.everyone()[connection_id][-1]
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAi]:
-    with FakeOpenAi().running() as server:
-        yield server
 
 
 def test_the_questions_of_a_minute_come_back_the_next_minute(

@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from papo.local.config import PAPO_HANDLER, PAPO_ROUTES, ApiConfig
 from papo.local.server import Emulator
 from papo.local.web import WEB_DIST
-from tests.bot_room import KEY
+from tests.bot_room import bot_room
 from tests.fake_openai import FakeOpenAi, Reply
 
 CHROMIUM_FLAGS = [
@@ -52,26 +51,9 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeOpenAi]:
-    with FakeOpenAi().running() as server:
-        yield server
-
-
-@pytest.fixture
 def papo(tmp_path: Path, fake: FakeOpenAi) -> Iterator[Emulator]:
-    environment = {
-        "PAPO_STORE": "sqlite",
-        "PAPO_SQLITE_PATH": str(tmp_path / "papo.sqlite3"),
-        "OPENAI_API_KEY": KEY,
-        "PAPO_BOT_BASE_URL": fake.url,
-        "PAPO_BOT_FLUSH_MS": "100",
-    }
-    config = ApiConfig.for_handler(PAPO_HANDLER, PAPO_ROUTES)
-    served = Emulator(
-        config, port=0, tls_port=0, web_port=0, web_dir=WEB_DIST, environment=environment
-    )
-    with served.running() as running:
-        yield running
+    with bot_room(tmp_path, fake, web_dir=WEB_DIST, PAPO_BOT_FLUSH_MS="100") as api:
+        yield api
 
 
 def join(browser: Browser, papo: Emulator, name: str) -> Page:
