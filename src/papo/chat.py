@@ -1,8 +1,10 @@
 """The chat core: who receives what, from who said what and the room's state.
 
-It reads and writes the room through a `ConnectionStore`, posts frames through
-a `Delivery`, and imports nothing of AWS, HTTP or WebSockets, so a test of a
-chat rule needs only a store and a recording delivery.
+It reads and writes the room through a `Store` (connections, the public
+message log, the limits' counters), posts frames through a `Delivery`, asks
+the `Bot` and hands answers to `Answers`, and imports nothing of AWS, HTTP or
+WebSockets, so a test of a chat rule needs only a store and a recording
+delivery.
 """
 
 from __future__ import annotations
