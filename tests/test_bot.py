@@ -95,8 +95,8 @@ def test_a_long_fast_answer_takes_few_posts(tmp_path: Path, fake: FakeOpenAi) ->
         run(scenario(api))
 
 
-def test_a_slow_answer_is_gathered_by_time(tmp_path: Path, fake: FakeOpenAi) -> None:
-    """30 pieces over ~1.5 s, gathered every 300 ms: a handful of posts, none held back."""
+def test_a_slow_answer_is_gathered_into_a_few_posts(tmp_path: Path, fake: FakeOpenAi) -> None:
+    """30 short pieces over ~1.5 s: a handful of posts, none held back."""
     fake.default = Reply(pieces=[f"{i} " for i in range(30)], delay_s=0.05)
 
     async def scenario(api: Emulator) -> None:

@@ -51,12 +51,12 @@ def answer(chat: Chat, job: AnswerJob) -> None:
     try:
         if chat.bot is None:
             raise BotError(BotFailure.NOT_CONFIGURED)
-        reply = chat.bot.ask(turns)
+        reply = chat.bot.ask(turns, rules.max_answer_tokens)
         batches = coalesce(
             reply,
             interval_s=rules.flush_interval_ms / 1000,
             min_chars=rules.flush_min_chars,
-            max_wait_s=max(rules.flush_max_wait_ms, rules.flush_interval_ms) / 1000,
+            max_wait_s=rules.flush_max_wait_ms / 1000,
             max_chars=rules.flush_chars,
         )
         for seq, batch in enumerate(batches, start=1):

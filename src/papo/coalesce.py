@@ -28,6 +28,7 @@ def coalesce(
 ) -> Iterator[str]:
     """Yields the text of `pieces` in batches; an exception of `pieces` is
     raised after the text read before it has been yielded."""
+    max_wait_s = max(max_wait_s, interval_s)
     inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
 
     def read() -> None:

@@ -187,8 +187,9 @@ class Bot(Protocol):
     def check(self) -> None:
         """Raises BotError(NOT_CONFIGURED) when the bot cannot be asked at all."""
 
-    def ask(self, turns: Sequence[Turn]) -> BotReply:
-        """Starts an answer; failures before the first piece are retried where safe."""
+    def ask(self, turns: Sequence[Turn], max_tokens: int) -> BotReply:
+        """Starts an answer of at most `max_tokens`; failures before the first
+        piece are retried where safe."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -139,7 +139,6 @@ def _openai(environ: Mapping[str, str]) -> OpenAiSettings:
         base_url=environ.get("PAPO_BOT_BASE_URL") or environ.get("OPENAI_BASE_URL") or None,
         model=environ.get("PAPO_BOT_MODEL") or d.model,
         temperature=temperature,
-        max_tokens=_int(environ, "PAPO_BOT_MAX_TOKENS", d.max_tokens, maximum=MAX_ANSWER_TOKENS),
         timeout_s=timeout,
         max_retries=_int(environ, "PAPO_BOT_RETRIES", d.max_retries, minimum=0),
     )

@@ -33,7 +33,6 @@ class OpenAiSettings:
     model: str = DEFAULT_MODEL
     temperature: float | None = None
     """None: not sent (current OpenAI models choose their own)."""
-    max_tokens: int = 800
     timeout_s: float = 30.0
     max_retries: int = 2
 
@@ -126,7 +125,7 @@ class OpenAiBot:
     def check(self) -> None:
         self._key()
 
-    def ask(self, turns: Sequence[Turn]) -> OpenAiReply:
+    def ask(self, turns: Sequence[Turn], max_tokens: int) -> OpenAiReply:
         import openai
 
         settings = self.settings
@@ -138,7 +137,7 @@ class OpenAiBot:
             stream = _client(settings, self._key()).chat.completions.create(
                 model=settings.model,
                 messages=messages,
-                max_completion_tokens=settings.max_tokens,
+                max_completion_tokens=max_tokens,
                 stream=True,
                 stream_options={"include_usage": True},
                 **options,

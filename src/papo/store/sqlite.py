@@ -39,11 +39,13 @@ CREATE TABLE IF NOT EXISTS messages (
     by_bot     INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_by_time ON messages (ts);
+CREATE INDEX IF NOT EXISTS messages_by_expiry ON messages (expires_at);
 CREATE TABLE IF NOT EXISTS counters (
     key        TEXT PRIMARY KEY,
     value      INTEGER NOT NULL,
     expires_at INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS counters_by_expiry ON counters (expires_at);
 CREATE TABLE IF NOT EXISTS room (
     key   TEXT PRIMARY KEY,
     value INTEGER NOT NULL
