@@ -64,6 +64,7 @@ def start_papo(fake_url: str, folder: Path) -> tuple[subprocess.Popen[bytes], st
         "PAPO_BOT_MAX_TOKENS": str(TOKENS * 2),
     }
     command = [sys.executable, "-m", "papo", "serve", "--port", str(port), "--tls-port", "0"]
+    command += ["--web-port", "0"]
     process = subprocess.Popen(
         command, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

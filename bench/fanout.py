@@ -197,7 +197,10 @@ def servers(data: Path) -> list[Server]:
         ),
         Server(
             "papo serve, papo handler, SQLite",
-            [sys.executable, "-m", "papo", "serve", "--port", str(papo_port), "--tls-port", "0"],
+            [
+                *(sys.executable, "-m", "papo", "serve", "--port", str(papo_port)),
+                *("--tls-port", "0", "--web-port", "0"),
+            ],
             f"ws://127.0.0.1:{papo_port}/dev",
             {
                 "PAPO_SQLITE_PATH": str(data / f"bench-{papo_port}.sqlite3"),

@@ -91,7 +91,9 @@ class SqliteStore:
         db.execute("COMMIT")
 
     def _purge_expired(self, db: sqlite3.Connection) -> None:
-        db.execute("DELETE FROM connections WHERE expires_at <= ?", (self._clock(),))
+        now = self._clock()
+        db.execute("DELETE FROM connections WHERE expires_at <= ?", (now,))
+        db.execute("DELETE FROM messages WHERE expires_at <= ?", (now,))
 
     def add(self, connection_id: str, connected_at: int) -> None:
         with self._write() as db:
@@ -169,20 +171,13 @@ class SqliteStore:
         return None if row is None else Member(*row)
 
     def log(self, message: LoggedMessage, expires_at: int) -> None:
-        with self._write() as db:
-            db.execute("DELETE FROM messages WHERE expires_at <= ?", (self._clock(),))
-            db.execute(
-                "INSERT OR REPLACE INTO messages (msg_id, ts, expires_at, sender, text, by_bot)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    message.msg_id,
-                    message.ts,
-                    expires_at,
-                    message.sender,
-                    message.text,
-                    message.by_bot,
-                ),
-            )
+        """One statement: every public message writes, so it holds the write lock
+        as briefly as it can; expired messages go when a connection arrives."""
+        self._db().execute(
+            "INSERT OR REPLACE INTO messages (msg_id, ts, expires_at, sender, text, by_bot)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (message.msg_id, message.ts, expires_at, message.sender, message.text, message.by_bot),
+        )
 
     def recent(self, limit: int, since: int = 0) -> list[LoggedMessage]:
         rows = (
