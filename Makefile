@@ -4,16 +4,34 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements/dev.txt pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: help install web test-web run test lint typecheck pytest bench-delivery bench-fanout bench-bot lambda lock clean
+ARCH ?= arm64
+STACK ?= papo
+# SAM CLI from PyPI in an environment of its own (its pins are not papo's); never
+# installed by hand. Offline: dummy credentials, every AWS endpoint on a closed
+# loopback port, no telemetry: validating a template reaches no AWS service.
+SAM_CLI := aws-sam-cli==1.170.0
+SAM := env SAM_CLI_TELEMETRY=0 $(CURDIR)/$(BIN)/uv tool run --quiet --from $(SAM_CLI) sam
+SAM_OFFLINE := -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
+	AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline AWS_ENDPOINT_URL=http://127.0.0.1:9
+
+.PHONY: help install web test-web run test lint lint-template typecheck pytest bench-delivery bench-fanout bench-bot bench-costs bench-aws bench-reads bench-storm lambda serve-lambda deploy dist lock clean
 
 help:
 	@echo "make run             start papo locally (emulator, SQLite, web client)"
 	@echo "make web             build the web client into web/dist"
-	@echo "make test            lint, type-check and run the whole test suite"
+	@echo "make test            lint (with the layers' contracts), type-check and run every test"
 	@echo "make bench-delivery  CPU per Management API post, papo vs boto3"
 	@echo "make bench-fanout    public-message fan-out, papo serve vs a plain websockets server"
 	@echo "make bench-bot       the bot's first-token latency and posts per answer"
-	@echo "make lambda          build the Lambda code into deploy/build (arm64, Python 3.12)"
+	@echo "make lambda          the Lambda zip: dist/papo-lambda-arm64.zip (ARCH=x86_64 for the other)"
+	@echo "make serve-lambda    papo serve runs that zip from deploy/template.yaml, on Python 3.12"
+	@echo "make deploy          deploy to AWS with SAM (guided the first time), then publish the web client"
+	@echo "                     (ARCH=x86_64 deploys the x86_64 zip on x86_64)"
+	@echo "make dist            papo's wheel and sdist, the built web client inside"
+	@echo "make bench-costs     what 1,000 messages cost on AWS: invocations, posts, DynamoDB calls"
+	@echo "make bench-aws       fan-out to 100-10,000 over a Management API 20 ms away, papo vs boto3"
+	@echo "make bench-reads     DynamoDB read units of a room's member list at 100-10,000 members"
+	@echo "make bench-storm     100 and 300 people joining at once, with the join window and without"
 	@echo "make lock            re-pin requirements/dev.txt from pyproject.toml"
 
 install: $(STAMP)
@@ -42,11 +60,19 @@ test-web: web
 run: install web
 	$(BIN)/papo serve
 
-test: lint typecheck test-web pytest
+test: lint lint-template typecheck test-web pytest
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench deploy hatch_build.py
+	$(BIN)/ruff format --check src tests bench deploy hatch_build.py
+	$(BIN)/lint-imports
+
+# cfn-lint, then SAM's own checks: `sam validate` translates the template as
+# CloudFormation's SAM transform would; `--lint` runs SAM's cfn-lint on it.
+lint-template: install
+	$(BIN)/cfn-lint deploy/template.yaml
+	cd deploy && env $(SAM_OFFLINE) $(SAM) validate --template template.yaml
+	cd deploy && env $(SAM_OFFLINE) $(SAM) validate --lint --template template.yaml
 
 typecheck: install
 	$(BIN)/mypy
@@ -63,18 +89,49 @@ bench-fanout: install
 bench-bot: install
 	$(BIN)/python bench/bot.py
 
-# The Lambda runtime ships boto3; papo adds msgspec, Powertools and openai, and leaves
-# out the local emulator and the command line.
+bench-costs: install
+	$(BIN)/python bench/costs.py
+
+bench-aws: install
+	$(BIN)/python bench/aws_fanout.py
+
+bench-reads: install
+	$(BIN)/python bench/room_reads.py
+
+bench-storm: install
+	$(BIN)/python bench/join_storm.py
+
+# papo and what Lambda's Python 3.12 lacks (it has boto3), for ARCH, from any machine.
 lambda: install
-	rm -rf deploy/build && mkdir -p deploy/build
-	$(BIN)/uv pip install --quiet --target deploy/build --python-platform aarch64-manylinux2014 \
-		--python-version 3.12 --only-binary :all: "msgspec>=0.18" "aws-lambda-powertools>=3.0" "openai>=3.50"
-	cp -r src/papo deploy/build/papo
-	rm -rf deploy/build/papo/local deploy/build/papo/cli.py deploy/build/papo/__main__.py
-	find deploy/build -name __pycache__ -prune -exec rm -rf {} +
+	$(BIN)/python -m deploy.lambda_zip --arch $(ARCH)
+
+# The zip as Lambda runs it: on the template's Python, 3.12 (python3.12 on PATH,
+# else pyenv's), in a virtual environment with nothing but boto3 beside the zip
+# (.venv-lambda, first on PATH); DynamoDB and the rest as the environment says.
+LAMBDA_VENV := .venv-lambda
+
+$(LAMBDA_VENV)/.installed: requirements/dev.txt deploy/lambda_runtime.py | install
+	$(BIN)/python -m deploy.lambda_runtime $(LAMBDA_VENV)
+	touch $@
+
+serve-lambda: install $(LAMBDA_VENV)/.installed
+	$(MAKE) lambda ARCH=$(shell uname -m | sed 's/aarch64/arm64/')
+	PATH="$(CURDIR)/$(LAMBDA_VENV)/bin:$$PATH" $(BIN)/papo serve --template deploy/template.yaml \
+		--code ChatFunction=dist/papo-lambda-$(shell uname -m | sed 's/aarch64/arm64/').zip
+
+# The whole product on AWS: the stack (guided the first time, which saves
+# deploy/samconfig.toml), its functions the zip of ARCH on that architecture;
+# then the web client, to the stack and region saved, and the page's address.
+deploy: lambda web
+	$(BIN)/python -m deploy.sam_deploy --arch $(ARCH) --stack $(STACK) -- $(SAM)
+	$(BIN)/python -m deploy.publish_web --samconfig deploy/samconfig.toml
+
+dist: install web
+	rm -rf dist/papo-*.whl dist/papo-*.tar.gz
+	$(BIN)/python -m build --no-isolation --outdir dist
 
 lock: install
 	$(BIN)/uv pip compile --quiet --python $(BIN)/python --extra dev pyproject.toml -o requirements/dev.txt
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache web/node_modules web/dist
+	rm -rf $(VENV) $(LAMBDA_VENV) .pytest_cache .mypy_cache .ruff_cache web/node_modules web/dist

@@ -3,7 +3,8 @@
 Run by hand: `make bench-delivery` (or `.venv/bin/python bench/delivery.py`).
 A local HTTP server in another process answers every POST with 200, keep-alive,
 so the figures are the client's own CPU (this process's CPU time, all
-threads, divided by the posts), sequential and in a fan-out over threads.
+threads, divided by the posts), sequential and in a fan-out with posts in
+flight. `bench/aws_fanout.py` measures fan-outs against a server 20 ms away.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--fanout", type=int, default=300, help="connections in the fan-out")
+    parser.add_argument("--in-flight", type=int, default=64, help="posts in flight in it")
     args = parser.parse_args()
 
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "AKIDBENCH")
@@ -77,16 +79,16 @@ def main() -> None:
 
     import boto3
 
-    from papo.delivery.fanout import FanoutDelivery
-    from papo.delivery.management_api import Endpoint, ManagementApiClient
-    from papo.delivery.sigv4 import SigV4Signer, botocore_credentials
-    from papo.ports import Envelope
+    from papo.adapters.delivery.fanout import FanoutDelivery
+    from papo.adapters.delivery.management_api import Endpoint, ManagementApiClient
+    from papo.adapters.delivery.sigv4 import SigV4Signer, botocore_credentials
+    from papo.core.ports import Envelope
 
     boto = boto3.client("apigatewaymanagementapi", endpoint_url=endpoint, region_name="us-east-1")
     credentials = botocore_credentials()
     assert credentials is not None
     lean = ManagementApiClient(Endpoint.parse(endpoint), SigV4Signer(credentials, "us-east-1"))
-    fanout = FanoutDelivery(lean, max_workers=16)
+    fanout = FanoutDelivery(lean, max_workers=args.in_flight)
     ids = [f"conn{i:05d}AAAA=" for i in range(args.fanout)]
 
     def boto_posts(n: int) -> None:
@@ -109,7 +111,7 @@ def main() -> None:
         ),
         ("papo client, sequential", _cpu_us_per_post(lean_posts, args.posts, args.repeats)),
         (
-            f"papo fan-out to {args.fanout}, 16 threads",
+            f"papo fan-out to {args.fanout}, {args.in_flight} in flight",
             _cpu_us_per_post(lean_fanout, args.posts, args.repeats),
         ),
     ]

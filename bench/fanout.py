@@ -11,6 +11,16 @@ one's own "joined"), then measures:
 - paced: 5 messages a second for 4 seconds; the latency of each delivery;
 - server CPU (user + system, from /proc) per delivery during the flat-out run.
 
+`--senders K` measures order instead, papo alone: K clients send at once, and
+every client counts the messages that came after one with a higher offset
+(out of order on the wire); once all came, it sorts its messages by offset
+and counts those placed otherwise than in the first client's view (one order
+for everybody: 0), and each sender's messages placed before one that sender
+sent earlier (against the order sent). Senders send as papo's web client
+does, each message once they heard their last, and then in a burst, without
+waiting: frames of a burst are invoked concurrently, as on AWS, and take
+offsets in the order their invocations reach the store.
+
 The servers are papo's handler with SQLite under the emulator (posting back
 through the Management API as on AWS), and `bench/plain_server.py`: the same
 protocol in memory on plain websockets, the floor of what Python can do here.
@@ -99,11 +109,19 @@ class Client:
     received: int = 0
     expected: int = 0
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    arrivals: list[tuple[int, str]] = field(default_factory=list)
+    """(offset, text) of each public message, as they came."""
+    own_heard: int = 0
+    heard_own: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def read(self) -> None:
         async for raw in self.ws:
             frame = json.loads(raw)
             if "publicMessage" in frame:
+                self.arrivals.append((int(frame.get("offset", 0)), str(frame.get("text", ""))))
+                if frame.get("from") == self.name:
+                    self.own_heard += 1
+                    self.heard_own.set()
                 sent = float(str(frame.get("text", "")).split("|")[1])
                 self.latencies.append(time.perf_counter() - sent)
                 self.received += 1
@@ -135,7 +153,9 @@ async def expect(clients: list[Client], count: int) -> None:
         client.done.clear()
 
 
-async def measure(server: Server, n: int, flat_messages: int) -> Result:
+async def join(server: Server, n: int) -> tuple[list[Client], list[asyncio.Task[None]], float]:
+    """`n` clients, joined one after another, each reading in a task of its own;
+    and the seconds the joins took."""
     clients: list[Client] = []
     readers = []
     started = time.perf_counter()
@@ -148,6 +168,11 @@ async def measure(server: Server, n: int, flat_messages: int) -> Result:
         clients.append(client)
     joins_s = time.perf_counter() - started
     await asyncio.sleep(0.5)  # the last join's frames settle
+    return clients, readers, joins_s
+
+
+async def measure(server: Server, n: int, flat_messages: int) -> Result:
+    clients, readers, joins_s = await join(server, n)
 
     sender = clients[0]
     await expect(clients, flat_messages)
@@ -186,6 +211,53 @@ async def measure(server: Server, n: int, flat_messages: int) -> Result:
     )
 
 
+@dataclass
+class Order:
+    deliveries: int
+    out_of_order_on_the_wire: int
+    unlike_the_first_clients: int
+    against_the_order_sent: int
+    missing_or_twice: int
+
+
+async def measure_order(server: Server, n: int, senders: int, each: int, *, burst: bool) -> Order:
+    clients, readers, _ = await join(server, n)
+    await expect(clients, senders * each)
+    for client in clients:
+        client.arrivals, client.own_heard = [], 0
+
+    async def send(sender: Client) -> None:
+        for seq in range(each):
+            text = f"{sender.name}-{seq}|{time.perf_counter()}"
+            await sender.ws.send(json.dumps({"action": "sendPublic", "message": text}))
+            while not burst and sender.own_heard <= seq:
+                sender.heard_own.clear()
+                await asyncio.wait_for(sender.heard_own.wait(), PHASE_TIMEOUT_S)
+
+    await asyncio.gather(*(send(c) for c in clients[:senders]))
+    await asyncio.wait_for(asyncio.gather(*(c.done.wait() for c in clients)), PHASE_TIMEOUT_S)
+    reference = [text for _, text in sorted(clients[0].arrivals)]
+    wire = unlike = against = missing = 0
+    for client in clients:
+        highest = 0
+        for offset, _ in client.arrivals:
+            wire += offset < highest
+            highest = max(highest, offset)
+        ordered = [text for _, text in sorted(client.arrivals)]
+        unlike += sum(a != b for a, b in zip(ordered, reference, strict=False))
+        missing += abs(len(set(ordered)) - senders * each) + len(ordered) - len(set(ordered))
+        last_seq: dict[str, int] = {}
+        for text in ordered:
+            sender, _, seq = text.split("|")[0].rpartition("-")
+            against += int(seq) < last_seq.get(sender, -1)
+            last_seq[sender] = max(int(seq), last_seq.get(sender, -1))
+    for client in clients:
+        await client.ws.close()
+    for reader in readers:
+        reader.cancel()
+    return Order(n * senders * each, wire, unlike, against, missing)
+
+
 def servers(data: Path) -> list[Server]:
     papo_port, plain_port = free_port(), free_port()
     return [
@@ -204,7 +276,10 @@ def servers(data: Path) -> list[Server]:
             f"ws://127.0.0.1:{papo_port}/dev",
             {
                 "PAPO_SQLITE_PATH": str(data / f"bench-{papo_port}.sqlite3"),
-                "POWERTOOLS_LOG_LEVEL": "WARNING",
+                "AWS_LAMBDA_LOG_LEVEL": "WARNING",
+                # A bench sends flat out: per-connection limits would refuse it.
+                "PAPO_RATE_BURST": "1000000",
+                "PAPO_RATE_PER_MINUTE": "1000000",
                 "AWS_ACCESS_KEY_ID": "AKIDBENCH",
                 "AWS_SECRET_ACCESS_KEY": "bench-secret",
                 "AWS_DEFAULT_REGION": "us-east-1",
@@ -219,7 +294,13 @@ def main() -> None:
     parser.add_argument(
         "--deliveries", type=int, default=20_000, help="deliveries in the flat-out run"
     )
+    parser.add_argument(
+        "--senders", type=int, default=0, help="measure order: this many senders at once"
+    )
     args = parser.parse_args()
+    if args.senders:
+        order(args.clients, args.senders, args.deliveries)
+        return
     print(
         "N     server                              joins s  deliv/s   flat p50/p99 ms"
         "   paced p50/p99 ms   CPU µs/deliv"
@@ -243,6 +324,27 @@ def main() -> None:
             share = papo.deliveries_per_s / plain.deliveries_per_s
             cpu = papo.cpu_us_per_delivery / plain.cpu_us_per_delivery
             print(f"{n:<5} papo / plain: throughput {share:.0%}, CPU per delivery {cpu:.1f}x")
+
+
+def order(sizes: list[int], senders: int, deliveries: int) -> None:
+    print(
+        "N     senders  sending      deliveries  out of order: on the wire"
+        "  after ordering by offset: unlike client 0's  against the order sent  lost/twice"
+    )
+    with tempfile.TemporaryDirectory() as data:
+        for n in sizes:
+            each = max(5, deliveries // (n * senders))
+            for burst in (False, True):
+                with servers(Path(data))[1] as server:
+                    r = asyncio.run(measure_order(server, n, min(senders, n), each, burst=burst))
+                how = "in a burst" if burst else "each after "
+                print(
+                    f"{n:<5} {min(senders, n):7}  {how}  {r.deliveries:10}"
+                    f"  {r.out_of_order_on_the_wire:24}  {r.unlike_the_first_clients:41}"
+                    f"  {r.against_the_order_sent:22}  {r.missing_or_twice:10}",
+                    flush=True,
+                )
+    print("each after: each sender sends once it heard its last, as papo's web client does.")
 
 
 if __name__ == "__main__":

@@ -12,10 +12,12 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from papo.local.config import PAPO_HANDLER, PAPO_ROUTES
+from papo.aws.handler import ROUTE_KEYS
+from papo.local.config import PAPO_HANDLER
 from papo.local.server import Emulator
 from tests.emulation import emulator
 from tests.fake_openai import FakeOpenAi
+from tests.served import UNPACED, room_url
 
 KEY = "sk-papo-test-5ecret-0123456789"
 COURSE_KEYS = ("members", "systemMessage", "publicMessage", "privateMessage")
@@ -28,11 +30,13 @@ def bot_room(
     *,
     workers: int = 0,
     integration_timeout_s: float = 29.0,
+    idle_timeout_s: float = 600.0,
     web_dir: Path | None = None,
     **settings: str,
 ) -> Iterator[Emulator]:
-    """papo under the emulator (serving the web client from `web_dir`, if given);
-    `settings` are more environment variables."""
+    """papo under the emulator (serving the web client from `web_dir`, if given),
+    closing connections idle for `idle_timeout_s`; `settings` are more environment
+    variables."""
     environment = {
         "PAPO_STORE": "sqlite",
         "PAPO_SQLITE_PATH": str(tmp_path / "papo.sqlite3"),
@@ -40,15 +44,17 @@ def bot_room(
         "PAPO_BOT_BASE_URL": fake.url,
         "PAPO_BOT_FLUSH_MS": "50",
         "PAPO_BOT_RETRIES": "0",
+        **UNPACED,
         **settings,
     }
     with emulator(
         PAPO_HANDLER,
-        PAPO_ROUTES,
+        ROUTE_KEYS,
         environment=environment,
         workers=workers,
         tls_port=0,
         integration_timeout_s=integration_timeout_s,
+        idle_timeout_s=idle_timeout_s,
         web_dir=web_dir,
     ) as api:
         yield api
@@ -107,12 +113,13 @@ def _joined(name: str) -> Callable[[dict[str, Any]], bool]:
 
 
 @contextlib.asynccontextmanager
-async def people(api: Emulator, *names: str) -> Any:
-    """People who joined, in order, each having heard everyone join."""
+async def people(api: Emulator, *names: str, room: str | None = None) -> Any:
+    """People who joined `room` (None: named none), in order, each having heard
+    everyone join."""
     async with contextlib.AsyncExitStack() as stack:
         joined: list[Person] = []
         for name in names:
-            ws = await stack.enter_async_context(connect(api.websocket_url))
+            ws = await stack.enter_async_context(connect(room_url(api, room)))
             person = Person(ws, name)
             await person.say("setName", name=name)
             for other in [*joined, person]:

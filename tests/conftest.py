@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -11,12 +12,17 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
+from hypothesis import settings
 
-from papo.ports import Store
-from papo.store.dynamodb import DynamoDbStore, create_table
-from papo.store.sqlite import SqliteStore
+from papo.adapters.store.dynamodb import DynamoDbStore, create_table
+from papo.adapters.store.sqlite import SqliteStore
+from papo.core.ports import Store
 from tests.fake_openai import FakeOpenAi
+from tests.moto_server import SerialMotoServer
+
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 def free_port() -> int:
@@ -43,12 +49,22 @@ def fake() -> Iterator[FakeOpenAi]:
 
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
-    """DynamoDB through moto's server mode, on a free loopback port."""
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    """AWS services through moto's server mode, on a free loopback port."""
+    server = SerialMotoServer()
     server.start()
-    yield f"http://127.0.0.1:{port}"
+    yield server.url
     server.stop()
+
+
+@pytest.fixture
+def no_pyenv_pythons(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pyenv's versions out of sight (an empty PYENV_ROOT): a template's `Runtime:
+    python3.12` is found only on PATH, so the samples' functions run, where PATH has
+    none, on papo serve's own Python with the packages of papo's environment
+    (Chalice, boto3), which a bare pyenv Python lacks."""
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path_factory.getbasetemp() / "no-pyenv"))
 
 
 @pytest.fixture
@@ -77,15 +93,39 @@ def store_kind(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def store(store_kind: str, request: pytest.FixtureRequest, tmp_path: object) -> Store:
+    stores: Callable[[], Store] = request.getfixturevalue("containers")
+    return stores()
+
+
+@pytest.fixture
+def containers(
+    store_kind: str, request: pytest.FixtureRequest, tmp_path: object
+) -> Callable[[], Store]:
+    """Makes stores over the same file or table, as containers of one function
+    each have their own."""
     if store_kind == "sqlite":
-        return SqliteStore(f"{tmp_path}/papo.sqlite3")
+        return lambda: SqliteStore(f"{tmp_path}/papo.sqlite3")
     table = request.getfixturevalue("dynamodb_table")
     moto_url = request.getfixturevalue("moto_url")
-    return DynamoDbStore(boto3.client("dynamodb", endpoint_url=moto_url), table)
+    return lambda: DynamoDbStore(boto3.client("dynamodb", endpoint_url=moto_url), table)
 
 
 ROOT = Path(__file__).resolve().parent.parent
 PapoServe = Callable[..., tuple["subprocess.Popen[bytes]", str]]
+
+
+def _listens(process: subprocess.Popen[bytes], port: int) -> bool:
+    """Whether `process` listens on `port` within 30 s (False: it ended first)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return True
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("papo serve did not start")
 
 
 @pytest.fixture
@@ -96,20 +136,19 @@ def papo_serve(tmp_path: Path) -> Iterator[PapoServe]:
     log = (tmp_path / "papo-serve.log").open("wb")
 
     def start(*args: str, cwd: Path = ROOT) -> tuple[subprocess.Popen[bytes], str]:
-        port = free_port()
-        command = [sys.executable, "-m", "papo", "serve", "--port", str(port)]
-        command += ["--tls-port", str(free_port()), "--web-port", str(free_port()), *args]
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=log)
-        started.append(process)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert process.poll() is None, (tmp_path / "papo-serve.log").read_text()
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        for _ in range(3):
+            port = free_port()
+            command = [sys.executable, "-m", "papo", "serve", "--port", str(port)]
+            command += ["--tls-port", str(free_port()), "--web-port", str(free_port()), *args]
+            # This tree's papo, whichever the environment has installed; its tests too.
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(ROOT / "src"), str(ROOT)))}
+            process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=log)
+            started.append(process)
+            if _listens(process, port):
                 return process, f"ws://127.0.0.1:{port}/dev"
-            except OSError:
-                time.sleep(0.1)
+            said = (tmp_path / "papo-serve.log").read_text()
+            # A port probed free may be taken by another connection before papo binds it.
+            assert "address already in use" in said, said
         raise RuntimeError("papo serve did not start")
 
     yield start
@@ -118,3 +157,13 @@ def papo_serve(tmp_path: Path) -> Iterator[PapoServe]:
             process.terminate()
             process.wait(timeout=30)
     log.close()
+
+
+@pytest.fixture(autouse=True)
+def papo_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """papo's logger writes its own JSON lines and does not propagate: hand its
+    records to caplog as well."""
+    logger = logging.getLogger("papo")
+    logger.addHandler(caplog.handler)
+    yield
+    logger.removeHandler(caplog.handler)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,17 @@ def emulator(
         yield running
 
 
-def probe_log(path: Path) -> list[dict[str, Any]]:
+def probe_log(path: Path, at_least: int = 0, seconds: float = 10) -> list[dict[str, Any]]:
+    """What the probe handler logged, once it logged `at_least` entries (the
+    invocations that follow a client's close run after the client has gone)."""
+    deadline = time.monotonic() + seconds
+    while len(entries := _read_log(path)) < at_least:
+        assert time.monotonic() < deadline, entries
+        time.sleep(0.02)
+    return entries
+
+
+def _read_log(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines()]

@@ -1,19 +1,24 @@
 """A Management API endpoint for tests: a real HTTP server that answers like API Gateway.
 
 It checks every request's SigV4 signature with botocore's own signer,
-records what was posted to each connection, answers 410 GoneException for
-connections it does not know, and can be told to fail a connection's next
-calls with given statuses or to stall them.
+records what was posted to each connection (and to whom, in the order
+delivered), answers 410 GoneException for connections it does not know, and
+can be told to fail a connection's next calls with given statuses, to stall
+them, to hang up on them without answering, or to drop every kept-alive
+connection.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
 import threading
 import time
 from collections import defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import unquote
 
 from botocore.auth import SigV4Auth
@@ -36,6 +41,13 @@ class ManagementApi:
         self.open: set[str] = set()
         self.received: dict[str, list[dict[str, object]]] = defaultdict(list)
         self.scripted: dict[str, list[int]] = defaultdict(list)
+        self.malformed: set[str] = set()
+        """Connections whose answers carry a `Content-Length` that is no number."""
+        self.hang_up: set[str] = set()
+        """Connections whose posts are received, kept, and never answered: the
+        server closes the HTTP connection instead."""
+        self.delivered: list[str] = []
+        """The connection of each frame received, in the order received."""
         self.delay_s = 0.0
         self.in_flight = 0
         self.max_in_flight = 0
@@ -58,8 +70,23 @@ class ManagementApi:
             def do_DELETE(self) -> None:
                 api._serve(self, "DELETE")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self._sockets: set[socket.socket] = set()
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            request_queue_size = 1024
+
+            def process_request(self, request: Any, client_address: Any) -> None:
+                with api.lock:
+                    api._sockets.add(request)
+                super().process_request(request, client_address)
+
+            def shutdown_request(self, request: Any) -> None:
+                with api.lock:
+                    api._sockets.discard(request)
+                super().shutdown_request(request)
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/{stage}"
         self._thread = threading.Thread(
@@ -82,9 +109,18 @@ class ManagementApi:
         with self.lock:
             return list(self.received.get(connection_id, []))
 
+    def drop_connections(self) -> None:
+        """Closes every kept-alive HTTP connection, as a server does with idle ones."""
+        with self.lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
     def clear(self) -> None:
         with self.lock:
             self.received.clear()
+            self.delivered.clear()
 
     def _serve(self, http: BaseHTTPRequestHandler, method: str) -> None:
         body = http.rfile.read(int(http.headers.get("Content-Length") or 0))
@@ -99,10 +135,17 @@ class ManagementApi:
         finally:
             with self.lock:
                 self.in_flight -= 1
+        if status == 0:
+            http.close_connection = True
+            with contextlib.suppress(OSError):
+                http.connection.shutdown(socket.SHUT_RDWR)
+            return
         payload = json.dumps(answer).encode() if answer is not None else b""
         http.send_response(status)
         http.send_header("Content-Type", "application/json")
-        http.send_header("Content-Length", str(len(payload)))
+        match = _PATH.match(http.path)
+        malformed = match is not None and unquote(match["id"]) in self.malformed
+        http.send_header("Content-Length", "twelve" if malformed else str(len(payload)))
         if status >= 400:
             http.send_header("x-amzn-ErrorType", str(answer and answer.get("__type", "")))
         http.end_headers()
@@ -129,6 +172,9 @@ class ManagementApi:
                 return 410, {"__type": "GoneException", "message": None}
             if method == "POST":
                 self.received[connection_id].append(json.loads(body))
+                self.delivered.append(connection_id)
+                if connection_id in self.hang_up:
+                    return 0, None
                 return 200, None
             if method == "DELETE":
                 self.open.discard(connection_id)

@@ -6,13 +6,14 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 
-from papo.ports import Envelope
+from papo.core.ports import Envelope
 
 
 class RecordingDelivery:
     def __init__(self) -> None:
         self.sent: dict[str, list[dict[str, object]]] = defaultdict(list)
         self.gone: set[str] = set()
+        self.closed: list[str] = []
 
     def send(self, envelopes: Sequence[Envelope]) -> set[str]:
         gone = set()
@@ -23,6 +24,10 @@ class RecordingDelivery:
             for frame in envelope.frames:
                 self.sent[envelope.connection_id].append(json.loads(frame))
         return gone
+
+    def close(self, connection_id: str) -> None:
+        self.closed.append(connection_id)
+        self.gone.add(connection_id)
 
     def take(self, connection_id: str) -> list[dict[str, object]]:
         """The frames sent to a connection since the last take."""

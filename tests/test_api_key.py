@@ -10,7 +10,7 @@ import uuid
 import boto3
 import pytest
 
-from papo.bot.api_key import api_key
+from papo.adapters.bot.api_key import api_key
 
 
 @pytest.fixture

@@ -14,11 +14,12 @@ import boto3
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from papo.local.config import PAPO_HANDLER, PAPO_ROUTES
+from papo.adapters.store.dynamodb import DynamoDbStore
+from papo.adapters.store.sqlite import SqliteStore
+from papo.aws.handler import ROUTE_KEYS
+from papo.core.ports import ConnectionStore
+from papo.local.config import PAPO_HANDLER
 from papo.local.server import Emulator
-from papo.ports import ConnectionStore
-from papo.store.dynamodb import DynamoDbStore
-from papo.store.sqlite import SqliteStore
 from tests.emulation import emulator
 
 
@@ -49,7 +50,7 @@ def papo(
     in the emulator's threads in process, from worker processes over TLS."""
     monkeypatch.delenv("PAPO_MANAGEMENT_ENDPOINT", raising=False)
     monkeypatch.delenv("AWS_CA_BUNDLE", raising=False)
-    with emulator(PAPO_HANDLER, PAPO_ROUTES, tls_port=0, workers=request.param) as running:
+    with emulator(PAPO_HANDLER, ROUTE_KEYS, tls_port=0, workers=request.param) as running:
         yield running
 
 
@@ -61,11 +62,11 @@ class Person:
         await self.ws.send(json.dumps({"action": action, **fields}))
 
     async def hear(self, count: int) -> list[Any]:
-        """The next `count` frames, by their course key (or error code)."""
+        """The next `count` frames, by their error code or else their course key."""
         heard = []
         for _ in range(count):
             frame = json.loads(await self.ws.recv())
-            keys = ("members", "systemMessage", "publicMessage", "privateMessage", "code")
+            keys = ("code", "members", "systemMessage", "publicMessage", "privateMessage")
             heard.append(next(frame[k] for k in keys if k in frame))
         return heard
 

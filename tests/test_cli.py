@@ -51,7 +51,8 @@ def test_ctrl_c_closes_every_connection_with_its_disconnect(
 def test_reload_serves_the_changed_code(
     papo_serve: PapoServe, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Also: a plain boto3 handler needs no region or credentials of the developer's."""
+    """Also: a plain boto3 handler needs no region or credentials of the developer's,
+    and reaches the Management API over https, as on AWS, in the reloaded server too."""
     for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
@@ -64,7 +65,7 @@ def handler(event, context):
     ctx = event["requestContext"]
     if ctx["routeKey"] == "$default":
         client = boto3.client("apigatewaymanagementapi",
-            endpoint_url=f"http://{ctx['domainName']}/{ctx['stage']}")
+            endpoint_url=f"https://{ctx['domainName']}/{ctx['stage']}")
         client.post_to_connection(ConnectionId=ctx["connectionId"], Data=b"VERSION")
     return {"statusCode": 200}
 """
@@ -167,3 +168,34 @@ def test_papo_serve_serves_the_web_client_pointed_at_its_api(
     assert (
         f"web client      http://127.0.0.1:{web_port}/" in (tmp_path / "papo-serve.log").read_text()
     )
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_handlers_get_lambdas_environment_and_dot_env_not_papos_options(
+    papo_serve: PapoServe, tmp_path: Path, workers: str
+) -> None:
+    (tmp_path / ".env").write_text("SAMPLE_SETTING=from .env\nPAPO_IDLE_TIMEOUT=60\n")
+    _, url = papo_serve(
+        "--handler",
+        "tests.lambdas.environment:handler",
+        "--max-connection-duration",
+        "100",
+        "--workers",
+        workers,
+        cwd=tmp_path,
+    )
+
+    async def seen() -> dict[str, str]:
+        async with connect(url) as ws:
+            await ws.send("what do you see?")
+            return dict(json.loads(await asyncio.wait_for(ws.recv(), 10)))
+
+    environment = asyncio.run(seen())
+    assert environment["SAMPLE_SETTING"] == "from .env"
+    assert environment["AWS_ENDPOINT_URL_LAMBDA"] == url.replace("ws:", "http:").removesuffix(
+        "/dev"
+    )
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_CA_BUNDLE"):
+        assert environment[name]
+    for name in ("PAPO_PORT", "PAPO_HANDLER", "PAPO_WORKERS", "PAPO_MAX_CONNECTION_DURATION"):
+        assert name not in environment

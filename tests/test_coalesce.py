@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from papo.coalesce import coalesce
-from papo.memory import conversation
-from papo.ports import LoggedMessage, Turn
+from papo.core.coalesce import coalesce
+from papo.core.memory import conversation
+from papo.core.ports import LoggedMessage, Turn
 
 
 def paced(*steps: str | float) -> Iterator[str]:
@@ -66,8 +66,8 @@ def said(number: int, text: str, *, by_bot: bool = False) -> LoggedMessage:
 
 
 def test_memory_keeps_the_newest_messages_that_fit() -> None:
-    messages = [said(1, "x" * 400), said(2, "fine", by_bot=True), said(3, "and?")]
-    assert conversation("Be brief.", messages, budget_tokens=30) == [
+    messages = [said(1, "x" * 400), said(2, "fine", by_bot=True)]
+    assert conversation("Be brief.", messages, said(3, "and?"), budget_tokens=30) == [
         Turn("system", "Be brief."),
         Turn("assistant", "fine"),
         Turn("user", "Ana: and?"),
@@ -76,6 +76,6 @@ def test_memory_keeps_the_newest_messages_that_fit() -> None:
 
 def test_memory_always_keeps_the_question() -> None:
     question = said(1, "y" * 4000)
-    assert conversation("Be brief.", [question], budget_tokens=10)[-1] == Turn(
+    assert conversation("Be brief.", [], question, budget_tokens=10)[-1] == Turn(
         "user", "Ana: " + "y" * 4000
     )

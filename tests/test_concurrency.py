@@ -7,14 +7,17 @@ import functools
 import json
 import multiprocessing
 import os
+import sqlite3
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
 from pathlib import Path
 from typing import Any
 
 from botocore.credentials import Credentials
 
-from papo.store.sqlite import SqliteStore
+from papo.adapters.store.sqlite import SqliteStore
 from tests import events
 from tests.management_api import ManagementApi
 
@@ -87,3 +90,37 @@ def test_concurrent_invocations_in_several_processes(tmp_path: Path) -> None:
             got = Counter(str(frame["publicMessage"]) for frame in api.frames(cid))
             assert got == expected, cid
         assert api.bad_signatures == 0
+
+
+ROUNDS = 8
+
+
+def _open_together(paths: list[str], ready: Barrier, outcomes: Queue[str]) -> None:
+    """One container: at each round, opens the round's new file with the others."""
+    for path in paths:
+        ready.wait()
+        try:
+            SqliteStore(path)
+        except sqlite3.Error as error:
+            outcomes.put(repr(error))
+        else:
+            outcomes.put("ok")
+
+
+def test_containers_opening_a_new_file_together_all_get_a_store(tmp_path: Path) -> None:
+    """Switching a new file to WAL takes it whole, and SQLite refuses the others
+    at once, without waiting: each container must still get its store."""
+    context = multiprocessing.get_context("spawn")
+    paths = [str(tmp_path / f"round{n}.sqlite3") for n in range(ROUNDS)]
+    ready = context.Barrier(PROCESSES * 2)
+    outcomes: Queue[str] = context.Queue()
+    containers = [
+        context.Process(target=_open_together, args=(paths, ready, outcomes))
+        for _ in range(PROCESSES * 2)
+    ]
+    for container in containers:
+        container.start()
+    got = Counter(outcomes.get(timeout=60) for _ in range(ROUNDS * len(containers)))
+    for container in containers:
+        container.join(timeout=60)
+    assert got == Counter({"ok": ROUNDS * len(containers)})

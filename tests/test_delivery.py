@@ -13,16 +13,16 @@ import boto3
 import pytest
 from botocore.credentials import Credentials as BotoCredentials
 
-from papo.delivery.fanout import FanoutDelivery
-from papo.delivery.http11 import HttpConnection
-from papo.delivery.management_api import (
+from papo.adapters.delivery.fanout import FanoutDelivery
+from papo.adapters.delivery.http11 import HttpConnection, ProtocolError
+from papo.adapters.delivery.management_api import (
     Endpoint,
     GoneError,
     ManagementApiClient,
     ManagementApiError,
 )
-from papo.delivery.sigv4 import Credentials, SigV4Signer
-from papo.ports import Envelope
+from papo.adapters.delivery.sigv4 import Credentials, SigV4Signer
+from papo.core.ports import Envelope
 from tests.management_api import ManagementApi
 
 CREDS = Credentials("AKIDPAPOTEST", "papo-test-secret", "papo-test-token")
@@ -244,3 +244,106 @@ def test_one_tls_context_serves_every_thread(monkeypatch: pytest.MonkeyPatch) ->
         connections = list(pool.map(connection_of_a_thread, range(4)))
     assert len(set(map(id, connections))) == 4
     assert len(made) == 1
+
+
+def test_a_malformed_answer_skips_only_that_frame(
+    api: ManagementApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The port's promise: whatever goes wrong with one post, the others go out."""
+    ids = [f"C{i}=" for i in range(12)]
+    api.connect(*ids)
+    api.malformed.add("C3=")
+    fanout = FanoutDelivery(client_for(api), max_workers=4)
+    assert fanout.send([Envelope(cid, (b'{"n": 1}',)) for cid in ids]) == set()
+    for cid in ids:
+        assert api.frames(cid) == [{"n": 1}]  # C3= received it; its answer was unreadable
+    assert "post failed" in caplog.text
+
+
+def test_http_lengths_that_are_no_numbers_are_protocol_errors() -> None:
+    server = CannedServer(
+        [
+            b"HTTP/1.1 200 OK\r\nContent-Length: twelve\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        ]
+    )
+    for _ in range(2):
+        conn = HttpConnection("127.0.0.1", server.port)
+        with pytest.raises(ProtocolError):
+            conn.request(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"")
+        conn.close()
+
+
+def test_a_throttled_or_failing_connection_holds_up_nobody(api: ManagementApi) -> None:
+    """Connections answered 429 or 5xx wait out their backoff holding no post in
+    flight: with 2 posts in flight, the 30 others are all delivered before
+    either is tried again."""
+    ids = [f"C{i}=" for i in range(32)]
+    api.connect(*ids)
+    api.scripted["C0="] = [429]
+    api.scripted["C1="] = [503]
+    fanout = FanoutDelivery(client_for(api), max_workers=2, backoff=lambda attempt: 1.0)
+    try:
+        assert fanout.send([Envelope(cid, (b'{"n": 1}', b'{"n": 2}')) for cid in ids]) == set()
+    finally:
+        fanout.shutdown()
+    for cid in ids:
+        assert api.frames(cid) == [{"n": 1}, {"n": 2}]
+    assert sorted(api.delivered[-4:]) == ["C0=", "C0=", "C1=", "C1="]
+
+
+def test_a_post_that_may_have_arrived_is_never_sent_again(api: ManagementApi) -> None:
+    """A connection that closes after the request, without an answer, may have
+    delivered the frame: it is not sent twice, and the others carry on."""
+    ids = [f"C{i}=" for i in range(6)]
+    api.connect(*ids)
+    api.hang_up.add("C2=")
+    client = client_for(api)
+    with pytest.raises(ManagementApiError):
+        client.post("C2=", b'{"n": 1}')
+    assert api.frames("C2=") == [{"n": 1}]
+
+    fanout = FanoutDelivery(client, max_workers=3)
+    try:
+        gone = fanout.send([Envelope(cid, (b'{"n": 2}', b'{"n": 3}')) for cid in ids])
+    finally:
+        fanout.shutdown()
+    assert gone == set()
+    assert api.frames("C2=") == [{"n": 1}, {"n": 2}, {"n": 3}]
+    for cid in ids:
+        if cid != "C2=":
+            assert api.frames(cid) == [{"n": 2}, {"n": 3}]
+
+
+def test_kept_alive_connections_closed_by_the_server_are_opened_again(
+    api: ManagementApi,
+) -> None:
+    ids = [f"C{i}=" for i in range(20)]
+    api.connect(*ids)
+    fanout = FanoutDelivery(client_for(api), max_workers=4)
+    try:
+        fanout.send([Envelope(cid, (b'{"n": 1}',)) for cid in ids])
+        api.drop_connections()  # idle keep-alive connections closed while a container sleeps
+        fanout.send([Envelope(cid, (b'{"n": 2}',)) for cid in ids])
+    finally:
+        fanout.shutdown()
+    for cid in ids:
+        assert api.frames(cid) == [{"n": 1}, {"n": 2}]
+
+
+def test_many_fanouts_at_once_share_the_loop(api: ManagementApi) -> None:
+    """Under `papo serve` several invocations post at once in one process."""
+    ids = [f"C{i}=" for i in range(30)]
+    api.connect(*ids)
+    fanout = FanoutDelivery(client_for(api), max_workers=4)
+
+    def send(n: int) -> set[str]:
+        return fanout.send([Envelope(cid, (b'{"n": %d}' % n,)) for cid in ids])
+
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            assert list(pool.map(send, range(3))) == [set()] * 3
+    finally:
+        fanout.shutdown()
+    for cid in ids:
+        assert sorted(f["n"] for f in api.frames(cid)) == [0, 1, 2]  # type: ignore[type-var]

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from botocore.credentials import Credentials
 
-from papo.aws.handler import handler, logger
+from papo.aws.handler import handler
+from papo.aws.logs import JsonFormatter
 from tests import events
 from tests.management_api import ManagementApi
 
@@ -73,14 +74,20 @@ def aws(
 
 
 def texts(frames: list[dict[str, object]]) -> list[object]:
-    keys = ("members", "systemMessage", "publicMessage", "privateMessage", "code")
+    keys = ("code", "members", "systemMessage", "publicMessage", "privateMessage")
     return [next(frame[k] for k in keys if k in frame) for frame in frames]
 
 
 def test_a_chat_session_through_the_handler(aws: Lambda) -> None:
     ana = aws.join("Ana")
     (joined,) = aws.frames().values()
-    assert joined[0] == {"members": ["Ana"], "type": "members", "ts": joined[0]["ts"]}
+    offset = joined[1]["offset"]
+    assert joined[0] == {
+        "members": ["Ana"],
+        "type": "members",
+        "ts": joined[0]["ts"],
+        "asOf": offset,
+    }
     assert joined[1] == {
         "systemMessage": "Ana joined the chat",
         "type": "system",
@@ -88,6 +95,7 @@ def test_a_chat_session_through_the_handler(aws: Lambda) -> None:
         "name": "Ana",
         "id": joined[1]["id"],
         "ts": joined[0]["ts"],
+        "offset": offset,
     }
     assert isinstance(joined[1]["id"], str)
     assert isinstance(joined[0]["ts"], int)
@@ -187,8 +195,8 @@ def test_the_event_endpoint_is_used_without_configuration(
 
 
 def json_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
-    """The records as the handler's Powertools Logger writes them to CloudWatch."""
-    formatter = logger.registered_formatter
+    """The records as the handler writes them to CloudWatch."""
+    formatter = JsonFormatter()
     return [json.loads(formatter.format(r)) for r in caplog.records if r.name == "papo"]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 
 import boto3
@@ -16,14 +15,6 @@ from tests.emulation import emulator, probe_log
 
 HANDLER = "tests.lambdas.invokable:handler"
 FUNCTION = "tests-lambdas-invokable"
-
-
-def wait_for_log(path: Path, count: int) -> list[dict[str, object]]:
-    deadline = time.monotonic() + 10
-    while len(entries := probe_log(path)) < count:
-        assert time.monotonic() < deadline, entries
-        time.sleep(0.02)
-    return entries
 
 
 @pytest.fixture
@@ -48,7 +39,7 @@ def test_boto3_invokes_a_function_of_the_api(
         arn = f"arn:aws:lambda:us-east-1:000000000000:function:{FUNCTION}"
         queued = client.invoke(FunctionName=arn, InvocationType="Event", Payload=b'{"n": 2}')
         assert queued["StatusCode"] == 202
-        assert [e["event"] for e in wait_for_log(log_path, 2)] == [{"n": 1}, {"n": 2}]
+        assert [e["event"] for e in probe_log(log_path, 2)] == [{"n": 1}, {"n": 2}]
 
         failed = client.invoke(FunctionName=FUNCTION, Payload=b'{"fail": true}')
         assert failed["FunctionError"] == "Unhandled"
@@ -71,5 +62,5 @@ def test_a_handler_invokes_itself_with_code_unchanged_from_aws(log_path: Path) -
 
     with emulator(HANDLER, ("$default",), environment={"PROBE_LOG": str(log_path)}) as api:
         asyncio.run(scenario(api.websocket_url))
-        (entry,) = wait_for_log(log_path, 1)
+        (entry,) = probe_log(log_path, 1)
     assert entry == {"event": {"later": "for later"}, "function": FUNCTION}

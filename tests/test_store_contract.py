@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from papo.ports import Claim, ClaimStatus, ConnectionStore, Member
+from papo.adapters.store.kept import Kept
+from papo.core.ports import Claim, ClaimStatus, ConnectionStore, Member
 
 T0 = time.time_ns() // 1_000_000
 
@@ -108,3 +109,64 @@ def test_a_name_claimed_after_its_holder_left_is_free(store: ConnectionStore) ->
     store.add("B=", T0)
     store.remove("A=")
     assert store.claim_name("B=", "ana", T0).status is ClaimStatus.CLAIMED
+
+
+def test_a_connection_of_a_session_can_be_away(store: ConnectionStore) -> None:
+    store.add("A=", T0)
+    store.add("B=", T0)
+    store.claim_name("A=", "Ana", T0, session="s1")
+    store.claim_name("B=", "Bruno", T0 + 1)
+    assert not store.set_away("B=", T0 + 5)  # no session: it cannot be away, only gone
+    assert store.set_away("A=", T0 + 5)
+    assert not store.set_away("A=", T0 + 6)  # one caller wins
+    assert store.members() == [
+        Member("A=", "Ana", away=True, away_since=T0 + 5, session="s1"),
+        Member("B=", "Bruno"),
+    ]
+    assert store.find("ana") == Member("A=", "Ana", True, T0 + 5, "s1")
+    assert store.claim_name("B=", "Ana", T0 + 7).status is ClaimStatus.TAKEN
+
+
+def test_a_session_takes_its_name_over_to_a_new_connection(store: ConnectionStore) -> None:
+    store.add("A=", T0)
+    store.claim_name("A=", "Ana", T0 + 1, session="s1")
+    store.add("A2=", T0 + 10)
+    assert store.take_over("A2=", "A=", "Ana", "s1", T0 + 11) == Claim(ClaimStatus.CLAIMED, "Ana")
+    assert store.get("A=") is None
+    assert store.members() == [Member("A2=", "Ana", session="s1")]
+    assert store.get("A2=").joined_at == T0 + 1  # type: ignore[union-attr]
+    assert store.find("ANA") == Member("A2=", "Ana", session="s1")
+    assert store.remove("A=") is None  # the old connection's $disconnect finds nothing
+
+
+def test_a_take_over_of_a_name_someone_else_holds_fails(store: ConnectionStore) -> None:
+    store.add("A=", T0)
+    store.claim_name("A=", "Ana", T0, session="s1")
+    store.remove("A=")
+    store.add("B=", T0)
+    store.claim_name("B=", "Ana", T0 + 1)
+    store.add("A2=", T0 + 2)
+    assert store.take_over("A2=", "A=", "Ana", "s1", T0 + 3).status is ClaimStatus.TAKEN
+    assert store.members() == [Member("B=", "Ana")]
+    assert store.get("A2=").name is None  # type: ignore[union-attr]
+
+
+def test_a_take_over_after_the_old_connection_left_claims_the_free_name(
+    store: ConnectionStore,
+) -> None:
+    store.add("A=", T0)
+    store.claim_name("A=", "Ana", T0, session="s1")
+    store.remove("A=")
+    store.add("A2=", T0 + 2)
+    assert store.take_over("A2=", "A=", "Ana", "s1", T0 + 3) == Claim(ClaimStatus.CLAIMED, None)
+    assert store.members() == [Member("A2=", "Ana", session="s1")]
+
+
+def test_what_a_store_keeps_in_its_process_is_bounded() -> None:
+    kept: Kept[str, int] = Kept(most=3)
+    for n, key in enumerate("abc"):
+        kept[key] = n
+    kept["a"] = 9  # a key it holds: nothing forgotten
+    assert kept == {"a": 9, "b": 1, "c": 2}
+    kept["d"] = 3  # full: it starts again
+    assert kept == {"d": 3}

@@ -5,9 +5,9 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from papo.ports import ClaimStatus, ConnectionStore
-from papo.store.dynamodb import DynamoDbStore
-from papo.store.sqlite import SqliteStore
+from papo.adapters.store.dynamodb import DynamoDbStore
+from papo.adapters.store.sqlite import SqliteStore
+from papo.core.ports import ClaimStatus, ConnectionStore
 
 HOUR_MS = 3_600_000
 

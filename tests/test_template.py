@@ -13,10 +13,12 @@ import boto3
 import pytest
 from websockets.asyncio.client import connect
 
-from papo.local.config import Limits
+from papo.local.config import ApiConfig, Limits
 from papo.local.server import Emulator
 from papo.local.template import TemplateError, api_config
 from tests.conftest import PapoServe
+
+pytestmark = pytest.mark.usefixtures("no_pyenv_pythons")
 
 SAMPLE = Path(__file__).parent / "samples" / "simple_chat"
 TEMPLATE = SAMPLE / "template.yaml"
@@ -153,3 +155,80 @@ def test_the_sample_with_papo_serve_handler_and_route(
         cwd=SAMPLE / "src",
     )
     asyncio.run(chat_through(url, connections_table))
+
+
+def two_functions(folder: Path, environment: bool = False) -> Path:
+    """A template with routes `a` and `b`, each a function in its own folder;
+    with `environment`, each sets `WHO` to its own name and `SAME` to `same`."""
+    text = (
+        "Resources:\n  Api: {Type: AWS::ApiGatewayV2::Api, Properties: {ProtocolType: WEBSOCKET}}\n"
+    )
+    for n in ("a", "b"):
+        variables = (
+            f", Environment: {{Variables: {{WHO: fn{n}, SAME: same}}}}" if environment else ""
+        )
+        text += (
+            f"  Fn{n}: {{Type: AWS::Serverless::Function,"
+            f" Properties: {{Handler: app.handler, CodeUri: {n}/{variables}}}}}\n"
+            f"  In{n}: {{Type: AWS::ApiGatewayV2::Integration,"
+            f" Properties: {{ApiId: !Ref Api, IntegrationUri: !GetAtt Fn{n}.Arn}}}}\n"
+            f"  Route{n}: {{Type: AWS::ApiGatewayV2::Route,"
+            f" Properties: {{ApiId: !Ref Api, RouteKey: {n},"
+            f" Target: !Sub 'integrations/${{In{n}}}'}}}}\n"
+            f"  Response{n}: {{Type: AWS::ApiGatewayV2::RouteResponse,"
+            f" Properties: {{ApiId: !Ref Api, RouteId: !Ref Route{n},"
+            f" RouteResponseKey: $default}}}}\n"
+        )
+    (folder / "template.yaml").write_text(text)
+    return folder / "template.yaml"
+
+
+def ask_routes(config: ApiConfig, routes: tuple[str, ...]) -> list[str]:
+    """What the API answers each route, asked one after another on one connection."""
+
+    async def scenario(url: str) -> list[str]:
+        async with connect(url) as ws:
+            answers = []
+            for route in routes:
+                await ws.send(json.dumps({"action": route}))
+                answers.append(str(await asyncio.wait_for(ws.recv(), 20)))
+            return answers
+
+    with Emulator(config, port=0).running() as api:
+        return asyncio.run(scenario(api.websocket_url))
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_two_functions_each_run_their_own_app_py_and_its_siblings(
+    tmp_path: Path, workers: int
+) -> None:
+    """Both folders hold an `app.py` that imports a `util.py` of its own."""
+    template = two_functions(tmp_path)
+    for name in ("a", "b"):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "util.py").write_text(f"WHO = 'util {name}'\n")
+        (folder / "app.py").write_text(
+            "import util\n\n\ndef handler(event, context):\n"
+            f"    return {{'statusCode': 200, 'body': 'app {name}, ' + util.WHO}}\n"
+        )
+
+    answers = ask_routes(api_config(template, workers=workers), ("a", "b", "a", "b"))
+    assert answers == ["app a, util a", "app b, util b"] * 2
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_two_functions_each_run_with_their_own_environment(tmp_path: Path, workers: int) -> None:
+    """As on Lambda, each function sees its own `Environment`, where they
+    contradict each other too, whichever runs first, and however often."""
+    template = two_functions(tmp_path, environment=True)
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "app.py").write_text(
+            "import os\n\n\ndef handler(event, context):\n"
+            f"    seen = '{name} sees ' + os.environ['WHO'] + ', ' + os.environ['SAME']\n"
+            "    return {'statusCode': 200, 'body': seen}\n"
+        )
+
+    answers = ask_routes(api_config(template, workers=workers), ("b", "a", "b", "a"))
+    assert answers == ["b sees fnb, same", "a sees fna, same"] * 2

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from papo import __version__
 from papo.local.config import PAPO_HANDLER, ApiConfig
+
+if TYPE_CHECKING:
+    from papo.local.app import ServeOptions
+    from papo.local.web import PageOidc
+
+LOCAL_EXTRA = ("uvicorn", "starlette", "websockets", "yaml", "dotenv", "cryptography")
+"""What `papo serve` needs beyond papo's handler: the `local` extra."""
 
 _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
     # flag, environment variable, default, help
@@ -20,24 +30,38 @@ _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
         "--tls-port",
         "PAPO_TLS_PORT",
         "8443",
-        "port for the Management API over https, which events name as their domainName "
-        "(0: none; not with --reload)",
+        "port for the Management API over https, which events name as their domainName, "
+        "and the API's AWS address leads to from handlers (0: none)",
     ),
     (
         "--web-port",
         "PAPO_WEB_PORT",
         "8080",
-        "port for papo's web client, which connects to this API (0: none; not with --reload)",
+        "port for papo's web client, which connects to this API (0: none)",
     ),
     ("--web-dir", "PAPO_WEB_DIR", "", "the built web client [default: web/dist of papo]"),
     ("--handler", "PAPO_HANDLER", PAPO_HANDLER, "the Lambda handler, MODULE:FUNCTION"),
+    (
+        "--route-selection-expression",
+        "PAPO_ROUTE_SELECTION_EXPRESSION",
+        "$request.body.action",
+        "how a message's route is chosen, with --handler (a template says its own)",
+    ),
     (
         "--template",
         "PAPO_TEMPLATE",
         "",
         "serve the WebSocket API of a SAM/CloudFormation template instead: its route "
         "selection expression, routes, and each route's function (Handler, CodeUri, "
-        "Environment)",
+        "Environment, and the Python its Runtime names, where this machine has it)",
+    ),
+    (
+        "--api-id",
+        "PAPO_API_ID",
+        "",
+        "the API's id in events and in its AWS address, "
+        "https://ID.execute-api.REGION.amazonaws.com, which handlers reach "
+        "[default: the template's, else papolocal0]",
     ),
     ("--store", "PAPO_STORE", "sqlite", "papo's store: sqlite or dynamodb (papo's handler only)"),
     (
@@ -67,12 +91,14 @@ _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(defaults: Mapping[str, str]) -> argparse.ArgumentParser:
+    """`defaults`: the environment, and `.env` under it."""
     parser = argparse.ArgumentParser(
         prog="papo", description="papo: a WebSocket chat with a ChatGPT bot in the room."
     )
     parser.add_argument("--version", action="version", version=f"papo {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    _invite_parser(commands)
     serve = commands.add_parser(
         "serve",
         help="run the emulator of API Gateway's WebSocket API",
@@ -82,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     for flag, variable, default, text in _OPTIONS:
         serve.add_argument(
-            flag, default=os.environ.get(variable, default), help=f"{text} [{variable}]"
+            flag, default=defaults.get(variable, default), help=f"{text} [{variable}]"
         )
     serve.add_argument(
         "--route",
@@ -100,142 +126,371 @@ def _parser() -> argparse.ArgumentParser:
         help="a route with a route response: the body its handler returns is sent back "
         "(repeatable) [PAPO_ROUTE_RESPONSES, comma-separated]",
     )
+    _add_trust_options(serve, defaults)
+    _add_sign_in_options(serve, defaults)
+    serve.add_argument(
+        "--parameter",
+        action="append",
+        dest="parameters",
+        metavar="NAME=VALUE",
+        help="a template parameter's value, repeatable; the rest take their defaults "
+        "[PAPO_PARAMETERS, comma-separated]",
+    )
+    serve.add_argument(
+        "--code",
+        action="append",
+        metavar="FUNCTION=PATH",
+        help="a template function's code (by logical id or FunctionName): a folder or a "
+        "zip, as Lambda takes it, instead of its CodeUri; repeatable [PAPO_CODE, comma-separated]",
+    )
     serve.add_argument(
         "--reload",
         action="store_true",
-        default=os.environ.get("PAPO_RELOAD", "") not in ("", "0", "false"),
+        default=defaults.get("PAPO_RELOAD", "") not in ("", "0", "false"),
         help="restart when the code changes [PAPO_RELOAD]",
     )
     return parser
 
 
-def _serve(args: argparse.Namespace) -> None:
-    import asyncio
-
-    import uvicorn
-
-    from papo.local.app import config_from_env
-    from papo.local.server import Emulator, uvicorn_options
-    from papo.local.web import WEB_DIST
-
-    values = {
-        "PAPO_HOST": args.host,
-        "PAPO_PORT": str(args.port),
-        "PAPO_STAGE": args.stage,
-        "PAPO_HANDLER": args.handler,
-        "PAPO_INTEGRATION_TIMEOUT": str(args.integration_timeout),
-        "PAPO_IDLE_TIMEOUT": str(args.idle_timeout),
-        "PAPO_MAX_CONNECTION_DURATION": str(args.max_connection_duration),
-        "PAPO_WORKERS": str(args.workers),
-        "PAPO_STORE": args.store,
-    }
-    if args.routes:
-        values["PAPO_ROUTES"] = ",".join(args.routes)
-    if args.template:
-        values["PAPO_TEMPLATE"] = args.template
-    if args.route_responses:
-        values["PAPO_ROUTE_RESPONSES"] = ",".join(args.route_responses)
-    os.environ.update(values)
-    try:
-        config = config_from_env()
-    except (OSError, ValueError) as error:  # TemplateError is a ValueError
-        raise SystemExit(f"papo serve: {error}") from None
-    tls_port = None if args.reload or int(args.tls_port) == 0 else int(args.tls_port)
-    papos_own = args.handler == PAPO_HANDLER and not args.template
-    if tls_port is None and papos_own:
-        os.environ.setdefault(
-            "PAPO_MANAGEMENT_ENDPOINT", f"http://{args.host}:{args.port}/{args.stage}"
-        )
-    web_dir = Path(args.web_dir) if args.web_dir else WEB_DIST
-    web_port = int(args.web_port)
-    serve_web = not args.reload and web_port != 0 and (web_dir / "index.html").is_file()
-    _banner(args, tls_port, config, papos_own, web_dir if serve_web else None)
-    if not args.reload:
-        emulator = Emulator(
-            config,
-            host=args.host,
-            port=int(args.port),
-            tls_port=tls_port,
-            web_port=web_port if serve_web else None,
-            web_dir=web_dir if serve_web else None,
-        )
-        asyncio.run(emulator.serve())
-        return
-    uvicorn.run(
-        "papo.local.app:create_app",
-        factory=True,
-        host=args.host,
-        port=int(args.port),
-        reload=True,
-        log_level="warning",
-        **uvicorn_options(config.limits),
+def _add_trust_options(serve: argparse.ArgumentParser, defaults: Mapping[str, str]) -> None:
+    """Who may connect, how often, and who may call the emulator's own AWS APIs."""
+    serve.add_argument(
+        "--authorizer",
+        default=defaults.get("PAPO_AUTHORIZER", ""),
+        metavar="MODULE:FUNCTION",
+        help="a REQUEST authorizer run before $connect, answering an IAM policy "
+        "(over a template's) [PAPO_AUTHORIZER]",
+    )
+    serve.add_argument(
+        "--identity-source",
+        action="append",
+        dest="identity_sources",
+        metavar="SOURCE",
+        help="what the authorizer needs, route.request.querystring.NAME or "
+        "route.request.header.NAME: a handshake without it gets 401 (repeatable) "
+        "[PAPO_IDENTITY_SOURCES, comma-separated]",
+    )
+    serve.add_argument(
+        "--throttle-burst",
+        default=defaults.get("PAPO_THROTTLE_BURST", ""),
+        metavar="N",
+        help="requests each route takes at once, handshakes included; over it, 429 or "
+        "'Too Many Requests' (over a template's DefaultRouteSettings) [PAPO_THROTTLE_BURST]",
+    )
+    serve.add_argument(
+        "--throttle-rate",
+        default=defaults.get("PAPO_THROTTLE_RATE", ""),
+        metavar="PER_SECOND",
+        help="requests each route takes a second, after its burst [PAPO_THROTTLE_RATE]",
+    )
+    serve.add_argument(
+        "--require-signatures",
+        action="store_true",
+        default=defaults.get("PAPO_REQUIRE_SIGNATURES", "") not in ("", "0", "false"),
+        help="take only SigV4-signed calls on @connections and Lambda Invoke, as when "
+        "--host is beyond loopback [PAPO_REQUIRE_SIGNATURES]",
     )
 
 
-def _routes_by_function(config: ApiConfig) -> list[tuple[str, list[str]]]:
-    """Each function, as `name (module:function)`, with its routes."""
-    grouped: dict[str, list[str]] = {}
-    for key, target in sorted(config.routes.items()):
-        grouped.setdefault(f"{target.function_name} ({target.handler})", []).append(key)
-    return list(grouped.items())
+def _add_sign_in_options(serve: argparse.ArgumentParser, defaults: Mapping[str, str]) -> None:
+    """The OpenID Connect issuer the web client signs in with (papo's door, PAPO_AUTH=oidc)."""
+    door_oidc = defaults.get("PAPO_AUTH", "") == "oidc"
+    serve.add_argument(
+        "--oidc-issuer",
+        default=defaults.get("PAPO_OIDC_ISSUER", "") if door_oidc else "",
+        metavar="URL",
+        help="the OpenID Connect issuer the web client signs in with: its config.json names "
+        "it and its Content-Security-Policy lets the page reach it; handlers get it as "
+        "PAPO_OIDC_ISSUER unless set [PAPO_OIDC_ISSUER, when PAPO_AUTH=oidc]",
+    )
+    serve.add_argument(
+        "--oidc-client-id",
+        default=defaults.get("PAPO_WEB_OIDC_CLIENT_ID") or defaults.get("PAPO_OIDC_AUDIENCE", ""),
+        metavar="ID",
+        help="the web client's client id at that issuer, a public client (PKCE, no secret); "
+        "handlers get it as PAPO_OIDC_AUDIENCE unless set "
+        "[PAPO_WEB_OIDC_CLIENT_ID, else PAPO_OIDC_AUDIENCE]",
+    )
+
+
+def _web_oidc(args: argparse.Namespace, handler_environment: dict[str, str]) -> PageOidc | None:
+    """The web client's sign-in, which the door's authorizer must trust too."""
+    from papo.local.web import PageOidc
+
+    if not args.oidc_issuer:
+        return None
+    if not args.oidc_client_id:
+        raise SystemExit(
+            "papo serve: --oidc-issuer needs --oidc-client-id "
+            "(or PAPO_WEB_OIDC_CLIENT_ID, or PAPO_OIDC_AUDIENCE)"
+        )
+    if "PAPO_OIDC_ISSUER" not in os.environ:
+        handler_environment.setdefault("PAPO_OIDC_ISSUER", args.oidc_issuer)
+    if "PAPO_OIDC_AUDIENCE" not in os.environ:
+        handler_environment.setdefault("PAPO_OIDC_AUDIENCE", args.oidc_client_id)
+    return PageOidc(args.oidc_issuer, args.oidc_client_id)
+
+
+def _trust_options(args: argparse.Namespace, defaults: Mapping[str, str]) -> dict[str, object]:
+    return {
+        "authorizer": args.authorizer or None,
+        "identity_sources": _listed(args.identity_sources, "PAPO_IDENTITY_SOURCES", defaults),
+        "throttle_burst": int(args.throttle_burst) if args.throttle_burst else None,
+        "throttle_rate": float(args.throttle_rate) if args.throttle_rate else None,
+        "require_signatures": args.require_signatures,
+    }
+
+
+def _trust_lines(options: ServeOptions, config: ApiConfig) -> list[str]:
+    """The banner's lines on the authorizer, throttling and signatures."""
+    from papo.local.signatures import beyond_loopback
+
+    lines = []
+    if config.authorizer is not None:
+        target, sources = config.authorizer.target, config.authorizer.identity_sources
+        lines.append(
+            f"  authorizer      {target.function_name} ({target.handler}) before $connect, "
+            + (f"identity {', '.join(sources)}" if sources else "no identity source")
+        )
+    if config.throttling:
+        limits = [f"each route: {config.throttling.stage}"] if config.throttling.stage else []
+        limits += [f"{key}: {limits}" for key, limits in sorted(config.throttling.routes.items())]
+        lines.append(f"  throttling      {'; '.join(limits)}")
+    if not options.signatures_required:
+        lines.append("  signatures      not checked: listening on loopback only")
+    else:
+        why = (
+            "listening beyond loopback" if beyond_loopback(options.host) else "--require-signatures"
+        )
+        lines.append(
+            f"  signatures      required on @connections and Lambda Invoke ({why}): "
+            "SigV4 with the credentials handlers get"
+        )
+    return lines
+
+
+def _listed(given: list[str] | None, variable: str, defaults: Mapping[str, str]) -> tuple[str, ...]:
+    if given:
+        return tuple(given)
+    return tuple(item for item in defaults.get(variable, "").split(",") if item)
+
+
+def _pairs(
+    given: list[str] | None, variable: str, defaults: Mapping[str, str], what: str
+) -> dict[str, str]:
+    """`NAME=VALUE` items, from the command line else the environment."""
+    pairs = {}
+    for item in _listed(given, variable, defaults):
+        name, equals, value = item.partition("=")
+        if not equals or not name.strip():
+            raise SystemExit(f"papo serve: {what} is NAME=VALUE, not {item!r}")
+        pairs[name.strip()] = value
+    return pairs
+
+
+def _papos_routes(args: argparse.Namespace) -> tuple[str, ...]:
+    """papo's own routes, when papo's handler is served: every key of its route table."""
+    if args.handler != PAPO_HANDLER or args.template:
+        return ()
+    from papo.aws.handler import ROUTE_KEYS
+
+    return ROUTE_KEYS
+
+
+def _options(args: argparse.Namespace, defaults: Mapping[str, str]) -> ServeOptions:
+    from papo.local.app import ServeOptions
+    from papo.local.config import Limits
+    from papo.local.runtime import default_region
+    from papo.local.web import WEB_DIST
+
+    # `.env`, for what the environment does not set: the bot's key, say.
+    handler_environment = {k: v for k, v in defaults.items() if k not in os.environ}
+    tls_port = int(args.tls_port) or None
+    if args.handler == PAPO_HANDLER and not args.template:
+        handler_environment["PAPO_STORE"] = args.store
+        if tls_port is None:
+            handler_environment.setdefault(
+                "PAPO_MANAGEMENT_ENDPOINT", f"http://{args.host}:{args.port}/{args.stage}"
+            )
+    web_dir = Path(args.web_dir) if args.web_dir else WEB_DIST
+    web_port = int(args.web_port)
+    serves_web = web_port != 0 and (web_dir / "index.html").is_file()
+    return ServeOptions(
+        host=args.host,
+        port=int(args.port),
+        stage=args.stage,
+        handler=args.handler,
+        routes=_listed(args.routes, "PAPO_ROUTES", defaults) or _papos_routes(args),
+        route_responses=frozenset(_listed(args.route_responses, "PAPO_ROUTE_RESPONSES", defaults)),
+        route_selection_expression=args.route_selection_expression,
+        template=Path(args.template) if args.template else None,
+        api_id=args.api_id or None,
+        region=default_region(defaults),
+        limits=Limits(
+            integration_timeout_s=float(args.integration_timeout),
+            idle_timeout_s=float(args.idle_timeout),
+            max_connection_duration_s=float(args.max_connection_duration),
+        ),
+        workers=int(args.workers),
+        tls_port=tls_port,
+        web_port=web_port if serves_web else None,
+        web_dir=web_dir if serves_web else None,
+        web_oidc=_web_oidc(args, handler_environment) if serves_web else None,
+        environment=handler_environment,
+        **_trust_options(args, defaults),  # type: ignore[arg-type]
+        parameters=_pairs(args.parameters, "PAPO_PARAMETERS", defaults, "--parameter"),
+        code={
+            name: Path(path)
+            for name, path in _pairs(args.code, "PAPO_CODE", defaults, "--code").items()
+        },
+    )
+
+
+def _require_local_extra() -> None:
+    """`pip install papo` gives the handler; `papo serve` needs the `local` extra too."""
+    for module in LOCAL_EXTRA:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            raise SystemExit(
+                f"papo serve needs papo's local extra ({module} is missing): "
+                "pip install 'papo[local]'"
+            ) from None
+
+
+def _serve(args: argparse.Namespace, defaults: Mapping[str, str]) -> None:
+    import asyncio
+
+    _require_local_extra()
+    options = _options(args, defaults)
+    try:
+        config = options.api_config()
+    except (OSError, ValueError) as error:  # TemplateError is a ValueError
+        raise SystemExit(f"papo serve: {error}") from None
+    if args.reload:
+        from papo.local.reload import serve_reloading
+
+        _banner(options, config, args, defaults)
+        serve_reloading(options, config)
+        return
+    emulator = options.emulator(config)  # holds the ports it picked for `--port 0`
+    bound = dataclasses.replace(
+        options, port=emulator.port, tls_port=emulator.tls_port, web_port=emulator.web_port
+    )
+    _banner(bound, config, args, defaults)
+    asyncio.run(emulator.serve())
+
+
+def _pythons(config: ApiConfig) -> list[str]:
+    """Which Python runs each function, when a template names one (FIDELITY 25)."""
+    from papo.local.runtime import interpreter
+
+    named = {t.function_name: t.runtime for t in config.functions if t.runtime}
+    lines = [
+        f"    {name} runs on {interpreter(runtime).describe()}" for name, runtime in named.items()
+    ]
+    if config.workers == 0:
+        from papo.local.invoker import one_environment
+
+        in_threads = [t for t in config.functions if not interpreter(t.runtime).foreign]
+        lines += [
+            f"    {name} runs in processes of its own: its Environment contradicts"
+            " another function's, which this process holds"
+            for name in sorted(one_environment(in_threads)[1])
+        ]
+    return lines
+
+
+def _unrouted(config: ApiConfig, options: ServeOptions) -> list[str]:
+    """The special routes the API lacks, what that means, and how to add each."""
+    from papo.local.unrouted import CONSEQUENCE, how_to_add, missing
+
+    template = options.template is not None
+    return [
+        f"  no {key} route: {CONSEQUENCE[key]}; add {how_to_add(key, template=template)}"
+        for key in missing(config.route_keys)
+    ]
 
 
 def _banner(
-    args: argparse.Namespace,
-    tls_port: int | None,
-    config: ApiConfig,
-    papos_own: bool,
-    web_dir: Path | None,
+    options: ServeOptions, config: ApiConfig, args: argparse.Namespace, env: Mapping[str, str]
 ) -> None:
-    store = os.environ.get("PAPO_STORE", "sqlite")
-    where = (
-        os.environ.get("PAPO_SQLITE_PATH", "data/papo.sqlite3")
-        if store == "sqlite"
-        else os.environ.get("PAPO_TABLE", "papo")
-    )
+    from papo.local.hostnames import execute_api_host
+
+    where = f"{options.host}:{options.port}/{options.stage}"
     lines = [
         f"papo {__version__}: API Gateway WebSocket emulator",
-        f"  WebSocket API   ws://{args.host}:{args.port}/{args.stage}",
-        f"  @connections    http://{args.host}:{args.port}/{args.stage}/@connections/{{id}}",
-        f"                  https://{args.host}:{tls_port}/{args.stage}/@connections/{{id}}"
-        " (the events' domainName; handlers get AWS_CA_BUNDLE)"
-        if tls_port
-        else "                  (no https: handlers are told PAPO_MANAGEMENT_ENDPOINT)",
-        f"  Lambda Invoke   http://{args.host}:{args.port}/2015-03-31/functions/{{name}}/invocations"
-        " (handlers get AWS_ENDPOINT_URL_LAMBDA)",
+        f"  WebSocket API   ws://{where}",
+        f"  @connections    http://{where}/@connections/{{id}}",
+    ]
+    if options.tls_port:
+        aws_host = execute_api_host(config.api_id, config.region)
+        lines += [
+            f"                  https://{options.host}:{options.tls_port}/{options.stage}"
+            "/@connections/{id} (the events' domainName; handlers get AWS_CA_BUNDLE)",
+            f"                  https://{aws_host}/{options.stage}/@connections/{{id}}"
+            " (from handlers)",
+        ]
+    else:
+        lines.append("                  (no https: handlers are told PAPO_MANAGEMENT_ENDPOINT)")
+    lines += [
+        f"  Lambda Invoke   http://{options.host}:{options.port}/2015-03-31/functions/{{name}}"
+        "/invocations (handlers get AWS_ENDPOINT_URL_LAMBDA)",
         "  handlers        "
-        + (f"in {args.workers} worker processes" if int(args.workers) else "in threads"),
-        *(f"    {name}: {' '.join(keys)}" for name, keys in _routes_by_function(config)),
+        + (f"in {options.workers} worker processes" if options.workers else "in threads")
+        + f", API id {config.api_id}, region {config.region}",
+        *(f"    {name}: {' '.join(keys)}" for name, keys in config.integrations()),
+        *_pythons(config),
+        *_unrouted(config, options),
         f"  limits          integration {args.integration_timeout}s, "
         f"idle {args.idle_timeout}s, connection {args.max_connection_duration}s, "
         "message 128 KB, frame 32 KB",
+        *_trust_lines(options, config),
     ]
-    if papos_own:
+    if options.papos_own:
+        store = args.store
+        where = (
+            env.get("PAPO_SQLITE_PATH", "data/papo.sqlite3")
+            if store == "sqlite"
+            else env.get("PAPO_TABLE", "papo")
+        )
         lines.append(f"  store           {store} ({where})")
-        lines.append(f"  bot             {_bot_line()}")
-        if web_dir is not None:
-            lines.append(f"  web client      http://{args.host}:{args.web_port}/")
-        elif int(args.web_port) and not args.reload:
+        lines.append(f"  bot             {_bot_line(env)}")
+        if options.web_port is not None:
+            lines.append(f"  web client      http://{options.host}:{options.web_port}/")
+            if options.web_oidc is not None:
+                lines.append(
+                    f"  sign-in         {options.web_oidc.issuer}"
+                    f" (client id {options.web_oidc.client_id})"
+                )
+        elif int(args.web_port):
             lines.append("  web client      not built: run `make web` (or make run)")
+    if args.reload:
+        lines.append("  reload          on: a changed .py file restarts the server")
     lines.append("Ctrl-C stops.")
     print("\n".join(lines), file=sys.stderr, flush=True)
 
 
-def _load_dotenv() -> None:
-    """Reads `.env` in the current folder into the environment, where nothing
-    set there already: the bot's key (`OPENAI_API_KEY`) and any `PAPO_*` option."""
-    from dotenv import load_dotenv
+def _dotenv() -> dict[str, str]:
+    """`.env` in the current folder: the bot's key (`OPENAI_API_KEY`) and any
+    `PAPO_*` option, for what the environment does not already set (none without
+    the `local` extra, which `papo serve` then asks for)."""
+    try:
+        from dotenv import dotenv_values
+    except ImportError:
+        return {}
 
-    load_dotenv(Path.cwd() / ".env", override=False)
+    values = dotenv_values(Path.cwd() / ".env")
+    return {name: value for name, value in values.items() if value is not None}
 
 
-def _bot_line() -> str:
+def _bot_line(env: Mapping[str, str]) -> str:
     from papo.settings import Settings
 
-    settings = Settings.from_env()
+    settings = Settings.from_env(env)
     if settings.key_parameter or settings.key_secret:
         source = "key from AWS"
-    elif os.environ.get("OPENAI_API_KEY", "").strip():
+    elif env.get("OPENAI_API_KEY", "").strip():
         source = "key from OPENAI_API_KEY"
     else:
         return "not configured: set OPENAI_API_KEY, or put it in .env, and restart"
@@ -243,8 +498,60 @@ def _bot_line() -> str:
     return f"{settings.openai.model} at {where} ({source})"
 
 
+def _invite_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    invite = commands.add_parser(
+        "invite",
+        help="print an invite link (for PAPO_AUTH=invite)",
+        description="Print a link that lets its holder into one room, signed with "
+        "PAPO_INVITE_SECRET (or the SSM parameter PAPO_INVITE_SECRET_PARAMETER names).",
+    )
+    invite.add_argument("--name", help="the one name its holder may take")
+    invite.add_argument(
+        "--room",
+        type=_room,
+        default="main",
+        help="the room it lets its holder into: 1-32 of a-z, 0-9 and '-' (default: main)",
+    )
+    invite.add_argument("--hours", type=float, default=24.0, help="how long it is good for")
+    invite.add_argument("--page", default="http://127.0.0.1:8080/", help="the web client's address")
+    invite.add_argument(
+        "--websocket", default="ws://127.0.0.1:8000/dev", help="the WebSocket API's address"
+    )
+
+
+def _room(raw: str) -> str:
+    from papo.core.rooms import room_name
+
+    try:
+        return room_name(raw)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _invite(args: argparse.Namespace, defaults: Mapping[str, str]) -> None:
+    import time
+    from urllib.parse import urlencode
+
+    from papo.aws.authorizer import invite_secret
+    from papo.core.invites import make_invite
+    from papo.core.rooms import ROOM_DEFAULT
+    from papo.settings import Settings
+
+    door = Settings.from_env(defaults).door
+    if not (door.invite_secret or door.invite_secret_parameter):
+        sys.exit("papo invite: set PAPO_INVITE_SECRET (or PAPO_INVITE_SECRET_PARAMETER) first")
+    expires_at = int(time.time() + args.hours * 3600)
+    token = make_invite(invite_secret(door), expires_at=expires_at, name=args.name, room=args.room)
+    # The default room's link as before rooms: an address without `room` is for main.
+    room = {} if args.room == ROOM_DEFAULT else {"room": args.room}
+    print(f"{args.page}?{urlencode({**room, 'invite': token})}")
+    print(f"wscat -c '{args.websocket}?{urlencode({**room, 'token': token})}'")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    _load_dotenv()
-    args = _parser().parse_args(argv)
+    defaults = {**_dotenv(), **os.environ}
+    args = _parser(defaults).parse_args(argv)
     if args.command == "serve":
-        _serve(args)
+        _serve(args, defaults)
+    elif args.command == "invite":
+        _invite(args, defaults)

@@ -1,71 +1,50 @@
-"""papo's configuration, from environment variables (read on each invocation: cheap).
+"""papo's configuration: environment variables, read on each invocation (cheap).
 
-| variable | default | meaning |
-|---|---|---|
-| `PAPO_STORE` | `sqlite` | `sqlite` (embedded) or `dynamodb` |
-| `PAPO_SQLITE_PATH` | `data/papo.sqlite3` | the SQLite file |
-| `PAPO_TABLE` | `papo` | the DynamoDB table |
-| `PAPO_MANAGEMENT_ENDPOINT` | from the event | the Management API's URL |
-| `PAPO_LANGUAGE` | `en` | system messages and errors: `en` or `pt-BR` |
-| `PAPO_MAX_MESSAGE_LENGTH` | `4000` | characters in one message |
-| `PAPO_FANOUT_WORKERS` | `16` | concurrent posts of one fan-out |
-| `PAPO_HISTORY_MESSAGES` | `50` | recent public messages a newcomer is sent |
-| `PAPO_HISTORY_HOURS` | `24` | how long public messages are kept |
-| `OPENAI_API_KEY` | none | the bot's key (locally; also read from `.env`) |
-| `PAPO_OPENAI_KEY_PARAMETER` | none | SSM parameter (SecureString) holding the key |
-| `PAPO_OPENAI_KEY_SECRET` | none | Secrets Manager secret holding the key |
-| `PAPO_BOT_BASE_URL` | `OPENAI_BASE_URL`, else OpenAI | any OpenAI-compatible server |
-| `PAPO_BOT_MODEL` | `gpt-5.4-mini` | the model |
-| `PAPO_BOT_SYSTEM_PROMPT` | see `papo.rules` | the bot's instructions |
-| `PAPO_BOT_TEMPERATURE` | not sent | sampling temperature, for models that take one |
-| `PAPO_BOT_MAX_TOKENS` | `800` | the longest answer, in tokens (at most 8000) |
-| `PAPO_BOT_TIMEOUT` | `30` | seconds to wait for the server, per read |
-| `PAPO_BOT_RETRIES` | `2` | retries before the first piece of an answer |
-| `PAPO_BOT_MAX_QUESTION_LENGTH` | `1000` | characters in one question |
-| `PAPO_BOT_QUESTIONS_PER_MINUTE` | `5` | per connection |
-| `PAPO_BOT_DAILY_TOKENS` | `200000` | per room and UTC day |
-| `PAPO_BOT_MEMORY_TOKENS` | `3000` | recent conversation the bot is shown |
-| `PAPO_BOT_MEMORY_MESSAGES` | `40` | at most this many messages of it |
-| `PAPO_BOT_FLUSH_MS` | `250` | pieces gathered per post (once 60 characters came; 1 s at most) |
+`VARIABLES` is the one list of them: each names the setting it fills; the
+default is the setting's own (`papo.core.rules`, the adapters' settings),
+never repeated here. The README's table documents them, and a test keeps it
+in step with this list.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from papo.bot.openai_bot import OpenAiSettings
-from papo.rules import BotRules, Limits
-from papo.texts import LANGUAGES
+from papo.adapters.bot.openai_bot import OpenAiSettings
+from papo.core.rules import (
+    MAX_ANSWER_TOKENS,
+    BotRules,
+    HistoryRules,
+    JoinRules,
+    Limits,
+    RateRules,
+    ResumeRules,
+    StreamingRules,
+)
+from papo.core.texts import LANGUAGES
 
-MAX_ANSWER_TOKENS = 8000
-"""A whole answer goes out in one frame, and a frame has at most 128 KB."""
+HOUR_MS = 60 * 60 * 1000
 
 
 class ConfigError(ValueError):
     """A setting has a value papo cannot use."""
 
 
-def _int(
-    environ: Mapping[str, str],
-    name: str,
-    default: int,
-    minimum: int = 1,
-    maximum: int | None = None,
-) -> int:
-    raw = environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, not {value}")
-    if maximum is not None and value > maximum:
-        raise ConfigError(f"{name} must be at most {maximum}, not {value}")
-    return value
+@dataclass(frozen=True)
+class DoorSettings:
+    """Who may connect: `off` (an open room), `invite` (signed invite links) or
+    `oidc` (an ID token from an OpenID Connect issuer); read by the authorizer."""
+
+    mode: str = "off"
+    invite_secret: str | None = None
+    invite_secret_parameter: str | None = None
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_name_claim: str = "name"
 
 
 @dataclass(frozen=True)
@@ -75,70 +54,131 @@ class Settings:
     table: str = "papo"
     management_endpoint: str | None = None
     language: str = "en"
-    limits: Limits = field(default_factory=Limits)
-    fanout_workers: int = 16
+    fanout_workers: int = 64
+    fanout_split: int = 250
     region: str | None = None
-    bot_rules: BotRules = field(default_factory=BotRules)
-    openai: OpenAiSettings = field(default_factory=OpenAiSettings)
     key_parameter: str | None = None
     key_secret: str | None = None
+    limits: Limits = field(default_factory=Limits)
+    bot_rules: BotRules = field(default_factory=BotRules)
+    history: HistoryRules = field(default_factory=HistoryRules)
+    streaming: StreamingRules = field(default_factory=StreamingRules)
+    resume: ResumeRules = field(default_factory=ResumeRules)
+    rate: RateRules = field(default_factory=RateRules)
+    joins: JoinRules = field(default_factory=JoinRules)
+    door: DoorSettings = field(default_factory=DoorSettings)
+    openai: OpenAiSettings = field(default_factory=OpenAiSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
-        store = environ.get("PAPO_STORE", "sqlite").lower()
-        if store not in ("sqlite", "dynamodb"):
-            raise ConfigError(f"PAPO_STORE must be sqlite or dynamodb, not {store!r}")
-        language = environ.get("PAPO_LANGUAGE", "en")
-        if language not in LANGUAGES:
-            raise ConfigError(f"PAPO_LANGUAGE must be one of {', '.join(LANGUAGES)}")
-        return cls(
-            store=store,
-            sqlite_path=environ.get("PAPO_SQLITE_PATH", cls.sqlite_path),
-            table=environ.get("PAPO_TABLE", cls.table),
-            management_endpoint=environ.get("PAPO_MANAGEMENT_ENDPOINT") or None,
-            language=language,
-            limits=Limits(
-                max_message_length=_int(environ, "PAPO_MAX_MESSAGE_LENGTH", 4000),
-            ),
-            fanout_workers=_int(environ, "PAPO_FANOUT_WORKERS", 16),
-            region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None,
-            bot_rules=_bot_rules(environ),
-            openai=_openai(environ),
-            key_parameter=environ.get("PAPO_OPENAI_KEY_PARAMETER") or None,
-            key_secret=environ.get("PAPO_OPENAI_KEY_SECRET") or None,
-        )
+        groups: dict[str, dict[str, Any]] = {}
+        for variable in VARIABLES:
+            raw = next((environ[n] for n in variable.names if environ.get(n, "").strip()), None)
+            if raw is not None:
+                group, _, name = variable.setting.rpartition(".")
+                groups.setdefault(group, {})[name] = variable.parse(variable.names[0], raw)
+        top = groups.pop("", {})
+        nested = {g: dataclasses.replace(_default(g), **v) for g, v in groups.items()}
+        return cls(**top, **nested)
 
 
-def _bot_rules(environ: Mapping[str, str]) -> BotRules:
-    d = BotRules()
-    return BotRules(
-        system_prompt=environ.get("PAPO_BOT_SYSTEM_PROMPT") or d.system_prompt,
-        max_question_length=_int(environ, "PAPO_BOT_MAX_QUESTION_LENGTH", d.max_question_length),
-        questions_per_minute=_int(environ, "PAPO_BOT_QUESTIONS_PER_MINUTE", d.questions_per_minute),
-        daily_tokens=_int(environ, "PAPO_BOT_DAILY_TOKENS", d.daily_tokens),
-        max_answer_tokens=_int(
-            environ, "PAPO_BOT_MAX_TOKENS", d.max_answer_tokens, maximum=MAX_ANSWER_TOKENS
-        ),
-        memory_tokens=_int(environ, "PAPO_BOT_MEMORY_TOKENS", d.memory_tokens),
-        memory_messages=_int(environ, "PAPO_BOT_MEMORY_MESSAGES", d.memory_messages),
-        history_messages=_int(environ, "PAPO_HISTORY_MESSAGES", d.history_messages, minimum=0),
-        history_ttl_ms=_int(environ, "PAPO_HISTORY_HOURS", 24) * 60 * 60 * 1000,
-        flush_interval_ms=_int(environ, "PAPO_BOT_FLUSH_MS", d.flush_interval_ms, minimum=0),
-    )
+def _default(group: str) -> Any:
+    """The default of one of Settings' groups (`limits`, `bot_rules`, …)."""
+    factory = Settings.__dataclass_fields__[group].default_factory
+    assert callable(factory)
+    return factory()
 
 
-def _openai(environ: Mapping[str, str]) -> OpenAiSettings:
-    d = OpenAiSettings()
-    raw_temperature = environ.get("PAPO_BOT_TEMPERATURE", "")
+def _text(_: str, raw: str) -> str:
+    return raw
+
+
+def _whole(
+    minimum: int = 1, maximum: int | None = None, scale: int = 1
+) -> Callable[[str, str], int]:
+    def parse(name: str, raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+        if value < minimum:
+            raise ConfigError(f"{name} must be at least {minimum}, not {value}")
+        if maximum is not None and value > maximum:
+            raise ConfigError(f"{name} must be at most {maximum}, not {value}")
+        return value * scale
+
+    return parse
+
+
+def _number(name: str, raw: str) -> float:
     try:
-        temperature = float(raw_temperature) if raw_temperature.strip() else None
-        timeout = float(environ.get("PAPO_BOT_TIMEOUT") or d.timeout_s)
+        return float(raw)
     except ValueError:
-        raise ConfigError("PAPO_BOT_TEMPERATURE and PAPO_BOT_TIMEOUT must be numbers") from None
-    return OpenAiSettings(
-        base_url=environ.get("PAPO_BOT_BASE_URL") or environ.get("OPENAI_BASE_URL") or None,
-        model=environ.get("PAPO_BOT_MODEL") or d.model,
-        temperature=temperature,
-        timeout_s=timeout,
-        max_retries=_int(environ, "PAPO_BOT_RETRIES", d.max_retries, minimum=0),
-    )
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+
+
+def _one_of(*choices: str, fold: bool = False) -> Callable[[str, str], str]:
+    def parse(name: str, raw: str) -> str:
+        value = raw.lower() if fold else raw
+        if value not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+        return value
+
+    return parse
+
+
+@dataclass(frozen=True)
+class Variable:
+    names: tuple[str, ...]
+    """The variable, then any it falls back to."""
+    setting: str
+    """`field` of Settings, or `group.field` of one of its groups."""
+    parse: Callable[[str, str], Any] = _text
+
+
+def _var(names: str, setting: str, parse: Callable[[str, str], Any] = _text) -> Variable:
+    return Variable(tuple(names.split()), setting, parse)
+
+
+VARIABLES = (
+    _var("PAPO_STORE", "store", _one_of("sqlite", "dynamodb", fold=True)),
+    _var("PAPO_SQLITE_PATH", "sqlite_path"),
+    _var("PAPO_TABLE", "table"),
+    _var("PAPO_MANAGEMENT_ENDPOINT", "management_endpoint"),
+    _var("PAPO_LANGUAGE", "language", _one_of(*LANGUAGES)),
+    _var("PAPO_FANOUT_WORKERS", "fanout_workers", _whole()),
+    _var("PAPO_FANOUT_SPLIT", "fanout_split", _whole(minimum=0)),
+    _var("AWS_REGION AWS_DEFAULT_REGION", "region"),
+    _var("PAPO_OPENAI_KEY_PARAMETER", "key_parameter"),
+    _var("PAPO_OPENAI_KEY_SECRET", "key_secret"),
+    _var("PAPO_MAX_MESSAGE_LENGTH", "limits.max_message_length", _whole()),
+    _var("PAPO_HISTORY_MESSAGES", "history.messages", _whole(minimum=0)),
+    _var("PAPO_HISTORY_HOURS", "history.ttl_ms", _whole(scale=HOUR_MS)),
+    _var("PAPO_RATE_BURST", "rate.burst", _whole()),
+    _var("PAPO_RATE_PER_MINUTE", "rate.per_minute", _whole()),
+    _var("PAPO_RESUME_HOURS", "resume.token_ttl_ms", _whole(scale=HOUR_MS)),
+    _var("PAPO_RESUME_GRACE_SECONDS", "resume.grace_ms", _whole(minimum=0, scale=1000)),
+    _var("PAPO_AUTH", "door.mode", _one_of("off", "invite", "oidc")),
+    _var("PAPO_INVITE_SECRET", "door.invite_secret"),
+    _var("PAPO_INVITE_SECRET_PARAMETER", "door.invite_secret_parameter"),
+    _var("PAPO_OIDC_ISSUER", "door.oidc_issuer"),
+    _var("PAPO_OIDC_AUDIENCE", "door.oidc_audience"),
+    _var("PAPO_OIDC_NAME_CLAIM", "door.oidc_name_claim"),
+    _var("PAPO_BOT_SYSTEM_PROMPT", "bot_rules.system_prompt"),
+    _var("PAPO_BOT_MAX_QUESTION_LENGTH", "bot_rules.max_question_length", _whole()),
+    _var("PAPO_BOT_QUESTIONS_PER_MINUTE", "bot_rules.questions_per_minute", _whole()),
+    _var("PAPO_BOT_DAILY_TOKENS", "bot_rules.daily_tokens", _whole()),
+    _var("PAPO_BOT_MAX_TOKENS", "bot_rules.max_answer_tokens", _whole(maximum=MAX_ANSWER_TOKENS)),
+    _var("PAPO_BOT_MEMORY_TOKENS", "bot_rules.memory_tokens", _whole()),
+    _var("PAPO_BOT_MEMORY_MESSAGES", "bot_rules.memory_messages", _whole()),
+    _var("PAPO_BOT_FLUSH_MS", "streaming.interval_ms", _whole(minimum=0)),
+    _var("PAPO_JOIN_WINDOW_MS", "joins.window_ms", _whole(minimum=0)),
+    _var("PAPO_JOIN_WINDOW_FROM", "joins.from_members", _whole(minimum=0)),
+    _var("PAPO_BOT_BASE_URL OPENAI_BASE_URL", "openai.base_url"),
+    _var("PAPO_BOT_MODEL", "openai.model"),
+    _var("PAPO_BOT_TEMPERATURE", "openai.temperature", _number),
+    _var("PAPO_BOT_TIMEOUT", "openai.timeout_s", _number),
+    _var("PAPO_BOT_RETRIES", "openai.max_retries", _whole(minimum=0)),
+)
+"""Every setting papo reads from its environment (the bot's key itself,
+`OPENAI_API_KEY`, is read by `papo.adapters.bot.api_key` when needed)."""

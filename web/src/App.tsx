@@ -1,96 +1,389 @@
-import { type FormEvent, useEffect, useReducer, useRef, useState } from "react";
+import { type FormEvent, useCallback, useEffect, useRef, useState } from "react";
 
-import { BOT, type Line, emptyRoom, receive } from "./room";
-import { websocketUrl } from "./socket";
+import { pageTitle, seenLines, unreadCount } from "./attention";
+import { Composer, EVERYONE } from "./Composer";
+import { type Pass, type Problem, type Trouble, afterClose, invitePass, takeInvite } from "./door";
+import {
+  LANGUAGES,
+  LANGUAGE_NAMES,
+  type Language,
+  MESSAGES,
+  type Messages as Words,
+  formatLocale,
+  initialLanguage,
+  rememberLanguage,
+} from "./i18n";
+import { Messages } from "./Messages";
+import type { SignIn as SigningIn } from "./oidc";
+import { Backoff, type Saved, restore, save } from "./reconnect";
+import { BOT, type Frame, type RoomAction, emptyRoom, roomReducer, saved, wakeAt } from "./room";
+import { type PageRoom, pageRoom, quoted, roomAddress, roomName, roomTitle } from "./rooms";
+import { type Settings, loadConfig, settings, withLanguage } from "./socket";
 
-type Status = "connecting" | "open" | "closed";
+const TITLE = "papo";
+const PING = JSON.stringify({ action: "ping" });
 
-type Action =
-  | { type: "frame"; frame: Record<string, unknown> }
-  | { type: "ask"; name: string }
-  | { type: "reset" };
+const browserLanguages = (): readonly string[] =>
+  navigator.languages?.length ? navigator.languages : [navigator.language];
 
-function reducer(room: typeof emptyRoom, action: Action): typeof emptyRoom {
-  switch (action.type) {
-    case "frame":
-      return receive(room, action.frame);
-    case "ask":
-      return { ...room, asked: action.name, nameError: null };
-    case "reset":
-      return emptyRoom;
+/** The lines on the page when it was hidden, or null while it is seen. */
+const hiddenSince = (lines: Parameters<typeof seenLines>[0]) =>
+  document.visibilityState === "hidden" ? seenLines(lines) : null;
+
+/** How the page gets in: its settings, the room its address names, the token
+ * papo's door lets it in with (none: the door is off, or the page signs in
+ * first), and the sign-in, when config.json names an issuer. */
+interface Door {
+  settings: Settings;
+  room: PageRoom;
+  pass: Pass | null;
+  signIn: SigningIn | null;
+}
+
+/** What the page finds once: the door, what keeps it out, if anything, and
+ * the session this tab kept in the room, if the page was reloaded. */
+interface Found {
+  door: Door;
+  trouble: Trouble | null;
+  kept: Saved | null;
+}
+
+/** The door as the page finds it, once: an invite in its address (taken out
+ * of it) or kept, else this tab's sign-in, when config.json names an issuer;
+ * and the room, from the address as it is then (back from signing in, the
+ * address it left with). */
+let found: Promise<Found> | undefined;
+const findDoor = () => (found ??= lookAtTheDoor());
+
+async function lookAtTheDoor(): Promise<Found> {
+  const config = await loadConfig();
+  const { invite, address } = takeInvite(window.location.href);
+  if (address !== null) window.history.replaceState(window.history.state, "", address);
+  const signIn = !invite && config.oidc ? await (await import("./oidc")).start(config) : null;
+  const room = pageRoom(window.location.href);
+  if (room.room !== null && room.address !== null) {
+    window.history.replaceState(window.history.state, "", room.address);
+  }
+  const here = settings(config, window.location.search, window.location.hostname);
+  const pass = invite ? invitePass(invite) : (signIn?.pass ?? null);
+  return {
+    door: { settings: here, room, pass, signIn },
+    trouble: signIn?.trouble ?? null,
+    kept: room.room === null ? null : restore(room.room),
+  };
+}
+
+function parse(data: unknown): Frame | null {
+  try {
+    const frame: unknown = JSON.parse(String(data));
+    return frame && typeof frame === "object" && !Array.isArray(frame) ? (frame as Frame) : null;
+  } catch {
+    return null; // a frame that is not JSON carries nothing for this client
   }
 }
 
-const EVERYONE = "";
-
 export function App() {
-  const [room, dispatch] = useReducer(reducer, emptyRoom);
-  const [status, setStatus] = useState<Status>("connecting");
-  const [attempt, setAttempt] = useState(0);
+  const [room, setRoom] = useState(emptyRoom);
+  const [waiting, setWaiting] = useState(false);
+  const [language, setLanguage] = useState<Language>(initialLanguage);
+  const [door, setDoor] = useState<Door | null>(null);
+  const [trouble, setTrouble] = useState<Trouble | null>(null);
+  const [peopleOpen, setPeopleOpen] = useState(false);
+  const [roomsOpen, setRoomsOpen] = useState(false);
+  const [seen, setSeen] = useState(() => hiddenSince([]));
+  const state = useRef(room);
   const socket = useRef<WebSocket | null>(null);
+  const retryNow = useRef(() => {});
+  /** The room the page is in, once its address is read (null: none yet, or no room's name). */
+  const here = useRef<string | null>(null);
+  const current = useRef({ language, lines: room.lines });
+  current.current = { language, lines: room.lines };
+  const t = MESSAGES[language];
+  const locale = formatLocale(language, browserLanguages());
+
+  /** One step of the room (room.ts); what it says to send goes out at once. */
+  const act = useCallback((action: RoomAction) => {
+    const next = roomReducer(state.current, action);
+    state.current = next;
+    const ws = socket.current;
+    if (ws?.readyState === WebSocket.OPEN) {
+      for (const frame of next.outgoing) ws.send(JSON.stringify(frame));
+    }
+    setRoom(next);
+  }, []);
 
   useEffect(() => {
-    let closed = false;
+    findDoor().then(
+      ({ door, trouble: why, kept }) => {
+        here.current = door.room.room;
+        act({ type: "kept", session: kept });
+        setDoor(door);
+        setTrouble(why);
+      },
+      (error: unknown) => setTrouble({ failed: String(error) }),
+    );
+  }, [act]);
+
+  // The connection, once the page has what the door asks for: opened again
+  // whenever it closes, after a backoff (reconnect.ts), unless the door said
+  // no; kept open by a heartbeat.
+  useEffect(() => {
+    if (door === null || door.room.room === null || (door.signIn && !door.pass)) return;
+    const { settings: place, pass, signIn } = door;
+    const inside = door.room.room;
+    let stopped = false;
     let ws: WebSocket | null = null;
-    void websocketUrl().then((url) => {
-      if (closed) return;
-      ws = new WebSocket(url);
-      socket.current = ws;
-      ws.onopen = () => setStatus("open");
-      ws.onclose = () => setStatus("closed");
-      ws.onmessage = (event) => {
-        try {
-          const frame: unknown = JSON.parse(String(event.data));
-          if (frame && typeof frame === "object") {
-            dispatch({ type: "frame", frame: frame as Record<string, unknown> });
-          }
-        } catch {
-          // a frame that is not JSON carries nothing for this client
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    let beat: ReturnType<typeof setInterval> | undefined;
+    let everOpened = false;
+    const backoff = new Backoff();
+
+    /** The door keeps the page out: no more tries; a sign-in is asked for again,
+     * keeping the place in the room to take back once signed in. */
+    const keptOut = (problem: Problem | null) => {
+      stopped = true;
+      setTrouble(problem);
+      if (signIn) {
+        save(saved(state.current), inside);
+        signIn.forget();
+        setDoor({ ...door, pass: null });
+      }
+      act({ type: "reset" });
+    };
+
+    const connect = () => {
+      clearTimeout(retry);
+      retry = undefined;
+      setWaiting(false);
+      if (stopped) return;
+      const s = new WebSocket(withLanguage(place.url, current.current.language, pass?.token, inside));
+      ws = socket.current = s;
+      let heard = true;
+      const lost = () => {
+        if (ws !== s) return;
+        clearInterval(beat);
+        ws = socket.current = null;
+        act({ type: "closed", at: Date.now() });
+        if (stopped) return;
+        const verdict = afterClose(pass, everOpened, Date.now());
+        if (!verdict.retry) return keptOut(verdict.problem);
+        setTrouble(verdict.problem);
+        retry = setTimeout(connect, backoff.next());
+        setWaiting(true);
+      };
+      s.onopen = () => {
+        everOpened = true;
+        setTrouble(null);
+        if (state.current.me === null) backoff.reset();
+        act({ type: "open", language: current.current.language, at: Date.now() });
+        if (place.heartbeatMs > 0) {
+          beat = setInterval(() => {
+            // Nothing heard since the last ping: the connection died without a word.
+            if (!heard) {
+              s.close();
+              lost();
+            } else {
+              heard = false;
+              s.send(PING);
+            }
+          }, place.heartbeatMs);
         }
       };
-    });
+      s.onmessage = (event) => {
+        heard = true;
+        const frame = parse(event.data);
+        if (frame === null) return;
+        if (frame.type === "session") backoff.reset();
+        act({ type: "frame", frame, at: Date.now() });
+      };
+      s.onclose = lost;
+    };
+
+    const now = () => {
+      if (retry !== undefined && document.visibilityState === "visible") connect();
+    };
+    retryNow.current = now;
+    connect();
+    // Back online, or a phone woken: no need to wait out the backoff.
+    window.addEventListener("online", now);
+    document.addEventListener("visibilitychange", now);
     return () => {
-      closed = true;
+      stopped = true;
+      clearTimeout(retry);
+      clearInterval(beat);
+      window.removeEventListener("online", now);
+      document.removeEventListener("visibilitychange", now);
       ws?.close();
     };
-  }, [attempt]);
+  }, [act, door]);
 
-  const send = (action: string, fields: Record<string, string>) =>
-    socket.current?.send(JSON.stringify({ action, ...fields }));
+  // Time passing: a gap held too long is asked for, a message unanswered is let go.
+  useEffect(() => {
+    const wake = wakeAt(room);
+    if (wake === null) return;
+    const timer = setTimeout(
+      () => act({ type: "tick", at: Math.max(Date.now(), wake) }),
+      wake - Date.now(),
+    );
+    return () => clearTimeout(timer);
+  }, [room, act]);
 
-  const reconnect = () => {
-    dispatch({ type: "reset" });
-    setStatus("connecting");
-    setAttempt((n) => n + 1);
+  // A reload keeps this tab's place in the room, to take it back on joining with the same name.
+  useEffect(() => {
+    const keep = () => {
+      if (here.current !== null) save(saved(state.current), here.current);
+    };
+    const shown = (event: PageTransitionEvent) => {
+      if (event.persisted && here.current !== null) restore(here.current);
+    };
+    window.addEventListener("pagehide", keep);
+    window.addEventListener("pageshow", shown);
+    return () => {
+      window.removeEventListener("pagehide", keep);
+      window.removeEventListener("pageshow", shown);
+    };
+  }, []);
+
+  useEffect(() => {
+    document.documentElement.lang = language;
+  }, [language]);
+
+  useEffect(() => {
+    const onVisibility = () => setSeen(hiddenSince(current.current.lines));
+    document.addEventListener("visibilitychange", onVisibility);
+    return () => document.removeEventListener("visibilitychange", onVisibility);
+  }, []);
+
+  const unread = seen === null ? 0 : unreadCount(room.lines, seen, room.me);
+  const inside = door?.room.room ?? null;
+  useEffect(() => {
+    document.title = pageTitle(roomTitle(TITLE, inside), unread);
+  }, [unread, inside]);
+
+  // The people list, when it folds out over the conversation, and the form
+  // that opens another room fold back on Escape or a tap elsewhere.
+  useFoldBack(peopleOpen, setPeopleOpen, "#people", ".people-toggle");
+  useFoldBack(roomsOpen, setRoomsOpen, "#rooms", ".rooms-toggle");
+
+  /** The form that opens another room, folded back, the focus back on its button. */
+  const closeRooms = () => {
+    setRoomsOpen(false);
+    document.querySelector<HTMLElement>(".rooms-toggle")?.focus();
+  };
+
+  const switchLanguage = (next: Language) => {
+    setLanguage(next);
+    rememberLanguage(next);
+    act({ type: "language", language: next });
+  };
+
+  const back = room.me !== null && (!room.open || room.resuming);
+  const signingIn = door?.signIn != null && !door.pass;
+  const noRoom = door !== null && door.room.room === null ? door.room.invalid : null;
+  const out = signingIn || noRoom !== null || (trouble !== null && trouble !== "noPass");
+  const status = back ? "reconnecting" : room.open ? "open" : out ? "notConnected" : "connecting";
+  const troubleText =
+    trouble === null ? null : typeof trouble === "string" ? t[trouble] : t.signInFailed(trouble.failed);
+
+  const signIn = () => {
+    setTrouble(null);
+    door?.signIn?.signIn().catch((error: unknown) => setTrouble({ failed: String(error) }));
+  };
+
+  const signOut = () => {
+    door?.signIn?.forget();
+    if (inside !== null) restore(inside); // this tab's place in the room, forgotten
+    act({ type: "reset" });
+    setTrouble(null);
+    if (door) setDoor({ ...door, pass: null });
   };
 
   return (
     <div className="app">
       <header>
-        <h1>papo</h1>
-        <span className={`status ${status}`} role="status">
-          {status === "open" ? (room.me ? `you are ${room.me}` : "connected") : status}
-        </span>
-        {status === "closed" && (
-          <button type="button" onClick={reconnect}>
-            Reconnect
+        <h1>{TITLE}</h1>
+        {inside !== null && (
+          <button
+            type="button"
+            className="rooms-toggle secondary"
+            aria-expanded={roomsOpen}
+            aria-controls="rooms"
+            onClick={() => setRoomsOpen((open) => !open)}
+          >
+            <span className="room-label">{t.room}</span> <span className="room-name">{inside}</span>
           </button>
         )}
+        <div className={`connection ${status}`}>
+          <span className={`status ${status}`} role="status">
+            {status === "open" ? (room.me ? t.youAre(room.me) : t.connected) : t[status]}
+          </span>
+          {waiting && (
+            <button type="button" className="secondary" onClick={() => retryNow.current()}>
+              {t.reconnectNow}
+            </button>
+          )}
+        </div>
+        {roomsOpen && inside !== null && (
+          <RoomForm id="rooms" t={t} current={inside} autoFocus onClose={closeRooms} />
+        )}
+        <div className="tools">
+          {room.me !== null && (
+            <button
+              type="button"
+              className="people-toggle secondary"
+              aria-expanded={peopleOpen}
+              aria-controls="people"
+              onClick={() => setPeopleOpen((open) => !open)}
+            >
+              {t.peopleButton(room.members.length)}
+            </button>
+          )}
+          {door?.signIn && door.pass && (
+            <button type="button" className="secondary" onClick={signOut}>
+              {t.signOut}
+            </button>
+          )}
+          <select
+            className="language"
+            aria-label={t.language}
+            value={language}
+            onChange={(event) => switchLanguage(event.target.value as Language)}
+          >
+            {LANGUAGES.map((code) => (
+              <option key={code} value={code} lang={code}>
+                {LANGUAGE_NAMES[code]}
+              </option>
+            ))}
+          </select>
+        </div>
       </header>
-      {room.me === null ? (
-        <JoinForm
-          disabled={status !== "open" || room.asked !== null}
-          error={room.nameError}
-          onJoin={(name) => {
-            dispatch({ type: "ask", name });
-            send("setName", { name });
-          }}
-        />
+      {noRoom !== null ? (
+        <main className="lobby">
+          <RoomForm id="rooms" t={t} current={null} name={noRoom} />
+        </main>
+      ) : room.me === null ? (
+        <main className="lobby">
+          {door && (
+            <JoinForm
+              key={door.pass?.token ?? ""}
+              t={t}
+              name={door.pass?.name ?? room.session?.name ?? ""}
+              hint={door.pass?.name ? t.nameGiven : null}
+              disabled={!room.open || room.asked !== null || room.resuming}
+              error={
+                troubleText ??
+                (room.resumeFailed ? `${t.resumeFailed} ${room.nameError ?? ""}`.trim() : room.nameError)
+              }
+              onJoin={(name) => act({ type: "join", name, language })}
+              onSignIn={signingIn ? signIn : null}
+            />
+          )}
+        </main>
       ) : (
-        <main>
-          <aside>
-            <h2>People</h2>
-            <ul aria-label="People">
+        <div className="room">
+          <aside id="people" className={peopleOpen ? "open" : undefined}>
+            <h2>{t.people}</h2>
+            <ul aria-label={t.people}>
               {room.members.map((name) => (
                 <li key={name} className={name === room.me ? "me" : undefined}>
                   {name}
@@ -98,49 +391,113 @@ export function App() {
               ))}
             </ul>
           </aside>
-          <section className="chat">
-            <Messages lines={room.lines} me={room.me} />
+          <main className="chat">
+            <Messages lines={room.lines} me={room.me} t={t} locale={locale} />
             <Composer
+              t={t}
               people={room.members.filter((name) => name !== room.me)}
-              disabled={status !== "open"}
-              onSend={(to, message) => {
-                if (to === BOT) send("sendBot", { message });
-                else if (to === EVERYONE) send("sendPublic", { message });
-                else send("sendPrivate", { to, message });
-              }}
+              disabled={status !== "open" || room.asked !== null}
+              onSend={(to, message) =>
+                act({
+                  type: "say",
+                  say:
+                    to === BOT
+                      ? { action: "sendBot", message }
+                      : to === EVERYONE
+                        ? { action: "sendPublic", message }
+                        : { action: "sendPrivate", to, message },
+                  at: Date.now(),
+                })
+              }
             />
-          </section>
-        </main>
+          </main>
+        </div>
       )}
     </div>
   );
 }
 
+/** While `open`, what `popover` selects folds back (`setOpen(false)`) on
+ * Escape, focus going back to its `toggle` if it was inside, or on a tap
+ * outside both. */
+function useFoldBack(
+  open: boolean,
+  setOpen: (open: boolean) => void,
+  popover: string,
+  toggle: string,
+) {
+  useEffect(() => {
+    if (!open) return;
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key !== "Escape") return;
+      if (document.activeElement?.closest(popover)) document.querySelector<HTMLElement>(toggle)?.focus();
+      setOpen(false);
+    };
+    const onPointer = (event: PointerEvent) => {
+      const target = event.target as Element | null;
+      if (!target?.closest(`${popover}, ${toggle}`)) setOpen(false);
+    };
+    document.addEventListener("keydown", onKey);
+    document.addEventListener("pointerdown", onPointer);
+    return () => {
+      document.removeEventListener("keydown", onKey);
+      document.removeEventListener("pointerdown", onPointer);
+    };
+  }, [open, setOpen, popover, toggle]);
+}
+
 function JoinForm(props: {
+  t: Words;
+  /** The name to offer: the one the door gives, or the one this tab had before a reload. */
+  name: string;
+  /** Why the name cannot be changed: the door gives it. */
+  hint: string | null;
   disabled: boolean;
   error: string | null;
   onJoin: (name: string) => void;
+  /** The door asks for a sign-in first: a button in place of the name. */
+  onSignIn: (() => void) | null;
 }) {
-  const [name, setName] = useState("");
+  const { t } = props;
+  const [name, setName] = useState(props.name);
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    if (name.trim()) props.onJoin(name.trim());
+    if (props.onSignIn) props.onSignIn();
+    else if (name.trim() && !props.disabled) props.onJoin(name.trim());
   };
+  const described = [props.hint && "name-hint", props.error && "name-error"].filter(Boolean).join(" ");
   return (
     <form className="join" onSubmit={submit}>
-      <label htmlFor="name">Your name</label>
-      <input
-        id="name"
-        value={name}
-        maxLength={32}
-        autoFocus
-        onChange={(event) => setName(event.target.value)}
-      />
-      <button type="submit" disabled={props.disabled || !name.trim()}>
-        Join
-      </button>
+      {props.onSignIn ? (
+        <button type="submit" autoFocus>
+          {t.signIn}
+        </button>
+      ) : (
+        <>
+          <label htmlFor="name">{t.yourName}</label>
+          <input
+            id="name"
+            value={name}
+            maxLength={32}
+            autoFocus
+            autoComplete="nickname"
+            readOnly={props.hint !== null}
+            aria-invalid={props.error ? true : undefined}
+            aria-describedby={described || undefined}
+            onChange={(event) => setName(event.target.value)}
+          />
+          <button type="submit" disabled={props.disabled || !name.trim()}>
+            {t.join}
+          </button>
+        </>
+      )}
+      {props.hint && (
+        <p className="hint" id="name-hint">
+          {props.hint}
+        </p>
+      )}
       {props.error && (
-        <p className="error" role="alert">
+        <p className="error" id="name-error" role="alert">
           {props.error}
         </p>
       )}
@@ -148,92 +505,61 @@ function JoinForm(props: {
   );
 }
 
-function Messages(props: { lines: Line[]; me: string }) {
-  const end = useRef<HTMLLIElement | null>(null);
-  useEffect(() => {
-    end.current?.scrollIntoView({ block: "end" });
-  }, [props.lines]);
-  return (
-    <ol className="messages" role="log" aria-label="Messages">
-      {props.lines.map((line) => (
-        <li key={`${line.kind}-${line.id}`} className={lineClass(line, props.me)}>
-          <LineView line={line} />
-        </li>
-      ))}
-      <li ref={end} aria-hidden="true" className="end" />
-    </ol>
-  );
-}
-
-function lineClass(line: Line, me: string): string {
-  const mine = (line.kind === "public" || line.kind === "private") && line.from === me;
-  return `${line.kind}${mine ? " mine" : ""}${line.kind === "bot" ? ` ${line.status}` : ""}`;
-}
-
-function LineView({ line }: { line: Line }) {
-  switch (line.kind) {
-    case "system":
-      return <em>{line.text}</em>;
-    case "error":
-      return <span role="alert">{line.text}</span>;
-    case "public":
-      return (
-        <>
-          <b>{line.from}</b>
-          {line.toBot && <span className="tag"> to {BOT}</span>}: {line.text}
-        </>
-      );
-    case "private":
-      return (
-        <>
-          <b>{line.from}</b>
-          <span className="tag"> to {line.to}, privately</span>: {line.text}
-        </>
-      );
-    case "bot":
-      return (
-        <>
-          <b>{BOT}</b>: <span className="answer">{line.text}</span>
-          {line.status === "streaming" && <span className="typing" aria-label="answering" />}
-        </>
-      );
-  }
-}
-
-function Composer(props: {
-  people: string[];
-  disabled: boolean;
-  onSend: (to: string, message: string) => void;
+/** Opens another room: its name, checked as the server checks it, then the
+ * page in that room (a navigation: the session here stays kept for this room,
+ * and Back comes back to it). */
+function RoomForm(props: {
+  id: string;
+  t: Words;
+  /** The room the page is in (null: none). */
+  current: string | null;
+  /** A name that is no room's, the page's address gave (the form says so). */
+  name?: string;
+  autoFocus?: boolean;
+  onClose?: () => void;
 }) {
-  const [to, setTo] = useState(EVERYONE);
-  const [message, setMessage] = useState("");
-  const target = to === EVERYONE || to === BOT || props.people.includes(to) ? to : EVERYONE;
+  const { t } = props;
+  const [name, setName] = useState(props.name ?? "");
+  const [wrong, setWrong] = useState(props.name ?? null);
+  const error = wrong === null ? null : t.notARoom(quoted(wrong.trim()));
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    if (!message.trim()) return;
-    props.onSend(target, message);
-    setMessage("");
+    if (!name.trim()) return;
+    const room = roomName(name);
+    if (room === null) {
+      setWrong(name);
+    } else if (room === props.current) {
+      props.onClose?.();
+    } else {
+      window.location.assign(roomAddress(window.location.href, room));
+    }
   };
   return (
-    <form className="composer" onSubmit={submit}>
-      <select aria-label="To" value={target} onChange={(event) => setTo(event.target.value)}>
-        <option value={EVERYONE}>Everyone</option>
-        <option value={BOT}>Ask the bot</option>
-        {props.people.map((name) => (
-          <option key={name} value={name}>
-            {name} (private)
-          </option>
-        ))}
-      </select>
+    <form id={props.id} className="room-form" onSubmit={submit}>
+      <label htmlFor="room-field">{t.goToRoom}</label>
       <input
-        aria-label="Message"
-        value={message}
-        placeholder={target === BOT ? "Ask the bot (/reset starts afresh)" : "Say something"}
-        onChange={(event) => setMessage(event.target.value)}
+        id="room-field"
+        value={name}
+        autoFocus={props.autoFocus}
+        autoCorrect="off"
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error ? "room-rules room-error" : "room-rules"}
+        onChange={(event) => {
+          setName(event.target.value);
+          setWrong(null);
+        }}
       />
-      <button type="submit" disabled={props.disabled || !message.trim()}>
-        Send
+      <button type="submit" disabled={!name.trim()}>
+        {t.go}
       </button>
+      <p className="hint" id="room-rules">
+        {t.roomRules}
+      </p>
+      {error && (
+        <p className="error" id="room-error" role="alert">
+          {error}
+        </p>
+      )}
     </form>
   );
 }

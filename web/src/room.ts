@@ -1,24 +1,68 @@
 /**
- * The room as the client sees it, built from server frames by a pure function.
+ * The room as the client sees it, built by one pure function from what
+ * happens to the page: frames from the server, its socket opening and
+ * closing, the person joining, writing or switching language, and time.
  *
  * Frames carry the course's keys (`members`, `systemMessage`, `publicMessage`,
  * `privateMessage`) and structured fields beside them; a bot answer arrives in
  * `botDelta` pieces and ends with a `publicMessage` from `Bot`.
+ *
+ * Every line has a place: the room's lines by their `offset` (one order for
+ * everyone, held back while one before them is missing, see `stream.ts`);
+ * private lines after the room line their `after` names; this page's own
+ * lines (refusals) after the room's lines so far; an answer still streaming
+ * below everything, until its final frame gives it its offset. A line heard
+ * twice (live and again in what was missed) shows once.
+ *
+ * What the page must send comes out in `outgoing`, after each step: joining
+ * (with `resume`, to come back after a drop), `sync` for a gap, the person's
+ * messages one at a time (`outbox.ts`).
  */
+
+import { ECHO_TIMEOUT_MS, type Outgoing, type Say, answers, request } from "./outbox";
+import { type Saved } from "./reconnect";
+import { type Stream, arrive, emptyStream, release, syncDue } from "./stream";
 
 export const BOT = "Bot";
 
 export type AnswerStatus = "streaming" | "complete" | "interrupted" | "failed";
 
-export type Line =
-  | { kind: "system"; id: string; text: string }
-  | { kind: "public"; id: string; from: string; text: string; toBot: boolean }
-  | { kind: "private"; id: string; from: string; to: string; text: string }
-  | { kind: "bot"; id: string; text: string; status: AnswerStatus }
-  | { kind: "error"; id: string; text: string; code: string };
+/** Where a line sits: after room offset [0]; then room lines (0), private
+ * ones (1), this page's own (2); then in the order they came ([2]). */
+export type Place = readonly [number, number, number];
+
+interface Said {
+  id: string;
+  /** When it was said (epoch ms): the frame's `ts`, else when it arrived. */
+  ts?: number;
+  /** Part of the history a newcomer received, said before they came. */
+  earlier?: true;
+  place: Place;
+  /** Its place in the room's stream. */
+  offset?: number;
+}
+
+export type Line = Said &
+  (
+    | { kind: "system"; text: string }
+    | { kind: "public"; from: string; text: string; toBot: boolean }
+    | { kind: "private"; from: string; to: string; text: string }
+    | { kind: "bot"; text: string; status: AnswerStatus }
+    | { kind: "error"; text: string; code: string }
+    /** The session could not be resumed, and the page joined again. */
+    | { kind: "notice"; notice: "rejoined" }
+  );
+
+/** A resume token, the name it is bound to, and (kept across a reload) how
+ * far the page had read. */
+export type Session = Pick<Saved, "token" | "name"> & Partial<Saved>;
+
+export type Frame = Record<string, unknown>;
 
 export interface Room {
   members: string[];
+  /** The room offset the members list reflects. */
+  membersAsOf: number;
   lines: Line[];
   /** The name this connection has in the room, once the server said so. */
   me: string | null;
@@ -26,98 +70,489 @@ export interface Room {
   asked: string | null;
   /** A refusal of that name, to show beside the name field. */
   nameError: string | null;
+  /** The page's language, told to the server with every setName. */
+  language: string;
+  /** Whether the socket is open. */
+  open: boolean;
+  session: Session | null;
+  /** Asked to resume, and not yet given all that was missed. */
+  resuming: boolean;
+  /** The last resume was refused: the page joins afresh. */
+  resumeFailed: boolean;
+  /** The room's stream, and this reader's private one. */
+  offsets: Stream<Frame>;
+  privates: Stream<Frame>;
+  /** The highest room offset known to exist. */
+  latest: number;
+  /** Since when a frame waits for one before it, and when the page last asked for those. */
+  gapSince: number | null;
+  syncedAt: number | null;
+  /** The person's messages, the first perhaps sent and waiting for its answer. */
+  outbox: Outgoing[];
+  /** What to send now, the result of the last step. */
+  outgoing: Frame[];
 }
 
-export const emptyRoom: Room = { members: [], lines: [], me: null, asked: null, nameError: null };
+export const emptyRoom: Room = {
+  members: [],
+  membersAsOf: -1,
+  lines: [],
+  me: null,
+  asked: null,
+  nameError: null,
+  language: "en",
+  open: false,
+  session: null,
+  resuming: false,
+  resumeFailed: false,
+  offsets: emptyStream,
+  privates: emptyStream,
+  latest: 0,
+  gapSince: null,
+  syncedAt: null,
+  outbox: [],
+  outgoing: [],
+};
 
-type Frame = Record<string, unknown>;
+/** After a reload, a page resumes this many frames back, for some context. */
+export const LOOKBACK = 50;
+
+/** What changes the room (`at`: when, in epoch ms). */
+export type RoomAction =
+  | { type: "frame"; frame: Frame; at: number }
+  | { type: "open"; language: string; at: number }
+  | { type: "closed"; at: number }
+  | { type: "join"; name: string; language: string }
+  | { type: "say"; say: Say; at: number }
+  | { type: "language"; language: string }
+  | { type: "tick"; at: number }
+  /** The session this tab kept in the room (a reload), once the page knows its room. */
+  | { type: "kept"; session: Saved | null }
+  | { type: "reset" };
+
+export function roomReducer(room: Room, action: RoomAction): Room {
+  const start = room.outgoing.length ? { ...room, outgoing: [] } : room;
+  const next = step(start, action);
+  return "at" in action ? pump(timed(next, action.at), action.at) : next;
+}
+
+function step(room: Room, action: RoomAction): Room {
+  switch (action.type) {
+    case "frame":
+      return receive(
+        room,
+        typeof action.frame.ts === "number" ? action.frame : { ...action.frame, ts: action.at },
+      );
+    case "open":
+      return rejoin({ ...room, open: true, language: action.language });
+    case "closed": {
+      // The message in flight goes again after the resume, unless its copy is among what was missed.
+      const [head, ...rest] = room.outbox;
+      return {
+        ...room,
+        open: false,
+        resuming: false,
+        asked: null,
+        outbox:
+          head?.sentAt !== undefined ? [{ ...head, sentAt: undefined, again: true }, ...rest] : room.outbox,
+      };
+    }
+    case "join": {
+      const next = {
+        ...room,
+        asked: action.name,
+        nameError: null,
+        resumeFailed: false,
+        language: action.language,
+      };
+      const session = room.session;
+      return session && session.name.toLowerCase() === action.name.toLowerCase()
+        ? resume(next, session)
+        : send(next, join(action.name, action.language));
+    }
+    case "say":
+      return { ...room, outbox: [...room.outbox, action.say] };
+    case "language":
+      // The server says its sentences in the language of the last setName.
+      return room.me !== null && room.open
+        ? send(
+            { ...room, language: action.language },
+            { action: "setName", name: room.me, language: action.language },
+          )
+        : { ...room, language: action.language };
+    case "tick": {
+      let next = room;
+      const sentAt = room.outbox[0]?.sentAt;
+      if (sentAt !== undefined && action.at >= sentAt + ECHO_TIMEOUT_MS) {
+        next = { ...next, outbox: room.outbox.slice(1) };
+      }
+      const due = syncDue(room.gapSince, room.syncedAt);
+      if (due !== null && action.at >= due && maySync(room)) next = send(next, sync(room));
+      return next;
+    }
+    case "kept":
+      return room.me === null && room.asked === null ? { ...room, session: action.session } : room;
+    case "reset":
+      return emptyRoom;
+  }
+}
+
+/** When the page should next look at the time (a `tick`): to ask for what a
+ * gap misses, or to stop waiting for a message's answer; null: no need. */
+export function wakeAt(room: Room): number | null {
+  const sentAt = room.outbox[0]?.sentAt;
+  const due = maySync(room) ? syncDue(room.gapSince, room.syncedAt) : null;
+  const times = [due, sentAt === undefined ? null : sentAt + ECHO_TIMEOUT_MS].filter(
+    (t) => t !== null,
+  );
+  return times.length ? Math.min(...times) : null;
+}
+
+const maySync = (room: Room): boolean => room.open && room.me !== null && !room.resuming;
+
+const send = (room: Room, frame: Frame): Room => ({ ...room, outgoing: [...room.outgoing, frame] });
+
+const join = (name: string, language: string): Frame => ({
+  action: "setName",
+  name,
+  language,
+  resume: true,
+});
+
+const sync = (room: Room): Frame => ({
+  action: "sync",
+  offset: room.offsets.last ?? 0,
+  privateOffset: room.privates.last ?? 0,
+});
+
+/** On a new connection: back in the room under the same name. */
+function rejoin(room: Room): Room {
+  if (room.me === null) return room;
+  if (room.session) return resume(room, room.session);
+  return send({ ...room, asked: room.me }, join(room.me, room.language));
+}
+
+/** Asks to resume `session`, from where this page has read (after a reload,
+ * from a little before where it had). */
+function resume(room: Room, session: Session): Room {
+  const offset = room.offsets.last ?? Math.max(0, (session.offset ?? 0) - LOOKBACK);
+  const privateOffset = room.privates.last ?? Math.max(0, (session.privateOffset ?? 0) - LOOKBACK);
+  return send(
+    {
+      ...room,
+      resuming: true,
+      offsets: { ...room.offsets, last: offset },
+      privates: { ...room.privates, last: privateOffset },
+    },
+    {
+      action: "setName",
+      name: session.name,
+      language: room.language,
+      resume: { token: session.token, offset, privateOffset },
+    },
+  );
+}
+
+/** Notes when a gap opened, and when the page asked for what it misses. */
+function timed(room: Room, at: number): Room {
+  const gap = room.offsets.held.length + room.privates.held.length > 0;
+  const gapSince = gap ? (room.gapSince ?? at) : null;
+  const asked = room.outgoing.some((f) => f.action === "sync" || typeof f.resume === "object");
+  const syncedAt = asked ? at : gap ? room.syncedAt : null;
+  return gapSince === room.gapSince && syncedAt === room.syncedAt
+    ? room
+    : { ...room, gapSince, syncedAt };
+}
+
+/** Sends the next message, once the one before was answered and the page is in the room. */
+function pump(room: Room, at: number): Room {
+  const [head, ...rest] = room.outbox;
+  if (!head || head.sentAt !== undefined || !maySync(room) || room.asked !== null) return room;
+  return send({ ...room, outbox: [{ ...head, sentAt: at }, ...rest] }, request(head));
+}
+
+/** A stable key for a line: ids are unique within a kind. */
+export const lineKey = (line: Line): string => `${line.kind}-${line.id}`;
 
 const text = (value: unknown): string => (typeof value === "string" ? value : "");
+
+const count = (value: unknown): number | undefined =>
+  typeof value === "number" && Number.isSafeInteger(value) ? value : undefined;
+
+const when = (frame: Frame): { ts?: number } =>
+  typeof frame.ts === "number" && Number.isFinite(frame.ts) ? { ts: frame.ts } : {};
 
 let counter = 0;
 const localId = (): string => `local-${++counter}`;
 
-function withBotText(room: Room, id: string, update: (line: Line | undefined) => Line): Room {
-  const index = room.lines.findIndex((line) => line.kind === "bot" && line.id === id);
-  if (index < 0) return { ...room, lines: [...room.lines, update(undefined)] };
-  const lines = room.lines.slice();
-  lines[index] = update(lines[index]);
-  return { ...room, lines };
+/** A line of this page's own, or one with no offset: after the room's lines so far. */
+const here = (room: Room): Place => [room.offsets.last ?? 0, 2, ++counter];
+
+const byPlace = (a: Place, b: Place): number => a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+
+/** The room with `line` in its place, unless it has it already. */
+function add(room: Room, line: Line): Room {
+  const key = lineKey(line);
+  const has = (l: Line) => lineKey(l) === key || (line.offset !== undefined && l.offset === line.offset);
+  if (room.lines.some(has)) return room;
+  return { ...room, lines: placed(room.lines, line) };
 }
 
-function historyLine(message: Frame): Line {
-  const from = text(message.from);
-  const id = text(message.id) || localId();
-  if (from === BOT) return { kind: "bot", id, text: text(message.text), status: "complete" };
-  return { kind: "public", id, from, text: text(message.text), toBot: false };
+function placed(lines: readonly Line[], line: Line): Line[] {
+  let i = lines.length;
+  while (i > 0 && byPlace(lines[i - 1].place, line.place) > 0) i--;
+  return [...lines.slice(0, i), line, ...lines.slice(i)];
 }
+
+/** The room with the bot's answer `id` updated (and placed anew), or added. */
+function withAnswer(room: Room, id: string, update: (line: Line | undefined) => Line | null): Room {
+  const index = room.lines.findIndex((line) => line.kind === "bot" && line.id === id);
+  const line = update(room.lines[index]);
+  if (line === null) return room;
+  if (index < 0) return add(room, line);
+  return { ...room, lines: placed(room.lines.filter((_, i) => i !== index), line) };
+}
+
+/** A line of the history sent on joining; `earlier` for a newcomer's page, one
+ * that has shown nothing of the room yet. */
+function historyLine(message: Frame, earlier: boolean): Line {
+  const from = text(message.from);
+  const offset = count(message.offset);
+  const said = {
+    id: text(message.id) || localId(),
+    ...when(message),
+    ...(earlier ? { earlier: true as const } : {}),
+    place: [offset ?? -1, 0, ++counter] as const,
+    ...(offset === undefined ? {} : { offset }),
+  };
+  if (from === BOT) return { kind: "bot", ...said, text: text(message.text), status: "complete" };
+  return { kind: "public", ...said, from, text: text(message.text), toBot: false };
+}
+
+const STATUSES: readonly AnswerStatus[] = ["complete", "interrupted", "failed"];
+
+const isFrame = (value: unknown): value is Frame =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** The room after one frame from the server. */
 export function receive(room: Room, frame: Frame): Room {
+  // Errors first: they also carry a systemMessage, for the course's clients to show.
+  if (typeof frame.error === "string") return refused(answered(room, frame), frame, frame.error);
   if (Array.isArray(frame.members)) {
-    return { ...room, members: frame.members.map(text) };
+    const asOf = count(frame.asOf);
+    if (asOf !== undefined && asOf < room.membersAsOf) return room;
+    return {
+      ...room,
+      members: frame.members.map(text),
+      // Without asOf: the list now, for this connection alone.
+      membersAsOf: asOf ?? Math.max(room.membersAsOf, room.latest),
+      latest: Math.max(room.latest, asOf ?? 0),
+    };
   }
   if (Array.isArray(frame.history)) {
-    const known = new Set(room.lines.map((line) => line.id));
-    const earlier = (frame.history as Frame[]).map(historyLine).filter((l) => !known.has(l.id));
-    return { ...room, lines: [...earlier, ...room.lines] };
+    const newcomer = room.lines.every((line) => line.earlier);
+    return frame.history
+      .filter(isFrame)
+      .map((message) => historyLine(message, newcomer))
+      .reduce(add, room);
   }
+  if (Array.isArray(frame.missed)) {
+    const next = frame.missed.filter(isFrame).reduce(receive, room);
+    return frame.complete === true ? caughtUp(next) : next;
+  }
+  if (typeof frame.resumeToken === "string") return started(room, frame, frame.resumeToken);
   if (typeof frame.botDelta === "string") {
     const piece = frame.botDelta;
-    return withBotText(room, text(frame.answerId), (line) => ({
-      kind: "bot",
-      id: text(frame.answerId),
-      text: (line?.kind === "bot" ? line.text : "") + piece,
-      status: "streaming",
-    }));
+    const id = text(frame.answerId);
+    return withAnswer(room, id, (line) => {
+      if (line?.kind === "bot" && line.status !== "streaming") return null; // it ended already
+      return {
+        kind: "bot",
+        id,
+        ...(line?.ts !== undefined ? { ts: line.ts } : when(frame)),
+        place: line?.place ?? [Infinity, 0, ++counter],
+        text: (line?.kind === "bot" ? line.text : "") + piece,
+        status: "streaming",
+      };
+    });
   }
+  const next = answered(room, frame);
+  const offset = count(frame.offset);
+  const conversation = typeof frame.systemMessage === "string" || typeof frame.publicMessage === "string";
+  if (offset !== undefined && conversation) {
+    const [offsets, ready] = arrive(next.offsets, offset, frame);
+    return ready.reduce(apply, { ...next, offsets, latest: Math.max(next.latest, offset) });
+  }
+  const privateOffset = count(frame.privateOffset);
+  if (privateOffset !== undefined && typeof frame.privateMessage === "string") {
+    const [privates, ready] = arrive(next.privates, privateOffset, frame);
+    return ready.reduce(apply, { ...next, privates });
+  }
+  return apply(next, frame);
+}
+
+/** The outbox, its first message answered by `frame` or not. */
+function answered(room: Room, frame: Frame): Room {
+  const head = room.outbox[0];
+  const waiting = head?.sentAt !== undefined || head?.again === true;
+  return waiting && room.me !== null && answers(head, frame, room.me)
+    ? { ...room, outbox: room.outbox.slice(1) }
+    : room;
+}
+
+function refused(room: Room, frame: Frame, error: string): Room {
+  if (frame.action === "setName") {
+    if (frame.code === "resume_invalid" && room.resuming) {
+      // Join afresh under the same name; the room hears of it.
+      const name = room.asked ?? room.me ?? room.session?.name ?? "";
+      return send(
+        { ...room, resuming: false, resumeFailed: true, session: null, asked: name },
+        join(name, room.language),
+      );
+    }
+    if (room.asked !== null || room.resuming) {
+      return {
+        ...room,
+        me: null,
+        asked: null,
+        nameError: error,
+        resuming: false,
+        resumeFailed: room.resumeFailed || room.resuming,
+      };
+    }
+  }
+  return add(room, {
+    kind: "error",
+    id: localId(),
+    ...when(frame),
+    place: here(room),
+    text: error,
+    code: text(frame.code),
+  });
+}
+
+/** A session frame: back in the room, or in with a new session. */
+function started(room: Room, frame: Frame, token: string): Room {
+  const name = text(frame.name);
+  const offset = count(frame.offset) ?? 0;
+  const privateOffset = count(frame.privateOffset) ?? 0;
+  let next: Room = {
+    ...room,
+    session: { token, name },
+    me: name,
+    asked: null,
+    nameError: null,
+    latest: Math.max(room.latest, offset),
+  };
+  // Back: what was missed follows, from where this page had read.
+  if (room.resuming) return next;
+  // A new session: its private stream starts here; the room's lines after what
+  // this page has read are asked for.
+  next = { ...next, privates: { last: privateOffset, held: [] } };
+  if (room.offsets.last === null) next = { ...next, offsets: { last: offset, held: [] } };
+  else if (offset > room.offsets.last) next = send(next, { ...sync(room), privateOffset });
+  if (!room.resumeFailed) return next;
+  return add(
+    { ...next, resumeFailed: false },
+    // After the line announcing the join, which takes the next offset.
+    {
+      kind: "notice",
+      id: localId(),
+      ...when(frame),
+      place: [offset + 1, 1, ++counter],
+      notice: "rejoined",
+    },
+  );
+}
+
+/** All that was missed came: gaps still open will never fill. */
+function caughtUp(room: Room): Room {
+  const [offsets, late] = release(room.offsets);
+  const [privates, latePrivate] = release(room.privates);
+  return [...late, ...latePrivate].reduce(apply, {
+    ...room,
+    offsets,
+    privates,
+    resuming: false,
+    gapSince: null,
+    syncedAt: null,
+  });
+}
+
+/** The room with a line of the conversation, in its place. */
+function apply(room: Room, frame: Frame): Room {
+  const offset = count(frame.offset);
+  const at = offset === undefined ? {} : { offset };
   if (typeof frame.systemMessage === "string") {
     let next = room;
     const event = text(frame.event);
     if (room.asked !== null && (event === "joined" || event === "renamed") && frame.name === room.asked) {
       next = { ...room, me: room.asked, asked: null, nameError: null };
     }
-    const line: Line = { kind: "system", id: text(frame.id) || localId(), text: frame.systemMessage };
-    return { ...next, lines: [...next.lines, line] };
+    return add(next, {
+      kind: "system",
+      id: text(frame.id) || localId(),
+      ...when(frame),
+      place: offset === undefined ? here(room) : [offset, 0, 0],
+      ...at,
+      text: frame.systemMessage,
+    });
   }
   if (typeof frame.publicMessage === "string") {
     const from = text(frame.from);
     if (from === BOT && typeof frame.answerId === "string") {
-      const status = (text(frame.status) || "complete") as AnswerStatus;
-      return withBotText(room, frame.answerId, () => ({
+      if (offset !== undefined && room.lines.some((line) => line.offset === offset)) return room;
+      const id = frame.answerId;
+      const status = STATUSES.find((s) => s === frame.status) ?? "complete";
+      return withAnswer(room, id, (line) => ({
         kind: "bot",
-        id: text(frame.answerId),
+        id,
+        ...(line?.ts !== undefined ? { ts: line.ts } : when(frame)),
+        // Without an offset, where it was, or (if it streamed) here.
+        place:
+          offset !== undefined
+            ? [offset, 0, 0]
+            : line && line.place[0] !== Infinity
+              ? line.place
+              : here(room),
+        ...at,
         text: text(frame.text),
         status,
       }));
     }
+    const said = {
+      id: text(frame.id) || localId(),
+      ...when(frame),
+      place: offset === undefined ? here(room) : ([offset, 0, 0] as const),
+      ...at,
+    };
     const line: Line = from
-      ? {
-          kind: "public",
-          id: text(frame.id) || localId(),
-          from,
-          text: text(frame.text),
-          toBot: typeof frame.answerId === "string",
-        }
-      : { kind: "system", id: localId(), text: frame.publicMessage };
-    return { ...room, lines: [...room.lines, line] };
+      ? { kind: "public", ...said, from, text: text(frame.text), toBot: typeof frame.answerId === "string" }
+      : { kind: "system", ...said, text: frame.publicMessage };
+    return add(room, line);
   }
   if (typeof frame.privateMessage === "string") {
-    const line: Line = {
+    const after = count(frame.after);
+    return add(room, {
       kind: "private",
       id: text(frame.id) || localId(),
+      ...when(frame),
+      place: after === undefined ? here(room) : [after, 1, count(frame.privateOffset) ?? ++counter],
       from: text(frame.from),
       to: text(frame.to),
       text: text(frame.text) || frame.privateMessage,
-    };
-    return { ...room, lines: [...room.lines, line] };
-  }
-  if (typeof frame.error === "string") {
-    if (frame.action === "setName" && room.me === null) {
-      return { ...room, asked: null, nameError: frame.error };
-    }
-    const line: Line = { kind: "error", id: localId(), text: frame.error, code: text(frame.code) };
-    return { ...room, lines: [...room.lines, line] };
+    });
   }
   return room;
 }
+
+/** What a reload of the page keeps: the session, and how far the page read. */
+export const saved = (room: Room): Saved | null =>
+  room.session && room.me !== null
+    ? {
+        token: room.session.token,
+        name: room.me,
+        offset: room.offsets.last ?? 0,
+        privateOffset: room.privates.last ?? 0,
+      }
+    : null;

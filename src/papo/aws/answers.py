@@ -10,19 +10,19 @@ itself with `AWS_ENDPOINT_URL_LAMBDA`), so this code is the same on both.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 from typing import TYPE_CHECKING
 
 import msgspec
-from aws_lambda_powertools import Logger
 
 from papo.aws.event import AnswerEvent
-from papo.ports import AnswerJob, AnswerNotStarted
+from papo.core.ports import AnswerJob, AnswerNotStarted
 
 if TYPE_CHECKING:
     from types_boto3_lambda.client import LambdaClient
 
-logger = Logger(service="papo", child=True)
+logger = logging.getLogger(__name__)
 
 ANSWER_KEY = "papoAnswer"
 

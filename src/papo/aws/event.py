@@ -9,10 +9,11 @@ this machine: 193 ms with them, 162 ms without).
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import msgspec
 
-from papo.ports import AnswerJob
+from papo.core.ports import AnswerJob, Identity
 
 
 class RequestContext(msgspec.Struct, rename="camel", frozen=True):
@@ -21,12 +22,24 @@ class RequestContext(msgspec.Struct, rename="camel", frozen=True):
     request_id: str
     domain_name: str
     stage: str
+    authorizer: dict[str, Any] | None = None
+    """What the `$connect` authorizer said (`principalId`, its context's keys),
+    on every event of the connection."""
+
+    @property
+    def identity(self) -> Identity | None:
+        if not self.authorizer or not self.authorizer.get("principalId"):
+            return None
+        name = self.authorizer.get("name")
+        return Identity(str(self.authorizer["principalId"]), str(name) if name else None)
 
 
 class WebSocketEvent(msgspec.Struct, rename="camel", frozen=True):
     request_context: RequestContext
     body: str | None = None
     is_base64_encoded: bool = False
+    query_string_parameters: dict[str, str] | None = None
+    """`$connect`'s query string (`?lang=pt-BR`)."""
 
     @classmethod
     def parse(cls, event: object) -> WebSocketEvent:

@@ -1,125 +1,135 @@
 """papo's one Lambda handler: the route table of the WebSocket API.
 
-API Gateway picks the route by `$request.body.action`; each route below is
-a short function over the chat core. The event is parsed once, at the edge,
-into a typed `WebSocketEvent`. The same function also produces bot answers,
-when it invokes itself with a `papoAnswer` event (see `papo.aws.answers`).
+API Gateway picks the route by `$request.body.action`; `$connect` and
+`$disconnect` are the connection's, and every action of the chat core's
+table (`papo.core.chat.ACTIONS`) is a route of its own, served the same way
+as `$default`. The event is parsed once, at the edge, into a typed
+`WebSocketEvent`. The same function also produces bot answers, when it
+invokes itself with a `papoAnswer` event (see `papo.aws.answers`), and posts
+shares of big fan-outs, with a `papoShare` event (see `papo.aws.fanout`).
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
-from papo.aws import wiring
+from papo.aws import logs, wiring
 from papo.aws.answers import ANSWER_KEY, SelfInvokedAnswers
 from papo.aws.event import AnswerEvent, WebSocketEvent
-from papo.chat import Chat
+from papo.aws.fanout import SHARE_KEY, ShareEvent, deliver_share
+from papo.core.chat import ACTIONS, Chat
+from papo.core.clock import now_ms
+from papo.core.ports import Delivery
+from papo.core.rooms import InvalidRoom
+from papo.core.texts import Texts
 from papo.settings import Settings
-from papo.texts import Texts
 
-logger = Logger(service="papo")
+logger = logs.setup()
 
 Route = Callable[[Chat, WebSocketEvent], None]
-ROUTES: dict[str, Route] = {}
 
 
-def route(key: str) -> Callable[[Route], Route]:
-    def register(function: Route) -> Route:
-        ROUTES[key] = function
-        return function
-
-    return register
-
-
-@route("$connect")
 def connect(chat: Chat, event: WebSocketEvent) -> None:
-    chat.connect(event.request_context.connection_id)
+    query = event.query_string_parameters or {}
+    request = event.request_context
+    chat.connect(request.connection_id, query.get("lang"), request.identity, query.get("room"))
 
 
-@route("$disconnect")
 def disconnect(chat: Chat, event: WebSocketEvent) -> None:
     chat.disconnect(event.request_context.connection_id)
 
 
-@route("setName")
-def set_name(chat: Chat, event: WebSocketEvent) -> None:
-    chat.set_name(event.request_context.connection_id, event.decoded_body)
+def act(chat: Chat, event: WebSocketEvent) -> None:
+    """An action's own route, or `$default` (which finds the action in the body)."""
+    route = event.request_context.route_key
+    action = route if route in ACTIONS else None
+    request = event.request_context
+    chat.act(action, request.connection_id, event.decoded_body, request.identity)
 
 
-@route("sendPublic")
-def send_public(chat: Chat, event: WebSocketEvent) -> None:
-    chat.send_public(event.request_context.connection_id, event.decoded_body)
-
-
-@route("sendPrivate")
-def send_private(chat: Chat, event: WebSocketEvent) -> None:
-    chat.send_private(event.request_context.connection_id, event.decoded_body)
-
-
-@route("sendBot")
-def send_bot(chat: Chat, event: WebSocketEvent) -> None:
-    chat.send_bot(event.request_context.connection_id, event.decoded_body)
-
-
-@route("$default")
-def default(chat: Chat, event: WebSocketEvent) -> None:
-    chat.default(event.request_context.connection_id, event.decoded_body)
+ROUTES: dict[str, Route] = {
+    "$connect": connect,
+    "$disconnect": disconnect,
+    "$default": act,
+    **dict.fromkeys(ACTIONS, act),
+}
+ROUTE_KEYS = tuple(ROUTES)
+"""The routes to declare for this handler, in API Gateway or `papo serve`."""
 
 
 def _chat(settings: Settings, url: str, context: object) -> Chat:
-    """The chat for one invocation. Answers go to another invocation of this
-    function when it runs as a Lambda function, else are produced at once."""
+    """The chat for one invocation. When it runs as a Lambda function, answers
+    go to another invocation of this function and big fan-outs are split
+    across invocations; else answers are produced at once, and posted here."""
     function = getattr(context, "invoked_function_arn", None)
+    delivery: Delivery = wiring.delivery(settings, url)
+    if isinstance(function, str):
+        delivery = wiring.split_delivery(settings, url, function)
     return Chat(
         store=wiring.store(settings),
-        delivery=wiring.delivery(settings, url),
+        delivery=delivery,
         texts=Texts(settings.language),
         limits=settings.limits,
         bot=wiring.bot(settings),
         answers=SelfInvokedAnswers(function, url) if isinstance(function, str) else None,
         bot_rules=settings.bot_rules,
+        history=settings.history,
+        streaming=settings.streaming,
+        resume=settings.resume,
+        rate=settings.rate,
+        joins=settings.joins,
     )
 
 
-def _route(settings: Settings, event: dict[str, Any], context: object) -> None:
-    ws = WebSocketEvent.parse(event)
-    request = ws.request_context
-    # Thread-local keys: the emulator runs invocations in threads of one process.
-    logger.thread_safe_append_keys(
-        route=request.route_key,
-        connection_id=request.connection_id,
-        request_id=request.request_id,
-    )
+def _route(settings: Settings, event: WebSocketEvent, context: object) -> None:
+    request = event.request_context
     url = wiring.endpoint_url(settings, request.domain_name, request.stage)
-    ROUTES.get(request.route_key, default)(_chat(settings, url, context), ws)
+    ROUTES.get(request.route_key, act)(_chat(settings, url, context), event)
 
 
-def _answer(settings: Settings, event: object, context: object) -> None:
-    answer = AnswerEvent.parse(event)
-    logger.thread_safe_append_keys(
-        route=ANSWER_KEY,
-        connection_id=answer.job.asker_id,
-        request_id=getattr(context, "aws_request_id", None),
-    )
-    _chat(settings, answer.endpoint, None).answer(answer.job)
+def _answer(settings: Settings, event: AnswerEvent) -> None:
+    _chat(settings, event.endpoint, None).answer(event.job)
+
+
+def _share(settings: Settings, event: ShareEvent, context: object) -> None:
+    chat = _chat(settings, event.endpoint, context)
+    deliver_share(chat, wiring.store(settings), event, now_ms())
 
 
 def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     started = time.perf_counter()
-    settings = Settings.from_env()
+    run: Callable[[Settings], None]
+    if ANSWER_KEY in event:
+        answer = AnswerEvent.parse(event[ANSWER_KEY])
+        request_id = getattr(context, "aws_request_id", None)
+        keys = {"route": ANSWER_KEY, "connection_id": answer.job.asker_id, "request_id": request_id}
+        run = functools.partial(_answer, event=answer)
+    elif SHARE_KEY in event:
+        share = ShareEvent.parse(event[SHARE_KEY])
+        request_id = getattr(context, "aws_request_id", None)
+        keys = {"route": SHARE_KEY, "share_id": share.share_id, "request_id": request_id}
+        run = functools.partial(_share, event=share, context=context)
+    else:
+        ws = WebSocketEvent.parse(event)
+        request = ws.request_context
+        keys = {
+            "route": request.route_key,
+            "connection_id": request.connection_id,
+            "request_id": request.request_id,
+        }
+        run = functools.partial(_route, event=ws, context=context)
     try:
-        if ANSWER_KEY in event:
-            _answer(settings, event[ANSWER_KEY], context)
-        else:
-            _route(settings, event, context)
+        run(Settings.from_env())
+    except InvalidRoom as invalid:
+        # $connect only: API Gateway refuses the handshake with this status.
+        logger.info("connection refused", extra={**keys, "reason": str(invalid)})
+        return {"statusCode": 400, "body": str(invalid)}
     except Exception:
-        logger.exception("route failed")
+        logger.exception("route failed", extra=keys)
         raise
-    logger.info(
-        "route done", extra={"duration_ms": round((time.perf_counter() - started) * 1e3, 2)}
-    )
+    duration_ms = round((time.perf_counter() - started) * 1e3, 2)
+    logger.info("route done", extra={**keys, "duration_ms": duration_ms})
     return {"statusCode": 200}

@@ -1,70 +1,141 @@
-"""The emulator as an ASGI app built from `PAPO_*` environment variables.
+"""`papo serve`'s options, and the emulator they make.
 
-`papo serve` writes its options into the environment and serves
-`papo.local.app:create_app`, so that uvicorn's reloader can build the
-same app again in a fresh process after a code change.
+The options are plain values, so that `--reload` can hand them to each fresh
+server process whole (uvicorn's reloader pickles them into it); nothing of
+them travels through the environment.
 """
 
 from __future__ import annotations
 
-import os
+import dataclasses
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from starlette.applications import Starlette
-
-from papo.local.config import PAPO_HANDLER, PAPO_ROUTES, ApiConfig, Limits
+from papo.local.config import (
+    PAPO_HANDLER,
+    ApiConfig,
+    Authorizer,
+    Limits,
+    MockTarget,
+    RouteTarget,
+    Throttle,
+)
+from papo.local.runtime import refusal
 from papo.local.server import Emulator
+from papo.local.signatures import beyond_loopback
 from papo.local.template import api_config
+from papo.local.web import PageOidc
+
+PAPOS_MOCKS: Mapping[str, MockTarget] = {"ping": MockTarget(response='{"type": "pong"}')}
+"""papo's routes API Gateway answers itself, each with a route response, as papo's
+SAM template declares them: the web client's heartbeat, which keeps an idle
+connection open at no Lambda invocation's cost. Over papo's handler's own route
+of the same key, which serves deployments without them."""
 
 
-def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
-    raw = environ.get(name)
-    return default if not raw else float(raw)
+@dataclass(frozen=True)
+class ServeOptions:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    stage: str = "dev"
+    handler: str = PAPO_HANDLER
+    routes: tuple[str, ...] = ()
+    """Empty: `$default` alone."""
+    route_responses: frozenset[str] = frozenset()
+    route_selection_expression: str = "$request.body.action"
+    template: Path | None = None
+    api_id: str | None = None
+    """None: the template's (its API's `Metadata: papo: ApiId`), else `papolocal0`."""
+    region: str = "us-east-1"
+    limits: Limits = field(default_factory=Limits)
+    workers: int = 0
+    tls_port: int | None = 8443
+    web_port: int | None = None
+    web_dir: Path | None = None
+    web_oidc: PageOidc | None = None
+    """The OpenID Connect issuer the web client signs in with."""
+    environment: Mapping[str, str] = field(default_factory=dict)
+    """For handlers, over Lambda's own variables."""
+    authorizer: str | None = None
+    """`$connect`'s REQUEST authorizer, MODULE:FUNCTION, over a template's."""
+    identity_sources: tuple[str, ...] = ()
+    """The authorizer's, like `route.request.querystring.token`."""
+    throttle_burst: int | None = None
+    throttle_rate: float | None = None
+    """The stage's throttling, over a template's `DefaultRouteSettings`."""
+    require_signatures: bool = False
+    """Signatures on the Management and Lambda APIs even on loopback (beyond it, always)."""
 
+    @property
+    def signatures_required(self) -> bool:
+        return self.require_signatures or beyond_loopback(self.host)
 
-def config_from_env(environ: Mapping[str, str] = os.environ) -> ApiConfig:
-    defaults = Limits()
-    limits = Limits(
-        max_message_bytes=int(environ.get("PAPO_MAX_MESSAGE_BYTES") or defaults.max_message_bytes),
-        max_frame_bytes=int(environ.get("PAPO_MAX_FRAME_BYTES") or defaults.max_frame_bytes),
-        idle_timeout_s=_seconds(environ, "PAPO_IDLE_TIMEOUT", defaults.idle_timeout_s),
-        max_connection_duration_s=_seconds(
-            environ, "PAPO_MAX_CONNECTION_DURATION", defaults.max_connection_duration_s
-        ),
-        integration_timeout_s=_seconds(
-            environ, "PAPO_INTEGRATION_TIMEOUT", defaults.integration_timeout_s
-        ),
-    )
-    options: dict[str, Any] = {
-        "stage": environ.get("PAPO_STAGE") or "dev",
-        "limits": limits,
-        "workers": int(environ.get("PAPO_WORKERS") or 0),
-    }
-    template = environ.get("PAPO_TEMPLATE")
-    if template:
-        return api_config(Path(template), **options)
-    responses = environ.get("PAPO_ROUTE_RESPONSES")
-    if responses:
-        options["route_responses"] = frozenset(r for r in responses.split(",") if r)
-    handler = environ.get("PAPO_HANDLER") or PAPO_HANDLER
-    routes = tuple(r for r in (environ.get("PAPO_ROUTES") or "").split(",") if r)
-    if not routes:
-        routes = PAPO_ROUTES if handler == PAPO_HANDLER else ("$default",)
-    return ApiConfig.for_handler(
-        handler,
-        routes,
-        route_selection_expression=environ.get("PAPO_ROUTE_SELECTION_EXPRESSION")
-        or "$request.body.action",
-        **options,
-    )
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    """The template's parameters, over their defaults."""
+    code: Mapping[str, Path] = field(default_factory=dict)
+    """Functions' code (a folder or a zip), by logical id or FunctionName, over their CodeUri."""
 
+    @property
+    def papos_own(self) -> bool:
+        return self.template is None and self.handler == PAPO_HANDLER
 
-def create_app() -> Starlette:
-    emulator = Emulator(
-        config_from_env(),
-        host=os.environ.get("PAPO_HOST") or "127.0.0.1",
-        port=int(os.environ.get("PAPO_PORT") or 8000),
-    )
-    return emulator.app
+    def api_config(self) -> ApiConfig:
+        """The API to emulate; OSError or ValueError (TemplateError) when it cannot be."""
+        config = self._trust(self._api_config())
+        refused = refusal(config.functions)
+        if refused is not None:
+            raise ValueError(refused)
+        return config
+
+    def _api_config(self) -> ApiConfig:
+        common = {
+            "stage": self.stage,
+            "limits": self.limits,
+            "workers": self.workers,
+            "region": self.region,
+        }
+        if self.template is not None:
+            return api_config(
+                self.template,
+                api_id=self.api_id,
+                parameters=self.parameters,
+                code=self.code,
+                **common,
+            )
+        routes = self.routes or ("$default",)
+        mocks = PAPOS_MOCKS if self.papos_own else {}
+        return ApiConfig.for_handler(
+            self.handler,
+            tuple(route for route in routes if route not in mocks),
+            mocks=mocks,
+            route_responses=self.route_responses | frozenset(mocks),
+            route_selection_expression=self.route_selection_expression,
+            **({"api_id": self.api_id} if self.api_id else {}),
+            **common,
+        )
+
+    def _trust(self, config: ApiConfig) -> ApiConfig:
+        """`config` with the authorizer and the stage throttling these options set."""
+        if self.authorizer is not None:
+            authorizer = Authorizer(RouteTarget(self.authorizer), self.identity_sources)
+            config = dataclasses.replace(config, authorizer=authorizer)
+        if self.throttle_burst is not None or self.throttle_rate is not None:
+            given = Throttle(self.throttle_burst, self.throttle_rate)
+            stage = given.over(config.throttling.stage or Throttle())
+            throttling = dataclasses.replace(config.throttling, stage=stage)
+            config = dataclasses.replace(config, throttling=throttling)
+        return config
+
+    def emulator(self, config: ApiConfig | None = None) -> Emulator:
+        return Emulator(
+            config or self.api_config(),
+            host=self.host,
+            port=self.port,
+            environment=self.environment,
+            tls_port=self.tls_port,
+            web_port=self.web_port,
+            web_dir=self.web_dir,
+            web_oidc=self.web_oidc,
+            require_signatures=self.signatures_required,
+        )

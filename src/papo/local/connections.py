@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -92,3 +93,7 @@ class Registry:
     def get(self, connection_id: str) -> LiveConnection | None:
         connection = self._open.get(connection_id)
         return None if connection is None or connection.closing else connection
+
+    def __iter__(self) -> Iterator[LiveConnection]:
+        """The open connections, as `GET @connections` would find them one by one."""
+        return iter([c for c in list(self._open.values()) if not c.closing])

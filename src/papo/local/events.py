@@ -21,10 +21,13 @@ class Peer:
     domain_name: str
     stage: str
     api_id: str
+    authorizer: Mapping[str, Any] | None = None
+    """What `$connect`'s authorizer allowed it with, which every event of the
+    connection carries as `requestContext.authorizer`."""
 
 
 def _context(peer: Peer, route: str, event_type: str, request_id: str, now: int) -> dict[str, Any]:
-    return {
+    context: dict[str, Any] = {
         "routeKey": route,
         "eventType": event_type,
         "extendedRequestId": request_id,
@@ -39,6 +42,9 @@ def _context(peer: Peer, route: str, event_type: str, request_id: str, now: int)
         "connectionId": peer.connection_id,
         "apiId": peer.api_id,
     }
+    if peer.authorizer is not None:
+        context["authorizer"] = dict(peer.authorizer)
+    return context
 
 
 def _single_and_multi(

@@ -1,8 +1,16 @@
-"""The WebSocket side of the emulated API: handshakes, routing, limits, error frames."""
+"""The WebSocket side of the emulated API: handshakes, routing, limits, error frames.
+
+A route integrated with a function invokes it; a MOCK route is answered here,
+invoking nothing (FIDELITY 23). Either way, a message is activity for the idle
+timeout as it arrives. `$connect`'s authorizer runs before it
+(`papo.local.authorizers`), and the stage's throttling comes first of all
+(`papo.local.throttling`).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from typing import Any
@@ -10,10 +18,12 @@ from typing import Any
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
-from papo.local import events, ids
-from papo.local.config import ApiConfig
+from papo.local import authorizers, events, ids, mapping
+from papo.local.config import ApiConfig, MockTarget
 from papo.local.connections import LiveConnection, Registry
 from papo.local.invoker import HandlerFailed, Invoker
+from papo.local.throttling import TOO_MANY_REQUESTS, Throttles
+from papo.local.unrouted import Unrouted
 
 log = logging.getLogger("papo.local")
 
@@ -52,15 +62,17 @@ class Gateway:
         self.invoker = invoker
         self.registry = registry
         self._path = config.selection_path()
+        self.throttles = Throttles(config.throttling)
+        self.unrouted = Unrouted(config.route_keys)
         self._tasks: set[asyncio.Task[None]] = set()
 
     def select_route(self, data: str | bytes) -> str | None:
         """The route for a message: by the selection expression, else `$default`."""
-        routes = self.config.routes
+        routes = self.config.route_keys
         if isinstance(data, str):
             try:
                 value: Any = json.loads(data)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested too deep to read
                 value = None
             for part in self._path:
                 value = value.get(part) if isinstance(value, dict) else None
@@ -73,6 +85,9 @@ class Gateway:
         if stage != self.config.stage:
             await websocket.close(1008)
             return
+        if not self.throttles.allow("$connect"):
+            await websocket.send_denial_response(Response(status_code=429))
+            return
         client = websocket.client
         peer = events.Peer(
             connection_id=ids.connection_id(),
@@ -84,8 +99,9 @@ class Gateway:
             api_id=self.config.api_id,
         )
         accepted, subprotocol = await self._connect(websocket, peer)
-        if not accepted:
+        if accepted is None:
             return
+        peer = accepted
         await websocket.accept(subprotocol=subprotocol)
         connection = LiveConnection(peer, websocket)
         self.registry.add(connection)
@@ -96,34 +112,69 @@ class Gateway:
         writer.cancel()
         await self._disconnect(peer, code, reason)
 
-    async def _connect(self, websocket: WebSocket, peer: events.Peer) -> tuple[bool, str | None]:
-        """Runs `$connect`: whether to accept, and with which subprotocol."""
-        if "$connect" not in self.config.routes:
-            return True, None
+    async def _connect(
+        self, websocket: WebSocket, peer: events.Peer
+    ) -> tuple[events.Peer | None, str | None]:
+        """Runs the authorizer and `$connect`: the peer to accept (with what the
+        authorizer allowed it), or None; and the subprotocol."""
         request_id = ids.request_id()
-        event = events.connect(
-            peer,
-            request_id,
-            [
-                (header_name(k.decode("latin-1")), v.decode("latin-1"))
-                for k, v in websocket.scope["headers"]
-            ],
-            list(websocket.query_params.multi_items()),
-        )
+        headers = [
+            (header_name(k.decode("latin-1")), v.decode("latin-1"))
+            for k, v in websocket.scope["headers"]
+        ]
+        query = list(websocket.query_params.multi_items())
+        authorizer = self.config.authorizer
+        if authorizer is not None:
+            allowed = await authorizers.authorize(
+                authorizer,
+                self.invoker,
+                events.connect(peer, request_id, headers, query),
+                headers,
+                query,
+                self.config.limits,
+                self.config.region,
+            )
+            if isinstance(allowed, authorizers.Refused):
+                log.warning(
+                    "$connect authorizer refused %s with %d: %s",
+                    peer.connection_id,
+                    allowed.status,
+                    allowed.why,
+                )
+                await websocket.send_denial_response(Response(status_code=allowed.status))
+                return None, None
+            peer = dataclasses.replace(peer, authorizer=allowed)
+        mock = self.config.mocks.get("$connect")
+        if mock is not None:
+            return (peer if await self._connect_mock(websocket, mock) else None), None
+        if "$connect" not in self.config.routes:
+            self.unrouted.saw("$connect")
+            return peer, None
+        event = events.connect(peer, request_id, headers, query)
         try:
             result = await self._invoke_within_timeout("$connect", event)
         except (HandlerFailed, TimeoutError):
             await websocket.send_denial_response(Response(status_code=502))
-            return False, None
+            return None, None
         status = result.get("statusCode", 200) if isinstance(result, dict) else 200
         if not 200 <= int(status) < 300:
             await websocket.send_denial_response(Response(status_code=int(status)))
-            return False, None
-        headers = result.get("headers") if isinstance(result, dict) else None
-        for name, value in (headers or {}).items():
+            return None, None
+        headers_out = result.get("headers") if isinstance(result, dict) else None
+        for name, value in (headers_out or {}).items():
             if name.lower() == "sec-websocket-protocol":
-                return True, str(value)
-        return True, None
+                return peer, str(value)
+        return peer, None
+
+    @staticmethod
+    async def _connect_mock(websocket: WebSocket, mock: MockTarget) -> bool:
+        """A MOCK `$connect` decides by its request template's status, invoking
+        nothing: 2xx accepts, another status refuses with it, none refuses with 500."""
+        status = 500 if mock.status_code is None else mock.status_code
+        if 200 <= status < 300:
+            return True
+        await websocket.send_denial_response(Response(status_code=status))
+        return False
 
     async def _receive(self, connection: LiveConnection) -> tuple[int, str]:
         """Reads messages until the socket closes or a limit closes it."""
@@ -154,10 +205,18 @@ class Gateway:
         route = self.select_route(data)
         request_id = ids.request_id()
         cid = connection.connection_id
+        if not self.throttles.allow(route):
+            await connection.send(error_frame(TOO_MANY_REQUESTS, cid, request_id))
+            return
         if route is None:
+            self.unrouted.saw("$default")
             await connection.send(error_frame("Forbidden", cid, request_id))
             return
         event = events.message(connection.peer, route, request_id, data, ids.now_ms())
+        mock = self.config.mocks.get(route)
+        if mock is not None:
+            await self._answer_mock(connection, route, mock, event["requestContext"])
+            return
         try:
             result = await self._invoke_within_timeout(route, event)
         except TimeoutError:
@@ -169,6 +228,21 @@ class Gateway:
             if route in self.config.route_responses and body is not None:
                 await connection.send(str(body))
 
+    async def _answer_mock(
+        self,
+        connection: LiveConnection,
+        route: str,
+        mock: MockTarget,
+        context: dict[str, Any],
+    ) -> None:
+        """A MOCK route's answer: its integration response, when the route has a
+        route response; nothing else, and nothing is invoked."""
+        if mock.status_code is None:
+            cid, request_id = connection.connection_id, context["requestId"]
+            await connection.send(error_frame("Internal server error", cid, request_id))
+        elif route in self.config.route_responses and mock.response is not None:
+            await connection.send(mapping.render(mock.response, context))
+
     async def _invoke_within_timeout(self, route: str, event: dict[str, Any]) -> Any:
         """The route's result, or TimeoutError past the integration timeout; as on AWS,
         the invocation itself is not cancelled."""
@@ -179,7 +253,8 @@ class Gateway:
 
     async def _disconnect(self, peer: events.Peer, code: int, reason: str) -> None:
         if "$disconnect" not in self.config.routes:
-            return
+            self.unrouted.saw("$disconnect")
+            return  # none, or a MOCK one: nothing to invoke
         event = events.disconnect(peer, ids.request_id(), code, reason, ids.now_ms())
         try:
             await self.invoker.invoke("$disconnect", event)

@@ -3,139 +3,145 @@
 Worker processes stand in for Lambda containers: state a handler keeps in
 module globals is not shared between them, as it is not on AWS. Each call
 writes CloudWatch's START/END/REPORT lines, and a handler's exception with
-its request id, to standard error.
+its request id, to standard error (`papo.local.worker`). A function whose
+template names another Python than papo serve's runs in containers of that
+Python instead (`papo.local.containers`), whatever the mode.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import multiprocessing
-import os
-import sys
-import time
-import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
+from papo.local import worker
 from papo.local.config import ApiConfig, RouteTarget
+from papo.local.containers import ContainerDied, Containers
+from papo.local.loader import Loader
+from papo.local.runtime import Interpreter, Runtime, interpreter
 
-Handler = Callable[[dict[str, Any], Any], Any]
-_loaded: dict[str, Handler] = {}
+CONTAINERS = 10
+"""At most this many containers a function of another Python, unless --workers says."""
 
 
 class HandlerFailed(Exception):
     """The handler raised; API Gateway answers 'Internal server error'."""
 
 
-@dataclass
-class LambdaContext:
-    """The attributes of Lambda's context object that handlers commonly read."""
-
-    aws_request_id: str
-    function_name: str
-    deadline_ms: int
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 128
-    log_group_name: str = "/aws/lambda/papo-local"
-    log_stream_name: str = "papo-local"
-
-    @property
-    def invoked_function_arn(self) -> str:
-        region = os.environ.get("AWS_REGION", "us-east-1")
-        return f"arn:aws:lambda:{region}:000000000000:function:{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, self.deadline_ms - time.time_ns() // 1_000_000)
-
-
-def load(target: RouteTarget) -> Handler:
-    """Imports `module:function`, from the target's code folder when it has one."""
-    key = f"{target.code_dir}|{target.handler}"
-    if key not in _loaded:
-        module_name, _, function_name = target.handler.partition(":")
-        if not function_name:
-            module_name, _, function_name = target.handler.rpartition(".")
-        code_dir = target.code_dir or os.getcwd()  # as `python -m`, uvicorn and Lambda do
-        if code_dir not in sys.path:
-            sys.path.insert(0, code_dir)
-        handler = getattr(importlib.import_module(module_name), function_name)
-        if not callable(handler):
-            raise TypeError(f"{target.handler} is not callable")
-        _loaded[key] = handler
-    return _loaded[key]
-
-
-def call(target: RouteTarget, event: dict[str, Any], timeout_s: float, request_id: str) -> Any:
+def call(
+    loader: Loader, target: RouteTarget, event: dict[str, Any], timeout_s: float, request_id: str
+) -> Any:
     """Runs one invocation; in a worker process, or in a thread of the server."""
-    started = time.perf_counter()
-    print(f"START RequestId: {request_id} Version: $LATEST", file=sys.stderr, flush=True)
     try:
-        handler = load(target)
-        context = LambdaContext(
-            aws_request_id=request_id,
-            function_name=target.function_name,
-            deadline_ms=time.time_ns() // 1_000_000 + int(timeout_s * 1000),
+        return worker.invoke(
+            lambda: loader.handler(target), event, request_id, target.function_name, timeout_s
         )
-        return handler(event, context)
-    except Exception as error:  # noqa: BLE001 - as Lambda's runtime, any failure of the handler
-        lines = traceback.format_exception(error)
-        for line in "".join(lines).rstrip().splitlines():
-            print(f"[ERROR]\t{request_id}\t{line}", file=sys.stderr)
-        raise HandlerFailed(f"{type(error).__name__}: {error}") from None
-    finally:
-        took = (time.perf_counter() - started) * 1000
-        print(f"END RequestId: {request_id}", file=sys.stderr)
-        print(
-            f"REPORT RequestId: {request_id}\tDuration: {took:.2f} ms",
-            file=sys.stderr,
-            flush=True,
-        )
+    except worker.HandlerError as error:
+        raise HandlerFailed(str(error)) from None
 
 
-def lambda_defaults(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
-    """What Lambda's environment always has and a laptop may not: a region, and
-    credentials for boto3 (the emulator's Management API accepts any; real AWS
-    services keep using the developer's own when they have some)."""
-    defaults: dict[str, str] = {}
-    region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
-        if not environ.get(name):
-            defaults[name] = region
-    import botocore.session
-
-    if botocore.session.get_session().get_credentials() is None:
-        defaults["AWS_ACCESS_KEY_ID"] = "papo-local"
-        defaults["AWS_SECRET_ACCESS_KEY"] = "papo-local"  # noqa: S105 - a placeholder, no secret
-    return defaults
+def _in_container(
+    containers: Containers, event: dict[str, Any], timeout_s: float, request_id: str
+) -> Any:
+    try:
+        return containers.invoke(event, request_id, timeout_s)
+    except (worker.HandlerError, ContainerDied) as error:
+        raise HandlerFailed(str(error)) from None
 
 
-def _start_worker(environment: Mapping[str, str]) -> None:
-    os.environ.update(environment)
+_worker_loader = Loader()
+"""A worker process's handlers: the process is the worker's alone."""
+
+
+def _start_worker(runtime: Runtime) -> None:
+    runtime.enter()  # for the worker's whole life, as a Lambda container's
+
+
+def _call_in_worker(
+    target: RouteTarget, event: dict[str, Any], timeout_s: float, request_id: str
+) -> Any:
+    return call(_worker_loader, target, event, timeout_s, request_id)
+
+
+def one_environment(targets: Iterable[RouteTarget]) -> tuple[dict[str, str], set[str]]:
+    """The environment one process can hold for these functions, and those,
+    after the first, that set a variable another set before them to another
+    value: they cannot share it."""
+    held: dict[str, str] = {}
+    apart: set[str] = set()
+    for target in targets:
+        if any(held.get(name, value) != value for name, value in target.environment.items()):
+            apart.add(target.function_name)
+        else:
+            held.update(target.environment)
+    return held, apart
 
 
 class Invoker:
-    def __init__(self, config: ApiConfig, environment: Mapping[str, str] | None = None) -> None:
+    """Runs the API's functions: in N worker processes, or in threads of this one.
+
+    Each function runs with its own environment over what all share, as each
+    Lambda function has its own: in worker mode each distinct environment has
+    its own worker processes; in threads, the process holds one environment,
+    so a function whose variables contradict another's (two functions, one
+    variable, two values) runs in containers of papo serve's Python instead.
+    """
+
+    def __init__(self, config: ApiConfig, runtime: Runtime) -> None:
         self.config = config
-        merged: dict[str, str] = {**lambda_defaults(), **(environment or {})}
-        for target in config.routes.values():
-            merged.update(target.environment)
-        self._executor: Executor
-        self._replaced: dict[str, str | None] = {}
+        self.runtime = runtime
+        self._leave: Callable[[], None] | None = None
+        functions = {target.function_name: target for target in config.functions}
+        self.interpreters: dict[str, Interpreter] = {
+            name: interpreter(target.runtime) for name, target in functions.items()
+        }
+        apart = {name for name, found in self.interpreters.items() if found.foreign}
+        self._threads = ThreadPoolExecutor(64, thread_name_prefix="papo-lambda")
+        self._pools: dict[str, Executor] = {}
+        shared_in_threads: dict[str, str] = {}
+        self.environment_apart: set[str] = set()
+        """Functions run in containers in threads mode, for their environment."""
         if config.workers > 0:
-            self._executor = ProcessPoolExecutor(
-                config.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_worker,
-                initargs=(merged,),
-            )
+            by_environment: dict[frozenset[tuple[str, str]], Executor] = {}
+            for name, target in functions.items():
+                if name in apart:
+                    continue
+                key = frozenset(target.environment.items())
+                if key not in by_environment:
+                    by_environment[key] = ProcessPoolExecutor(
+                        config.workers,
+                        mp_context=multiprocessing.get_context("spawn"),
+                        initializer=_start_worker,
+                        initargs=(self._own(target),),
+                    )
+                self._pools[name] = by_environment[key]
         else:
-            # Handlers in threads read this process's environment; close() gives it back.
-            self._replaced = {name: os.environ.get(name) for name in merged}
-            os.environ.update(merged)
-            self._executor = ThreadPoolExecutor(64, thread_name_prefix="papo-lambda")
+            self._loader = Loader()
+            in_threads = [t for name, t in functions.items() if name not in apart]
+            shared_in_threads, self.environment_apart = one_environment(in_threads)
+            apart |= self.environment_apart
+        self._in_threads = Runtime({**runtime.environment, **shared_in_threads}, runtime.hosts)
+        self._containers = {
+            name: Containers(
+                self.interpreters[name].path,
+                functions[name],
+                self._own(functions[name]).environment,
+                runtime.hosts,
+                config.workers or CONTAINERS,
+            )
+            for name in apart
+        }
+
+    def _own(self, target: RouteTarget) -> Runtime:
+        """What a function's process holds: what all share, then its own variables."""
+        return Runtime({**self.runtime.environment, **target.environment}, self.runtime.hosts)
+
+    def open(self) -> None:
+        """Readies this process for handlers in its threads (workers ready their own)."""
+        if self.config.workers == 0 and self._leave is None:
+            self._leave = self._in_threads.enter()
 
     async def invoke(self, route: str, event: dict[str, Any]) -> Any:
         """Runs the route's handler; raises HandlerFailed if it raised.
@@ -145,23 +151,42 @@ class Invoker:
         target = self.config.routes[route]
         timeout = self.config.limits.integration_timeout_s
         request_id = event["requestContext"]["requestId"]
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, call, target, event, timeout, request_id)
+        return await self._submit(target, event, timeout, request_id)
 
     async def invoke_function(
         self, target: RouteTarget, event: dict[str, Any], request_id: str
     ) -> Any:
         """Runs a function as Lambda's Invoke API does, with its own timeout."""
+        return await self._submit(target, event, target.timeout_s, request_id)
+
+    async def _submit(
+        self, target: RouteTarget, event: dict[str, Any], timeout_s: float, request_id: str
+    ) -> Any:
         loop = asyncio.get_running_loop()
+        containers = self._containers.get(target.function_name)
+        if containers is not None:
+            return await loop.run_in_executor(
+                self._threads, _in_container, containers, event, timeout_s, request_id
+            )
+        if self.config.workers > 0:
+            return await loop.run_in_executor(
+                self._pools[target.function_name],
+                _call_in_worker,
+                target,
+                event,
+                timeout_s,
+                request_id,
+            )
         return await loop.run_in_executor(
-            self._executor, call, target, event, target.timeout_s, request_id
+            self._threads, call, self._loader, target, event, timeout_s, request_id
         )
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
-        for name, value in self._replaced.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self._replaced = {}
+        for pool in {id(p): p for p in self._pools.values()}.values():
+            pool.shutdown(wait=False, cancel_futures=True)
+        self._threads.shutdown(wait=False, cancel_futures=True)
+        for containers in self._containers.values():
+            containers.close()
+        if self._leave is not None:
+            self._leave()
+            self._leave = None

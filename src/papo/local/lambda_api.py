@@ -20,6 +20,7 @@ from starlette.responses import Response
 from papo.local import ids
 from papo.local.config import ApiConfig, RouteTarget
 from papo.local.invoker import HandlerFailed, Invoker
+from papo.local.signatures import Verifier
 
 log = logging.getLogger("papo.local")
 
@@ -44,19 +45,27 @@ def function_name(reference: str) -> str:
 
 
 class LambdaApi:
-    def __init__(self, config: ApiConfig, invoker: Invoker) -> None:
+    def __init__(
+        self, config: ApiConfig, invoker: Invoker, verifier: Verifier | None = None
+    ) -> None:
         self.invoker = invoker
+        self.verifier = verifier
+        """When set, calls must be signed (`papo.local.signatures`)."""
         self.functions: dict[str, RouteTarget] = {
-            target.function_name: target for target in config.routes.values()
+            target.function_name: target for target in config.functions
         }
         self._background: set[asyncio.Task[None]] = set()
 
     async def endpoint(self, request: Request) -> Response:
+        body = await request.body()
+        refused = None if self.verifier is None else self.verifier.check(request, body, "lambda")
+        if refused is not None:
+            status, refusal_headers, refusal = refused
+            return Response(refusal, status_code=status, headers=refusal_headers)
         reference = request.path_params["function"]
         target = self.functions.get(function_name(reference))
         if target is None:
             return _error(404, "ResourceNotFoundException", f"Function not found: {reference}")
-        body = await request.body()
         try:
             event: Any = json.loads(body) if body else {}
         except ValueError:

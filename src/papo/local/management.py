@@ -2,7 +2,7 @@
 
 One set of rules, two ways in: HTTP (any client, boto3 included) and, for
 handlers running in the emulator's own threads, an in-process transport
-(`papo.delivery.inprocess`) that skips HTTP but answers the same.
+(`papo.adapters.delivery.inprocess`) that skips HTTP but answers the same.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from starlette.responses import Response
 from papo.local import ids
 from papo.local.config import ApiConfig
 from papo.local.connections import LiveConnection, Registry
+from papo.local.signatures import Verifier
 
 Answer = tuple[int, dict[str, str], bytes]
 """(status, headers, body)"""
@@ -43,9 +44,13 @@ def _frame(data: bytes) -> str | bytes:
 
 
 class ManagementApi:
-    def __init__(self, config: ApiConfig, registry: Registry) -> None:
+    def __init__(
+        self, config: ApiConfig, registry: Registry, verifier: Verifier | None = None
+    ) -> None:
         self.config = config
         self.registry = registry
+        self.verifier = verifier
+        """When set, HTTP calls must be signed (`papo.local.signatures`)."""
 
     def check_post(self, connection_id: str, data: bytes) -> LiveConnection | Answer:
         """The connection to post to, or the error answer (safe from any thread)."""
@@ -80,10 +85,15 @@ class ManagementApi:
         return 200, _JSON, json.dumps(info).encode()
 
     async def endpoint(self, request: Request) -> Response:
-        if request.path_params["stage"] != self.config.stage:
+        data = await request.body()
+        refused = (
+            None if self.verifier is None else self.verifier.check(request, data, "execute-api")
+        )
+        if refused is not None:
+            status, headers, body = refused
+        elif request.path_params["stage"] != self.config.stage:
             status, headers, body = _error(403, "ForbiddenException", "Forbidden")
         else:
-            data = await request.body()
             status, headers, body = await self.handle(
                 request.method, request.path_params["connection_id"], data
             )

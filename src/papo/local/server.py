@@ -20,27 +20,30 @@ from starlette.routing import Route, WebSocketRoute
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import CloseCode, Frame
 
-from papo.delivery import inprocess
+from papo.adapters.delivery import inprocess
 from papo.local import lambda_api
 from papo.local.config import ApiConfig, Limits
 from papo.local.connections import Registry
 from papo.local.gateway import Gateway
+from papo.local.hostnames import execute_api_host
 from papo.local.invoker import Invoker
 from papo.local.lambda_api import LambdaApi
 from papo.local.management import ManagementApi
+from papo.local.runtime import Runtime, lambda_defaults
+from papo.local.signatures import Verifier, handlers_keys
 from papo.local.tls import TlsFiles, make_certificate
-from papo.local.web import web_app
+from papo.local.web import PageOidc, web_app
 
 
 class FrameLimitedProtocol(WebSocketsSansIOProtocol):
     """uvicorn's WebSocket protocol, closing with 1009 on a frame over the limit.
 
     The message limit is the protocol's own `max_size`; API Gateway also
-    limits each frame (32 KB), which uvicorn does not. The limit is a class
-    attribute so that uvicorn's reloader can re-import the class by name.
+    limits each frame (32 KB), which uvicorn does not. uvicorn takes a class,
+    so another limit is a subclass (`frame_limited_protocol`).
     """
 
-    max_frame_bytes = int(os.environ.get("PAPO_MAX_FRAME_BYTES", 32 * 1024))
+    max_frame_bytes = Limits.max_frame_bytes
 
     def _within_limit(self, event: Frame) -> bool:
         if self.close_sent:
@@ -64,7 +67,7 @@ class FrameLimitedProtocol(WebSocketsSansIOProtocol):
             super().handle_cont(event)
 
 
-def uvicorn_options(limits: Limits) -> dict[str, Any]:
+def _uvicorn_options(limits: Limits) -> dict[str, Any]:
     """How uvicorn must serve an emulated API: API Gateway's limits, no pings of its own."""
     return {
         "ws": frame_limited_protocol(limits.max_frame_bytes),
@@ -84,11 +87,14 @@ def frame_limited_protocol(max_frame_bytes: int) -> type[WebSocketsSansIOProtoco
     )
 
 
-def _free_port(host: str) -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-        return port
+def _listening(host: str) -> socket.socket:
+    """A socket bound to a free port and kept: a port probed and let go could be
+    taken by any outgoing connection before the server binds it again."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    return sock
 
 
 class _Server(uvicorn.Server):
@@ -102,41 +108,63 @@ class _Server(uvicorn.Server):
 @dataclass
 class Emulator:
     """The emulated API: the WebSocket API, its Management API and Lambda's Invoke
-    API for its functions on `port` (0: a free one), and,
-    when `tls_port` is set, the Management API over https there too (FIDELITY 18):
-    events then name `host:tls_port` as their `domainName`, and handlers get
-    `AWS_CA_BUNDLE` trusting the certificate made at start-up."""
+    API for its functions on `port` (0: a free one), and, when `tls_port` is set,
+    the Management API over https there too (FIDELITY 18): events then name
+    `host:tls_port` as their `domainName`, handlers get `AWS_CA_BUNDLE` trusting
+    the certificate made at start-up, and the API's own AWS address
+    (`{apiId}.execute-api.{region}.amazonaws.com`) leads there from handlers
+    (`papo.local.hostnames`)."""
 
     config: ApiConfig
     host: str = "127.0.0.1"
     port: int = 8000
     environment: Mapping[str, str] | None = None
+    """Handlers' environment, over Lambda's own variables and under each function's."""
     tls_port: int | None = None
     web_port: int | None = None
     """Where to serve the web client from `web_dir` (0: a free port; None: not at all)."""
     web_dir: Path | None = None
+    web_oidc: PageOidc | None = None
+    """The OpenID Connect issuer the web client signs in with (its `config.json`)."""
+    require_signatures: bool = False
+    """Whether the Management API and Lambda's Invoke API take only calls signed with
+    the credentials handlers get (`papo.local.signatures`); over http(s) only, the
+    in-process way in for handlers in threads is the emulator's own."""
 
     def __post_init__(self) -> None:
+        self._sockets: dict[str, socket.socket] = {}
         if self.port == 0:
-            self.port = _free_port(self.host)
-        environment = dict(self.environment or {})
-        environment["AWS_ENDPOINT_URL_LAMBDA"] = f"http://{self.host}:{self.port}"
+            self.port = self._reserve("api")
+        self.aws_host = execute_api_host(self.config.api_id, self.config.region)
+        environment = {
+            **lambda_defaults(self.config.region, exposed=self.require_signatures),
+            **(self.environment or {}),
+            "AWS_ENDPOINT_URL_LAMBDA": f"http://{self.host}:{self.port}",
+        }
         self.tls: TlsFiles | None = None
+        hosts: dict[str, tuple[str, int]] = {}
         if self.tls_port is not None:
             if self.tls_port == 0:
-                self.tls_port = _free_port(self.host)
+                self.tls_port = self._reserve("tls")
             self._tls_dir = tempfile.TemporaryDirectory(prefix="papo-tls-")
-            self.tls = make_certificate(Path(self._tls_dir.name), self.host)
+            self.tls = make_certificate(Path(self._tls_dir.name), self.host, self.aws_host)
             environment["AWS_CA_BUNDLE"] = str(self.tls.ca_bundle)
+            hosts[self.aws_host] = (self.host, self.tls_port)
+        environment.update(_no_proxy(self.host, self.aws_host))
         if self.web_port == 0:
-            self.web_port = _free_port(self.host)
+            self.web_port = self._reserve("web")
         self._servers: list[uvicorn.Server] = []
         self.registry = Registry()
-        self.invoker = Invoker(self.config, environment)
+        self.invoker = Invoker(self.config, Runtime(environment, hosts))
         domain = f"{self.host}:{self.tls_port}" if self.tls_port is not None else None
         self.gateway = Gateway(self.config, self.invoker, self.registry, domain_name=domain)
-        self.management = ManagementApi(self.config, self.registry)
-        self.lambda_api = LambdaApi(self.config, self.invoker)
+        self.verifier = (
+            Verifier(handlers_keys(self._with_functions(environment)), self.config.region)
+            if self.require_signatures
+            else None
+        )
+        self.management = ManagementApi(self.config, self.registry, self.verifier)
+        self.lambda_api = LambdaApi(self.config, self.invoker, self.verifier)
         self.app = Starlette(
             routes=[
                 Route(lambda_api.PATH, self.lambda_api.endpoint, methods=["POST"]),
@@ -150,6 +178,23 @@ class Emulator:
             ]
         )
 
+    def _with_functions(self, environment: Mapping[str, str]) -> dict[str, str]:
+        """What all functions share, with every function's own variables over it."""
+        merged = dict(environment)
+        for target in self.config.functions:
+            merged.update(target.environment)
+        return merged
+
+    def _reserve(self, role: str) -> int:
+        sock = self._sockets[role] = _listening(self.host)
+        port: int = sock.getsockname()[1]
+        return port
+
+    def _reserved(self, role: str) -> list[socket.socket] | None:
+        """The socket kept for `role` since start-up, handed over once: its server closes it."""
+        sock = self._sockets.pop(role, None)
+        return None if sock is None else [sock]
+
     @property
     def web_url(self) -> str | None:
         if self.web_port is None or self.web_dir is None:
@@ -159,7 +204,7 @@ class Emulator:
     def _web_server(self, log_level: str) -> uvicorn.Server | None:
         if self.web_port is None or self.web_dir is None:
             return None
-        app = web_app(self.web_dir, self.websocket_url)
+        app = web_app(self.web_dir, self.websocket_url, self.web_oidc)
         config = uvicorn.Config(
             app, host=self.host, port=self.web_port, log_level=log_level, lifespan="off"
         )
@@ -178,7 +223,7 @@ class Emulator:
             log_level=log_level,
             ssl_certfile=certfile,
             ssl_keyfile=keyfile,
-            **uvicorn_options(self.config.limits),
+            **_uvicorn_options(self.config.limits),
         )
 
     @property
@@ -189,27 +234,49 @@ class Emulator:
     def management_url(self) -> str:
         return f"http://{self.host}:{self.port}/{self.config.stage}"
 
-    async def serve(self, log_level: str = "warning") -> None:
-        """Serves until told to stop; both servers share one event loop, as the
-        Management API writes to the WebSocket API's connections."""
-        local = self.management.in_process(asyncio.get_running_loop())
+    @property
+    def management_urls(self) -> list[str]:
+        """Every address of the Management API: http, and https under both names."""
         urls = [self.management_url]
         if self.tls_port is not None:
-            urls.append(f"https://{self.host}:{self.tls_port}/{self.config.stage}")
-        for url in urls:
-            inprocess.register(url, local)
+            stage = self.config.stage
+            urls += [
+                f"https://{self.host}:{self.tls_port}/{stage}",
+                f"https://{self.aws_host}/{stage}",
+            ]
+        return urls
+
+    async def serve(
+        self, log_level: str = "warning", sockets: list[socket.socket] | None = None
+    ) -> None:
+        """Serves until told to stop; both servers share one event loop, as the
+        Management API writes to the WebSocket API's connections. `sockets`: the
+        WebSocket API's, already listening (uvicorn's reloader keeps them)."""
+        local = self.management.in_process(asyncio.get_running_loop())
+        endpoints = inprocess.Endpoints(dict.fromkeys(self.management_urls, local))
+        held = {"api": sockets or self._reserved("api")}
         servers: list[uvicorn.Server] = [_Server(self.uvicorn_config(log_level=log_level))]
         if self.tls is not None:
             servers.append(_Server(self.uvicorn_config(tls=True, log_level=log_level)))
+            held["tls"] = self._reserved("tls")
         web = self._web_server(log_level)
         if web is not None:
             servers.append(web)
+            held["web"] = self._reserved("web")
+        for unused in self._sockets.values():
+            unused.close()
+        self._sockets.clear()
         self._servers = servers
         if threading.current_thread() is threading.main_thread():
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signum, self.stop)
-        tasks = [asyncio.ensure_future(server.serve()) for server in servers]
+        self.invoker.open()
+        inprocess.open_endpoints(endpoints)
+        tasks = [
+            asyncio.ensure_future(server.serve(kept))
+            for server, kept in zip(servers, held.values(), strict=True)
+        ]
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -224,8 +291,7 @@ class Emulator:
                     for connection in list(server.server_state.connections):
                         connection.transport.abort()
                 await asyncio.gather(task, return_exceptions=True)
-            for url in urls:
-                inprocess.unregister(url)
+            inprocess.close_endpoints(endpoints)
             self.invoker.close()
 
     def stop(self) -> None:
@@ -250,3 +316,12 @@ class Emulator:
         finally:
             self.stop()
             thread.join(timeout=30)
+
+
+def _no_proxy(*hosts: str) -> dict[str, str]:
+    """The developer's `NO_PROXY`, with the emulator's own hosts: a handler
+    posting to the API's AWS address must reach papo serve, not a proxy that
+    `HTTPS_PROXY` names (boto3 and requests read both spellings)."""
+    present = os.environ.get("NO_PROXY") or os.environ.get("no_proxy") or ""
+    value = ",".join(dict.fromkeys(filter(None, [*present.split(","), *hosts, "localhost"])))
+    return {"NO_PROXY": value, "no_proxy": value}

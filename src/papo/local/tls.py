@@ -1,10 +1,12 @@
 """A certificate made at start-up, so handlers can reach the Management API over https.
 
 Handlers written the plain AWS way build their client from the event,
-`endpoint_url=f"https://{domainName}/{stage}"`; the emulator serves the
-Management API over TLS too, and gives handlers `AWS_CA_BUNDLE` (which boto3
-and papo's own client honour): the usual public roots plus this certificate,
-so that calls to real AWS services keep verifying as before.
+`endpoint_url=f"https://{domainName}/{stage}"`, or from the API's id and
+region, `https://{apiId}.execute-api.{region}.amazonaws.com/{stage}`; the
+emulator serves the Management API over TLS too, under a certificate naming
+both, and gives handlers `AWS_CA_BUNDLE` (which boto3 and papo's own client
+honour): the usual public roots plus this certificate, so that calls to real
+AWS services keep verifying as before.
 """
 
 from __future__ import annotations
@@ -38,8 +40,9 @@ def _public_roots() -> str:
         return _SYSTEM_BUNDLE.read_text() if _SYSTEM_BUNDLE.exists() else ""
 
 
-def make_certificate(directory: Path, host: str) -> TlsFiles:
-    """A self-signed certificate for `host`, localhost and 127.0.0.1, valid for a day."""
+def make_certificate(directory: Path, host: str, *also: str) -> TlsFiles:
+    """A self-signed certificate for `host`, localhost, 127.0.0.1 and the names
+    `also`, valid for a day."""
     directory.mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "papo serve")])
@@ -51,6 +54,7 @@ def make_certificate(directory: Path, host: str) -> TlsFiles:
         names.append(x509.IPAddress(ipaddress.ip_address(host)))
     except ValueError:
         names.append(x509.DNSName(host))
+    names.extend(x509.DNSName(name) for name in also)
     now = datetime.datetime.now(datetime.UTC)
     certificate = (
         x509.CertificateBuilder()

@@ -1,0 +1,1 @@
+"""The adapters behind the core's ports: stores, delivery, the bot."""

@@ -1,0 +1,1 @@
+"""Who is at the door: OpenID Connect tokens, checked against their issuer."""

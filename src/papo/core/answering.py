@@ -1,0 +1,222 @@
+"""Producing a bot answer: ask with the room's memory up to the question,
+stream the answer in coalesced pieces to every member, and end it with one
+final frame, whatever happens upstream or in the store.
+
+Every answer ends the same way for the room: a `publicMessage` from `Bot`
+whose `status` is `complete`, `interrupted` (the text so far, marked) or
+`failed` (a sentence saying why); the asker also gets an error frame with a
+stable code when it did not complete. Whatever was set aside for it goes
+back, less what it used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from papo.core import protocol, render
+from papo.core.coalesce import coalesce
+from papo.core.memory import bound_tokens, conversation, estimate_tokens, prompt_bound
+from papo.core.ports import (
+    AnswerJob,
+    Bot,
+    BotError,
+    BotFailure,
+    BotReply,
+    Envelope,
+    LoggedMessage,
+    Member,
+    RoomStream,
+    Turn,
+)
+from papo.core.quota import Quota
+from papo.core.refusals import ErrorCode, Refusal
+from papo.core.rules import BotRules, StreamingRules
+from papo.core.texts import Texts
+
+BOT_NAME = "Bot"
+
+FAILURE_CODES = {
+    BotFailure.NOT_CONFIGURED: ErrorCode.BOT_NOT_CONFIGURED,
+    BotFailure.UNAUTHORIZED: ErrorCode.BOT_UPSTREAM_UNAUTHORIZED,
+    BotFailure.RATE_LIMITED: ErrorCode.BOT_UPSTREAM_RATE_LIMITED,
+    BotFailure.REFUSED: ErrorCode.BOT_UPSTREAM_REFUSED,
+    BotFailure.FAILED: ErrorCode.BOT_UPSTREAM_FAILED,
+    BotFailure.TIMEOUT: ErrorCode.BOT_TIMEOUT,
+    BotFailure.INTERRUPTED: ErrorCode.BOT_INTERRUPTED,
+}
+
+_MIN_ANSWER_TOKENS = 16
+"""An answer that could get fewer tokens than this within the budget is refused."""
+
+Post = Callable[[list[Envelope]], set[str]]
+"""Posts envelopes, forgetting connections found gone; returns their ids."""
+
+
+BOT_MEMORY = "bot-memory"
+"""The room's mark of the offset after which the bot remembers (`/reset` raises it)."""
+
+
+def _refusal(error: BotError) -> Refusal:
+    retry = None if error.retry_after_s is None else max(1, round(error.retry_after_s))
+    return Refusal(FAILURE_CODES[error.failure], retry_after_s=retry)
+
+
+@dataclass
+class Answerer:
+    """Answers questions; reads the room only through what it is given."""
+
+    log: RoomStream
+    audience: Callable[[], list[Member]]
+    """Who is in the room now."""
+    publish: Callable[[Callable[[int], bytes], LoggedMessage | None], tuple[int, bytes]]
+    """Gives a frame of the conversation its offset, and keeps it."""
+    post: Post
+    bot: Bot | None
+    quota: Quota
+    rules: BotRules
+    streaming: StreamingRules
+    texts: Texts
+    clock: Callable[[], int]
+
+    def answer(self, job: AnswerJob) -> None:
+        """Answers `job`; an unexpected exception is raised again once the room has
+        heard the answer end, so that it is logged without leaving a half answer."""
+        pieces: list[str] = []
+        turns: list[Turn] = []
+        reply: BotReply | None = None
+        reserved = job.reserved_tokens
+        refusal: Refusal | None = None
+        unexpected: Exception | None = None
+        try:
+            if self.bot is None:
+                raise BotError(BotFailure.NOT_CONFIGURED)
+            turns, reserved, max_tokens = self._prompt(job)
+            audience = [m.connection_id for m in self.audience() if not m.away]
+            reply = self.bot.ask(turns, max_tokens)
+            for seq, batch in enumerate(self._batches(reply), start=1):
+                pieces.append(batch)
+                frame = protocol.bot_delta_frame(
+                    batch,
+                    answer_id=job.answer_id,
+                    question_id=job.question_id,
+                    seq=seq,
+                    sender=BOT_NAME,
+                    ts=self.clock(),
+                )
+                gone = self.post([Envelope(cid, (frame,)) for cid in audience])
+                audience = [cid for cid in audience if cid not in gone]
+        except BotError as failure:
+            refusal = _refusal(failure)
+        except Refusal as refused:
+            refusal = refused
+        except Exception as exception:  # noqa: BLE001 - raised again below, after the final frame
+            refusal, unexpected = Refusal(ErrorCode.BOT_UNAVAILABLE), exception
+        finally:
+            if reply is not None:
+                reply.close()
+        self._end(job, reserved, turns, "".join(pieces), reply, refusal)
+        if unexpected is not None:
+            raise unexpected
+
+    def abandon(self, job: AnswerJob, code: ErrorCode) -> None:
+        """Ends an answer that could not be started: all it set aside goes back."""
+        self._end(job, job.reserved_tokens, [], "", None, Refusal(code))
+
+    def _prompt(self, job: AnswerJob) -> tuple[list[Turn], int, int]:
+        """The turns to send, what is now set aside, and the answer's most tokens.
+
+        The memory is the room's conversation before the question, since the
+        bot's memory last started; what was said after it is not the question.
+        When the prompt may cost more than was set aside, more is set aside; if
+        the budget has no more, older memory goes until it fits.
+        """
+        rules = self.rules
+        question = LoggedMessage(job.question_id, job.asked_at, job.asker, job.question)
+        earlier = self.log.recent(
+            rules.memory_messages,
+            after=self.log.mark(BOT_MEMORY),
+            until=job.question_offset - 1 if job.question_offset else None,
+        )
+        turns = conversation(rules.system_prompt, earlier, question, rules.memory_tokens)
+        reserved, max_tokens = job.reserved_tokens, rules.max_answer_tokens
+        extra = prompt_bound(turns) + max_tokens - reserved
+        if extra > 0:
+            if self.quota.top_up(job, extra, self.clock()):
+                reserved += extra
+            else:
+                room = reserved - max_tokens
+                turns = conversation(rules.system_prompt, earlier, question, room, bound_tokens)
+                max_tokens = min(max_tokens, reserved - prompt_bound(turns))
+                if max_tokens < _MIN_ANSWER_TOKENS:
+                    wait = -(-(job.budget_expires_at - self.clock()) // 1000)
+                    raise Refusal(ErrorCode.BOT_BUDGET_EXHAUSTED, retry_after_s=max(1, wait))
+        return turns, reserved, max_tokens
+
+    def _batches(self, reply: BotReply) -> Iterator[str]:
+        s = self.streaming
+        return coalesce(
+            reply,
+            interval_s=s.interval_ms / 1000,
+            min_chars=s.min_chars,
+            max_wait_s=s.max_wait_ms / 1000,
+            max_chars=s.max_chars,
+        )
+
+    def _end(
+        self,
+        job: AnswerJob,
+        reserved: int,
+        turns: list[Turn],
+        text: str,
+        reply: BotReply | None,
+        refusal: Refusal | None,
+    ) -> None:
+        """Settles what the answer cost, then tells the room how it ended."""
+        try:
+            used = reply.tokens if reply is not None else None
+            if used is None:
+                used = sum(estimate_tokens(t.content) for t in turns) + estimate_tokens(text)
+                used = used if text else 0
+            self.quota.settle(job, reserved, used, self.clock())
+        finally:
+            if refusal is None:
+                self._final(job, text, "complete")
+            elif text:
+                marked = f"{text}\n\n{self.texts.bot_interrupted()}"
+                self._final(job, marked, "interrupted", refusal)
+            else:
+                self._final(job, self.texts.bot_failed(job.asker, refusal), "failed", refusal)
+
+    def _final(
+        self, job: AnswerJob, text: str, status: str, refusal: Refusal | None = None
+    ) -> None:
+        now = self.clock()
+        kept = None
+        if status != "failed":
+            kept = LoggedMessage(job.answer_id, now, BOT_NAME, text, by_bot=True)
+        _, final = self.publish(
+            lambda offset: protocol.public_frame(
+                BOT_NAME,
+                text,
+                msg_id=job.answer_id,
+                ts=now,
+                offset=offset,
+                answerId=job.answer_id,
+                questionId=job.question_id,
+                status=status,
+            ),
+            kept,
+        )
+        envelopes = [Envelope(m.connection_id, (final,)) for m in self.audience() if not m.away]
+        if refusal is not None:
+            frame = render.error_frame(
+                refusal,
+                self.texts,
+                action="sendBot",
+                for_course_clients=False,
+                answerId=job.answer_id,
+                questionId=job.question_id,
+            )
+            envelopes.append(Envelope(job.asker_id, (frame,)))
+        self.post(envelopes)

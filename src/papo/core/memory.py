@@ -1,0 +1,59 @@
+"""What the bot is shown: the conversation up to a question, trimmed to a
+token budget.
+
+Two measures of a text's tokens: `estimate_tokens` (about four characters
+each, plus a few per message), close enough for English and Portuguese to
+choose how much memory to show; and `bound_tokens`, its UTF-8 bytes plus the
+same overhead, which no byte-level BPE tokenizer (OpenAI's) can exceed, to
+hold the budget's promise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from papo.core.ports import LoggedMessage, Turn
+
+_TOKENS_PER_MESSAGE = 4
+_TOKENS_PER_REQUEST = 3
+
+
+def estimate_tokens(text: str) -> int:
+    return len(text) // 4 + _TOKENS_PER_MESSAGE
+
+
+def bound_tokens(text: str) -> int:
+    return len(text.encode()) + _TOKENS_PER_MESSAGE
+
+
+def prompt_bound(turns: Sequence[Turn]) -> int:
+    """At most how many tokens `turns` cost as a prompt."""
+    return sum(bound_tokens(t.content) for t in turns) + _TOKENS_PER_REQUEST
+
+
+def turn(message: LoggedMessage) -> Turn:
+    if message.by_bot:
+        return Turn("assistant", message.text)
+    return Turn("user", f"{message.sender}: {message.text}")
+
+
+def conversation(
+    system_prompt: str,
+    earlier: Sequence[LoggedMessage],
+    question: LoggedMessage,
+    budget_tokens: int,
+    measure: Callable[[str], int] = estimate_tokens,
+) -> list[Turn]:
+    """The system prompt, the newest of `earlier` that fit in `budget_tokens`
+    (by `measure`), oldest first, and the question, which is always kept."""
+    last = turn(question)
+    left = budget_tokens - measure(system_prompt) - measure(last.content)
+    kept: list[Turn] = []
+    for message in reversed(earlier):
+        candidate = turn(message)
+        cost = measure(candidate.content)
+        if cost > left:
+            break
+        kept.append(candidate)
+        left -= cost
+    return [Turn("system", system_prompt), *reversed(kept), last]

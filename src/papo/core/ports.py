@@ -1,0 +1,369 @@
+"""The ports the chat core talks through: the store, the delivery, the bot, and
+whoever produces answers.
+
+The chat core depends only on these protocols; the adapters (SQLite, DynamoDB,
+the API Gateway Management API, the OpenAI SDK, Lambda) implement them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """A WebSocket connection the store knows; `name` is None until `setName`."""
+
+    connection_id: str
+    connected_at: int
+    name: str | None = None
+    joined_at: int | None = None
+    session: str | None = None
+    """The resumable session it belongs to, if its client asked for one."""
+    away_since: int | None = None
+    """When it was found gone, while its person may still come back (epoch ms)."""
+    language: str | None = None
+    """The language its client asked for; None: the server's."""
+    principal: str | None = None
+    """Who the door let in (an invite, an OpenID Connect subject); None when it is open."""
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who a connection is, as the authorizer at the door said: `principal`, and
+    the one `name` it may take, if its invite or identity names one."""
+
+    principal: str
+    name: str | None = None
+
+
+class Member(NamedTuple):
+    """A named connection: a person in the room. An `away` member's connection
+    is gone but their session may resume it: they are listed, and sent nothing.
+
+    A tuple, as a room's members are read for every message: built from a
+    store's row in one call, a tenth of a frozen dataclass's cost."""
+
+    connection_id: str
+    name: str
+    away: bool = False
+    away_since: int | None = None
+    session: str | None = None
+    language: str | None = None
+
+
+class ClaimStatus(enum.Enum):
+    CLAIMED = "claimed"
+    TAKEN = "taken"
+    NO_CONNECTION = "no_connection"
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """The outcome of claiming a name; `previous` is the name the connection had."""
+
+    status: ClaimStatus
+    previous: str | None = None
+
+
+class ConnectionStore(Protocol):
+    """Who is connected and under which name.
+
+    Every method is atomic on its own, so that many handler invocations, in
+    threads, processes or Lambda containers, may call it at once.
+    """
+
+    def add(
+        self,
+        connection_id: str,
+        connected_at: int,
+        language: str | None = None,
+        principal: str | None = None,
+    ) -> None:
+        """Records a new, unnamed connection (`connected_at` in epoch ms)."""
+
+    def own_name(self, name: str, principal: str, expires_at: int) -> str:
+        """Makes `principal` the owner of `name` (and of what looks like it) until
+        `expires_at`, unless another owns it; returns the owner. Atomic."""
+
+    def owner(self, name: str) -> str | None:
+        """Who owns `name`, if anyone does."""
+
+    def get(self, connection_id: str) -> Connection | None:
+        """The connection, or None if it is unknown or has expired."""
+
+    def remove(self, connection_id: str) -> Connection | None:
+        """Forgets the connection and frees its name.
+
+        Returns what was removed, or None when it was already gone: of two
+        concurrent removals exactly one gets the connection back.
+        """
+
+    def claim_name(
+        self,
+        connection_id: str,
+        name: str,
+        now: int,
+        session: str | None = None,
+        language: str | None = None,
+    ) -> Claim:
+        """Gives the connection `name` unless another connection holds it (ignoring
+        case); a `session` or `language` given is recorded with the connection."""
+
+    def take_over(
+        self, connection_id: str, previous_id: str, name: str, session: str, now: int
+    ) -> Claim:
+        """Moves a resumed session from `previous_id` (forgotten, without its name
+        being freed) to `connection_id`: the name, the session and the time it
+        joined. CLAIMED also when the name was free; TAKEN when another
+        connection holds it; `previous` is the name `previous_id` had."""
+
+    def set_away(self, connection_id: str, at: int) -> bool:
+        """Marks a connection of a session as gone for now; False when it is
+        unknown or already away (so one caller wins)."""
+
+    def members(self) -> list[Member]:
+        """Every named, unexpired connection, in the order they joined."""
+
+    def find(self, name: str) -> Member | None:
+        """The member holding `name` (ignoring case), if any."""
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """Frames for one connection, posted in this order."""
+
+    connection_id: str
+    frames: tuple[bytes, ...]
+
+
+class Delivery(Protocol):
+    """Posts frames to connections."""
+
+    def send(self, envelopes: Sequence[Envelope]) -> set[str]:
+        """Posts every envelope; returns the ids of connections found gone (410) by
+        this invocation (a share posted by another invocation handles its own).
+
+        Any other failure is the delivery's to log, and skips only that frame:
+        it never stops the delivery to other connections.
+        """
+
+    def close(self, connection_id: str) -> None:
+        """Closes a connection (a connection already gone is no failure)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedMessage:
+    """A public message kept in the room's log: people's, and the bot's answers."""
+
+    msg_id: str
+    ts: int
+    sender: str
+    text: str
+    by_bot: bool = False
+    offset: int = 0
+    """Its place in the room's stream (0 until it has one)."""
+
+
+class RoomStream(Protocol):
+    """The room's conversation: every frame of it in one order, by offset.
+
+    An offset is taken first, then the frame that carries it is built and
+    kept (`append_next`); an invocation that dies between the two leaves a
+    gap, which clients are told about as a range nobody will fill.
+    """
+
+    def append_next(
+        self,
+        build: Callable[[int], bytes],
+        expires_at: int,
+        message: LoggedMessage | None = None,
+    ) -> tuple[int, bytes]:
+        """Takes the room's next offset (1, 2, 3…, atomic across every invocation),
+        keeps the frame `build(offset)` at it until `expires_at` (epoch ms), and
+        the public `message` it carries, for newcomers' history and the bot's
+        memory; returns both. `build` may be called more than once, and an
+        invocation that fails in between may leave a gap (a frame nobody gets),
+        never a frame twice or out of order."""
+
+    def frames_after(self, offset: int, limit: int) -> list[tuple[int, bytes]]:
+        """Up to `limit` unexpired frames with offsets above `offset`, in order."""
+
+    def recent(self, limit: int, after: int = 0, until: int | None = None) -> list[LoggedMessage]:
+        """The last `limit` unexpired public messages with `after < offset <= until`,
+        oldest first; read so that it sees every write that finished before it began."""
+
+    def last_offset(self) -> int:
+        """The room's newest offset (0 before the first)."""
+
+    def raise_mark(self, name: str, value: int, by_at_least: int = 1) -> bool:
+        """Sets the room's mark `name` to `value` if that raises it by at least
+        `by_at_least`; whether it did. Atomic: of invocations raising it at
+        once, with a gap, one does."""
+
+    def mark(self, name: str) -> int:
+        """The room's mark `name` (0 before any), read so that it sees every
+        write that finished before it began."""
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A person's resumable place in the room: their name, and who holds it."""
+
+    session_id: str
+    token_hash: str
+    name: str
+    connection_id: str
+    expires_at: int
+
+
+class Sessions(Protocol):
+    """Resumable sessions, and the private messages of each (its own stream)."""
+
+    def save_session(self, session: Session) -> None:
+        """Creates or replaces the session."""
+
+    def session(self, session_id: str) -> Session | None:
+        """The session, unless unknown or expired."""
+
+    def next_private_offset(self, session_id: str) -> int:
+        """The session's next private offset: 1, 2, 3…, atomic."""
+
+    def append_private(self, session_id: str, offset: int, frame: bytes, expires_at: int) -> None:
+        """Keeps a private frame of the session at `offset` until `expires_at`."""
+
+    def private_frames_after(
+        self, session_id: str, offset: int, limit: int
+    ) -> list[tuple[int, bytes]]:
+        """Up to `limit` unexpired private frames of the session above `offset`."""
+
+
+class PaceWindow(NamedTuple):
+    """A window of a connection's pace: which one `now` falls in (its number
+    since the epoch), how many frames it takes, and when it ends (epoch ms)."""
+
+    number: int
+    limit: int
+    ends: int
+
+
+class Counters(Protocol):
+    """Named counters with an expiry, for limits shared by every invocation."""
+
+    def add_to_counter(
+        self, key: str, amount: int, *, limit: int, now: int, expires_at: int
+    ) -> bool:
+        """Adds `amount` to counter `key` unless that takes it above `limit`.
+
+        Atomic. A counter that does not exist or has expired counts as 0. An
+        increase that is let through moves the expiry to `expires_at`
+        (epoch ms); a decrease always goes through and keeps the expiry.
+        Returns whether the amount was added.
+        """
+
+    def count_frame(
+        self, connection_id: str, windows: tuple[PaceWindow, PaceWindow], now: int
+    ) -> int | None:
+        """Counts a frame the connection sent in each of its pace windows (the
+        burst's and the minute's) that is not full yet; returns the position of
+        the first that was full, or None. The other counts it all the same (a
+        refused sender is not let off). Atomic for each window; a connection
+        the store no longer knows is not counted (None)."""
+
+
+class Store(ConnectionStore, RoomStream, Sessions, Counters, Protocol):
+    """Everything the chat keeps: one adapter, one table or file. A store
+    serves one room (`in_room`); connection ids are unique across rooms."""
+
+    def in_room(self, room: str) -> Store:
+        """The same store, serving `room`: its members and names, its stream,
+        sessions, counters and the bot's memory, none of another room's."""
+
+    def room_of(self, connection_id: str) -> str | None:
+        """The room a connection joined (None: no such connection)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One message of a conversation sent to the bot."""
+
+    role: str
+    """`system`, `user` or `assistant`."""
+    content: str
+
+
+class BotFailure(enum.Enum):
+    NOT_CONFIGURED = "not_configured"
+    UNAUTHORIZED = "unauthorized"
+    RATE_LIMITED = "rate_limited"
+    REFUSED = "refused"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    INTERRUPTED = "interrupted"
+
+
+class BotError(Exception):
+    """The bot could not answer; says why and, when known, after how long to retry."""
+
+    def __init__(self, failure: BotFailure, retry_after_s: float | None = None) -> None:
+        super().__init__(failure.value)
+        self.failure = failure
+        self.retry_after_s = retry_after_s
+
+
+class BotReply(Protocol):
+    """An answer as it streams: iterating yields pieces of text; raises BotError."""
+
+    def __iter__(self) -> Iterator[str]: ...
+
+    @property
+    def tokens(self) -> int | None:
+        """Tokens the whole exchange cost, once the server has said (else None)."""
+
+    def close(self) -> None:
+        """Stops reading the answer."""
+
+
+class Bot(Protocol):
+    """The AI participant's model."""
+
+    def check(self) -> None:
+        """Raises BotError(NOT_CONFIGURED) when the bot cannot be asked at all."""
+
+    def ask(self, turns: Sequence[Turn], max_tokens: int) -> BotReply:
+        """Starts an answer of at most `max_tokens`; failures before the first
+        piece are retried where safe."""
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerJob:
+    """A question the bot is to answer, and what was reserved for it."""
+
+    answer_id: str
+    question_id: str
+    asker_id: str
+    asker: str
+    question: str
+    asked_at: int
+    """When the question was asked (epoch ms): the answer remembers the room up to it."""
+    reserved_tokens: int
+    budget_key: str
+    budget_expires_at: int
+    question_offset: int = 0
+    """The question's offset in the room's stream: the answer remembers what came before."""
+    room: str = "main"
+    """The room the question was asked in, which hears the answer."""
+
+
+class AnswerNotStarted(Exception):
+    """The answer could not be handed to whoever produces it."""
+
+
+class Answers(Protocol):
+    """Has answers produced: by another invocation on AWS, or at once."""
+
+    def start(self, job: AnswerJob) -> None:
+        """Hands the job over; raises AnswerNotStarted if it could not."""

@@ -1,0 +1,250 @@
+"""papo's wire protocol: reading client frames and writing server frames.
+
+Server frames keep the course's four keys (`members`, `systemMessage`,
+`publicMessage`, `privateMessage`) in their original form, with structured
+fields beside them for newer clients. Errors use a key of their own
+(`error`, with `code`), which papo's own client reads; a refusal the person
+must see also carries its sentence as a `systemMessage`, which the course's
+clients display.
+
+This module knows the shape of frames, not what they say: sentences come
+from `papo.core.texts`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from papo.core.refusals import ErrorCode, Refusal
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+
+
+def parse(body: str | bytes | None) -> dict[str, Any]:
+    """Decodes a client frame into its JSON object."""
+    try:
+        payload = _decode(body or b"")
+    except (msgspec.DecodeError, RecursionError):
+        # Nested deeper than the decoder goes (some hundreds of levels): no frame is.
+        raise Refusal(ErrorCode.INVALID_JSON) from None
+    if not isinstance(payload, dict):
+        raise Refusal(ErrorCode.NOT_AN_OBJECT)
+    return payload
+
+
+def text_field(payload: dict[str, Any], action: str, field: str) -> str:
+    """The string field `field` of an `action` frame."""
+    if field not in payload:
+        raise Refusal(ErrorCode.MISSING_FIELD, action=action, field=field)
+    value = payload[field]
+    if not isinstance(value, str):
+        raise Refusal(ErrorCode.INVALID_FIELD, action=action, field=field)
+    return value
+
+
+def optional_int(payload: dict[str, Any], action: str, field: str) -> int:
+    """A whole number field of at least 0, or 0 when absent."""
+    value = payload.get(field, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise Refusal(ErrorCode.INVALID_FIELD, action=action, field=field)
+    return value
+
+
+def members_frame(names: list[str], ts: int, as_of: int | None = None) -> bytes:
+    """Everyone in the room; `asOf` is the offset of the room's stream it reflects,
+    so a client keeps the list of the highest `asOf` whatever order they come in."""
+    frame: dict[str, Any] = {"members": names, "type": "members", "ts": ts}
+    if as_of is not None:
+        frame["asOf"] = as_of
+    return _encode(frame)
+
+
+def system_frame(
+    text: str,
+    *,
+    event: str,
+    name: str,
+    msg_id: str,
+    ts: int,
+    previous: str | None = None,
+    offset: int | None = None,
+) -> bytes:
+    frame: dict[str, Any] = {
+        "systemMessage": text,
+        "type": "system",
+        "event": event,
+        "name": name,
+        "id": msg_id,
+        "ts": ts,
+    }
+    if previous is not None:
+        frame["previousName"] = previous
+    if offset is not None:
+        frame["offset"] = offset
+    return _encode(frame)
+
+
+def public_frame(
+    sender: str,
+    text: str,
+    *,
+    msg_id: str,
+    ts: int,
+    offset: int | None = None,
+    **answer: str | None,
+) -> bytes:
+    """A public message at `offset` of the room's stream; `answer` links a bot
+    question or answer (`answerId`, `questionId`, `status`) for clients that
+    show answers as they stream."""
+    frame: dict[str, Any] = {
+        "publicMessage": f"{sender}: {text}",
+        "type": "public",
+        "from": sender,
+        "text": text,
+        "id": msg_id,
+        "ts": ts,
+    }
+    if offset is not None:
+        frame["offset"] = offset
+    frame.update((key, value) for key, value in answer.items() if value is not None)
+    return _encode(frame)
+
+
+def bot_delta_frame(
+    text: str, *, answer_id: str, question_id: str, seq: int, sender: str, ts: int
+) -> bytes:
+    """A piece of a bot answer as it streams, under a key old clients ignore.
+
+    Appending the pieces in `seq` order gives the text of the final frame.
+    """
+    return _encode(
+        {
+            "botDelta": text,
+            "type": "botDelta",
+            "from": sender,
+            "answerId": answer_id,
+            "questionId": question_id,
+            "seq": seq,
+            "ts": ts,
+        }
+    )
+
+
+MAX_POST_BYTES = 128 * 1024
+"""The most API Gateway's Management API posts in one frame."""
+
+
+def history_frame(
+    messages: list[dict[str, Any]], ts: int, max_bytes: int = MAX_POST_BYTES
+) -> bytes:
+    """The room's recent public messages, oldest first, for someone who just joined;
+    the oldest are left out as needed to keep the frame within `max_bytes`."""
+    sizes = [len(_encode(m)) + 1 for m in messages]
+    room = max_bytes - len(_encode({"history": [], "type": "history", "ts": ts}))
+    first = len(messages)
+    while first > 0 and sizes[first - 1] <= room:
+        first -= 1
+        room -= sizes[first]
+    return _encode({"history": messages[first:], "type": "history", "ts": ts})
+
+
+def private_frame(
+    sender: str,
+    recipient: str,
+    text: str,
+    *,
+    msg_id: str,
+    ts: int,
+    private_offset: int | None = None,
+    room_offset: int = 0,
+) -> bytes:
+    """A private message; `privateOffset` is its place in its reader's own
+    stream, `after` the room's offset when it was sent (to place it among
+    the room's lines)."""
+    frame: dict[str, Any] = {
+        "privateMessage": f"{sender}: {text}",
+        "type": "private",
+        "from": sender,
+        "to": recipient,
+        "text": text,
+        "id": msg_id,
+        "ts": ts,
+        "after": room_offset,
+    }
+    if private_offset is not None:
+        frame["privateOffset"] = private_offset
+    return _encode(frame)
+
+
+def session_frame(token: str, *, name: str, offset: int, private_offset: int, ts: int) -> bytes:
+    """The resume token of a resumable joiner, and where its streams stand."""
+    return _encode(
+        {
+            "resumeToken": token,
+            "type": "session",
+            "name": name,
+            "offset": offset,
+            "privateOffset": private_offset,
+            "ts": ts,
+        }
+    )
+
+
+def missed_frames(
+    room: list[bytes], private: list[bytes], ts: int, max_bytes: int = MAX_POST_BYTES
+) -> list[bytes]:
+    """What a client missed, as few `missed` frames as fit in posts of `max_bytes`:
+    the room's frames in offset order, then its private ones; the last says
+    `complete`. The stored frames are spliced in as they are, not re-encoded."""
+    head = b'{"missed":['
+    items = [*room, *private]
+    posts: list[bytes] = []
+    batch: list[bytes] = []
+    size = len(head) + 64
+    for item in items:
+        if batch and size + len(item) + 1 > max_bytes:
+            posts.append(_missed(batch, ts, complete=False))
+            batch, size = [], len(head) + 64
+        batch.append(item)
+        size += len(item) + 1
+    posts.append(_missed(batch, ts, complete=True))
+    return posts
+
+
+def _missed(batch: list[bytes], ts: int, *, complete: bool) -> bytes:
+    tail = f'],"type":"missed","complete":{"true" if complete else "false"},"ts":{ts}}}'
+    return b'{"missed":[' + b",".join(batch) + tail.encode()
+
+
+_PONG = _encode({"type": "pong"})
+
+
+def pong_frame() -> bytes:
+    """The heartbeat's answer: the same body as the template's `MOCK` route response."""
+    return _PONG
+
+
+def error_frame(
+    code: ErrorCode,
+    message: str,
+    *,
+    action: str | None,
+    for_course_clients: bool = True,
+    **extra: str | int | None,
+) -> bytes:
+    """An error for one sender; `extra` may say when to retry (`retryAfter`, in
+    seconds) or which answer failed (`answerId`, `questionId`).
+
+    The course's clients show only the four original keys, so the sentence
+    also goes as a `systemMessage` for them to display; papo's own client reads
+    `error` first and shows it once."""
+    frame: dict[str, Any] = {"error": message, "code": code.value, "type": "error"}
+    if for_course_clients:
+        frame["systemMessage"] = message
+    if action is not None:
+        frame["action"] = action
+    frame.update((key, value) for key, value in extra.items() if value is not None)
+    return _encode(frame)

@@ -1,0 +1,195 @@
+"""The rules of the room: what a name and a message may be, how the bot
+behaves, and the numbers behind both. Pure functions and frozen settings;
+each default is stated here once."""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from dataclasses import dataclass
+
+from papo.core.names import mixes_scripts, skeleton_key
+from papo.core.refusals import ErrorCode, Refusal
+
+RESERVED_NAMES = ("Bot", "System")
+
+# Unicode categories a name may not contain: controls, format characters
+# (zero-width joiners, bidi overrides), surrogates, private use, unassigned,
+# and line or paragraph separators.
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+_COLONS = frozenset(":\uff1a\ufe55\ufe13\u2236\ua789\u02d0\u02f8\u0589\u05c3\u0703\u0704\u16ec")
+"""The colon and the characters drawn like one. The course's clients show a
+message as `name: text`, so a name holding `: ` could pass for another
+sender (`Bot: the answer is`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_name_length: int = 32
+    max_message_length: int = 4000
+
+
+def name_key(name: str) -> str:
+    """The form under which names are compared: names that look alike, or differ
+    only in case, share it (see `papo.core.names`)."""
+    return skeleton_key(name)
+
+
+def same_name(a: str, b: str) -> bool:
+    """Whether two names are the same but for case and Unicode form (not merely alike)."""
+    return (
+        unicodedata.normalize("NFKC", a).casefold() == unicodedata.normalize("NFKC", b).casefold()
+    )
+
+
+@functools.cache
+def _reserved_keys() -> frozenset[str]:
+    return frozenset(map(name_key, RESERVED_NAMES))
+
+
+def check_name(raw: str, limits: Limits) -> str:
+    """The name as papo will show it, or a Refusal saying what is wrong."""
+    name = unicodedata.normalize("NFC", raw).strip()
+    if not name:
+        raise Refusal(ErrorCode.NAME_EMPTY)
+    if any(unicodedata.category(ch) in _FORBIDDEN_CATEGORIES for ch in name):
+        raise Refusal(ErrorCode.NAME_INVALID_CHARACTERS)
+    if len(name) > limits.max_name_length:
+        raise Refusal(ErrorCode.NAME_TOO_LONG, limit=limits.max_name_length)
+    if not _COLONS.isdisjoint(name) or ":" in unicodedata.normalize("NFKC", name):
+        raise Refusal(ErrorCode.NAME_HAS_COLON)
+    if mixes_scripts(name):
+        raise Refusal(ErrorCode.NAME_MIXED_SCRIPTS)
+    key = name_key(name)
+    if key in _reserved_keys():
+        raise Refusal(ErrorCode.NAME_RESERVED, name=name)
+    return name
+
+
+def fit_name(raw: str, limits: Limits) -> str | None:
+    """A name papo accepts, made from a display name given elsewhere (an
+    identity provider's claim, which papo's rules did not shape): characters
+    no name may hold go, colons become spaces, spaces run together, and it is
+    cut to the limit, at a word's end when one is near. None when nothing
+    acceptable is left (no letters, scripts mixed, a reserved name)."""
+    kept = (
+        " " if ch in _COLONS or ":" in unicodedata.normalize("NFKC", ch) else ch
+        for ch in unicodedata.normalize("NFC", raw)
+        if unicodedata.category(ch) not in _FORBIDDEN_CATEGORIES
+    )
+    name = " ".join("".join(kept).split())
+    limit = limits.max_name_length
+    if len(name) > limit:
+        words = name[: limit + 1].rsplit(" ", 1)[0]
+        name = words if len(words) >= limit // 2 else name[:limit].rstrip()
+    try:
+        return check_name(name, limits)
+    except Refusal:
+        return None
+
+
+def check_message(text: str, limits: Limits) -> str:
+    """The message as sent, or a Refusal if it is blank or too long."""
+    return _check_text(text, limits.max_message_length, ErrorCode.MESSAGE_TOO_LONG)
+
+
+def _check_text(text: str, limit: int, too_long: ErrorCode) -> str:
+    if not text.strip():
+        raise Refusal(ErrorCode.MESSAGE_EMPTY)
+    if len(text) > limit:
+        raise Refusal(too_long, limit=limit)
+    return text
+
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are Bot, a helpful participant in a group chat. Messages from people come as "
+    '"Name: text". Answer the last question briefly and plainly, in the language it was '
+    "asked in."
+)
+
+MAX_ANSWER_TOKENS = 8000
+"""A whole answer goes out in one frame, and a frame has at most 128 KB."""
+
+
+@dataclass(frozen=True, slots=True)
+class BotRules:
+    """How the bot behaves and what it may cost."""
+
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    max_question_length: int = 1000
+    questions_per_minute: int = 5
+    daily_tokens: int = 200_000
+    max_answer_tokens: int = 800
+    memory_tokens: int = 3000
+    memory_messages: int = 40
+    answer_lock_ms: int = 5 * 60 * 1000
+    """How long an answer may hold its asker's turn if it never ends (a crash)."""
+
+    @property
+    def reservation(self) -> int:
+        """Tokens set aside from the daily budget for one answer, before it starts."""
+        return self.memory_tokens + self.max_answer_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRules:
+    """What the room keeps of its public messages, for newcomers and the bot."""
+
+    messages: int = 50
+    """Recent public messages a newcomer is sent."""
+    ttl_ms: int = 24 * 60 * 60 * 1000
+    """How long a public message is kept."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamingRules:
+    """How a streaming answer is gathered into posts (see `papo.core.coalesce`)."""
+
+    interval_ms: int = 250
+    min_chars: int = 60
+    max_wait_ms: int = 1000
+    max_chars: int = 4000
+
+
+@dataclass(frozen=True, slots=True)
+class JoinRules:
+    """How a big room hears who is here when many join at once. A change of
+    who is here tells everyone at once, unless the room has `from_members`
+    people or more and was told less than `window_ms` ago: then it waits for
+    that window to end, and tells only if no later change came meanwhile
+    (the later one's list has both). So people joining together cost the room
+    a members frame each per window, not one per join, and a storm that never
+    pauses is told once a window. A smaller room, where a join costs little,
+    hears every change as it happens; a window of 0 tells every change at once."""
+
+    window_ms: int = 150
+    from_members: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class RateRules:
+    """How much one connection may say: a burst, and a steady rate."""
+
+    burst: int = 10
+    """Frames in any `burst_window_ms`."""
+    burst_window_ms: int = 10_000
+    per_minute: int = 60
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeRules:
+    """How long a person may come back as themselves."""
+
+    token_ttl_ms: int = 12 * 60 * 60 * 1000
+    """A resume token expires this long after it was last used."""
+    grace_ms: int = 2 * 60 * 1000
+    """A resumable person whose connection ends is away this long before the
+    room hears they left; resuming within it, nobody sees them leave or join."""
+    ownership_ms: int = 30 * 24 * 60 * 60 * 1000
+    """A name taken by an identity (the door on) stays that identity's this long."""
+
+
+def check_question(text: str, rules: BotRules) -> str:
+    """The question as asked, or a Refusal if it is blank or too long."""
+    return _check_text(text, rules.max_question_length, ErrorCode.QUESTION_TOO_LONG)

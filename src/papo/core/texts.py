@@ -1,0 +1,188 @@
+"""What papo says to people, in English and Brazilian Portuguese.
+
+System messages keep the course's wording; every error pairs a sentence from
+here with a stable machine code (see `papo.core.protocol.ErrorCode`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from papo.core.refusals import ErrorCode, Refusal
+
+ENGLISH = "en"
+PORTUGUESE = "pt-BR"
+LANGUAGES = (ENGLISH, PORTUGUESE)
+
+_SYSTEM: Mapping[str, Mapping[str, str]] = {
+    ENGLISH: {
+        "joined": "{name} joined the chat",
+        "left": "{name} left the chat",
+        "renamed": "{previous} is now {name}",
+        "bot_reset": "{name} started a new conversation with the bot",
+        "bot_interrupted": "[answer interrupted]",
+        "bot_failed": "Sorry, I could not answer {name}'s question: {reason}",
+    },
+    PORTUGUESE: {
+        "joined": "{name} acabou de entrar.",
+        "left": "{name} saiu.",
+        "renamed": "{previous} agora se chama {name}.",
+        "bot_reset": "{name} começou uma nova conversa com o bot.",
+        "bot_interrupted": "[resposta interrompida]",
+        "bot_failed": "Desculpe, não consegui responder à pergunta de {name}: {reason}",
+    },
+}
+
+_ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
+    ENGLISH: {
+        ErrorCode.INVALID_JSON: "That frame is not JSON. Send an object such as "
+        '{{"action": "sendPublic", "message": "hi"}}.',
+        ErrorCode.NOT_AN_OBJECT: 'A frame must be a JSON object with an "action" field.',
+        ErrorCode.UNKNOWN_ACTION: "There is no action {action}. The actions are: {actions}.",
+        ErrorCode.MISSING_FIELD: '{action} needs a "{field}" field.',
+        ErrorCode.INVALID_FIELD: 'The "{field}" field of {action} must be text.',
+        ErrorCode.NAME_EMPTY: "A name cannot be empty.",
+        ErrorCode.NAME_TOO_LONG: "A name can have at most {limit} characters.",
+        ErrorCode.NAME_INVALID_CHARACTERS: "A name cannot contain control characters "
+        "or line breaks.",
+        ErrorCode.NAME_HAS_COLON: "A name cannot contain a colon: in the chat it would make "
+        "your messages look like someone else's.",
+        ErrorCode.NAME_MIXED_SCRIPTS: "A name cannot mix alphabets that way (such as Latin "
+        "and Cyrillic letters): it could pass for someone else's.",
+        ErrorCode.NAME_RESERVED: "The name {name} is reserved, or looks too much like a "
+        "reserved one. Please choose another.",
+        ErrorCode.NAME_CONFUSABLE: "The name {name} looks too much like {holder}, who is "
+        "already here. Please choose another.",
+        ErrorCode.NAME_OWNED: "The name {name} belongs to someone else. Please choose another.",
+        ErrorCode.NAME_BOUND: "Your invitation is for the name {name}: join under that name.",
+        ErrorCode.NAME_TAKEN: "The name {name} is already taken. Please choose another.",
+        ErrorCode.NOT_JOINED: "Choose a name with setName before sending messages.",
+        ErrorCode.MESSAGE_EMPTY: "A message cannot be empty.",
+        ErrorCode.MESSAGE_TOO_LONG: "A message can have at most {limit} characters.",
+        ErrorCode.UNKNOWN_RECIPIENT: "Nobody named {name} is in the chat.",
+        ErrorCode.NOT_CONNECTED: "This connection is no longer known. Please reconnect.",
+        ErrorCode.RESUME_INVALID: "That resume token is wrong, expired, or not for the name "
+        "{name}. Join again with setName.",
+        ErrorCode.QUESTION_TOO_LONG: "A question to the bot can have at most {limit} characters.",
+        ErrorCode.RATE_LIMITED: "You are sending too fast: at most {burst} messages in "
+        "{window} s and {per_minute} a minute. Try again in {wait}.",
+        ErrorCode.BOT_NOT_CONFIGURED: "The bot is not configured: it needs an OpenAI API key. "
+        "Whoever runs papo can set OPENAI_API_KEY (or put it in a .env file) and restart "
+        "papo serve; on AWS, store it in SSM Parameter Store or Secrets Manager and name it "
+        "in PAPO_OPENAI_KEY_PARAMETER or PAPO_OPENAI_KEY_SECRET.",
+        ErrorCode.BOT_BUSY: "The bot is still answering your last question. "
+        "Ask again when it has finished.",
+        ErrorCode.BOT_RATE_LIMITED: "You can ask the bot {limit} questions a minute. "
+        "Try again in {wait}.",
+        ErrorCode.BOT_BUDGET_EXHAUSTED: "The bot has used up today's budget for this room. "
+        "Try again in {wait}.",
+        ErrorCode.BOT_UNAVAILABLE: "The bot could not start answering. Please try again.",
+        ErrorCode.BOT_UPSTREAM_UNAUTHORIZED: "The AI service refused papo's API key. "
+        "Whoever runs papo should check it.",
+        ErrorCode.BOT_UPSTREAM_RATE_LIMITED: "The AI service is busy. Try again in {wait}.",
+        ErrorCode.BOT_UPSTREAM_REFUSED: "The AI service refused the question "
+        "(the model or a setting may be wrong).",
+        ErrorCode.BOT_UPSTREAM_FAILED: "The AI service had an error. Please try again.",
+        ErrorCode.BOT_TIMEOUT: "The AI service took too long to answer. Please try again.",
+        ErrorCode.BOT_INTERRUPTED: "The AI service stopped in the middle of the answer. "
+        "Please try again.",
+    },
+    PORTUGUESE: {
+        ErrorCode.INVALID_JSON: "Essa mensagem não é JSON. Envie um objeto como "
+        '{{"action": "sendPublic", "message": "oi"}}.',
+        ErrorCode.NOT_AN_OBJECT: 'Uma mensagem deve ser um objeto JSON com o campo "action".',
+        ErrorCode.UNKNOWN_ACTION: "A ação {action} não existe. As ações são: {actions}.",
+        ErrorCode.MISSING_FIELD: '{action} precisa do campo "{field}".',
+        ErrorCode.INVALID_FIELD: 'O campo "{field}" de {action} deve ser texto.',
+        ErrorCode.NAME_EMPTY: "O nome não pode ficar vazio.",
+        ErrorCode.NAME_TOO_LONG: "O nome pode ter no máximo {limit} caracteres.",
+        ErrorCode.NAME_INVALID_CHARACTERS: "O nome não pode ter caracteres de controle "
+        "nem quebras de linha.",
+        ErrorCode.NAME_HAS_COLON: "O nome não pode ter dois-pontos: no chat, suas mensagens "
+        "pareceriam ser de outra pessoa.",
+        ErrorCode.NAME_MIXED_SCRIPTS: "O nome não pode misturar alfabetos assim (como letras "
+        "latinas e cirílicas): poderia se passar pelo de outra pessoa.",
+        ErrorCode.NAME_RESERVED: "O nome {name} é reservado, ou parecido demais com um "
+        "reservado. Escolha outro.",
+        ErrorCode.NAME_CONFUSABLE: "O nome {name} é parecido demais com {holder}, que já "
+        "está aqui. Escolha outro.",
+        ErrorCode.NAME_OWNED: "O nome {name} pertence a outra pessoa. Escolha outro.",
+        ErrorCode.NAME_BOUND: "Seu convite é para o nome {name}: entre com esse nome.",
+        ErrorCode.NAME_TAKEN: "O nome {name} já está em uso. Escolha outro.",
+        ErrorCode.NOT_JOINED: "Escolha um nome com setName antes de enviar mensagens.",
+        ErrorCode.MESSAGE_EMPTY: "A mensagem não pode ficar vazia.",
+        ErrorCode.MESSAGE_TOO_LONG: "A mensagem pode ter no máximo {limit} caracteres.",
+        ErrorCode.UNKNOWN_RECIPIENT: "Ninguém chamado {name} está no chat.",
+        ErrorCode.NOT_CONNECTED: "Esta conexão não é mais conhecida. Reconecte-se.",
+        ErrorCode.RESUME_INVALID: "Esse token de retomada está errado, expirou ou não é do "
+        "nome {name}. Entre de novo com setName.",
+        ErrorCode.QUESTION_TOO_LONG: "Uma pergunta ao bot pode ter no máximo {limit} caracteres.",
+        ErrorCode.RATE_LIMITED: "Você está enviando rápido demais: no máximo {burst} mensagens "
+        "em {window} s e {per_minute} por minuto. Tente de novo em {wait}.",
+        ErrorCode.BOT_NOT_CONFIGURED: "O bot não está configurado: falta uma chave da API da "
+        "OpenAI. Quem roda o papo pode definir OPENAI_API_KEY (ou colocá-la num arquivo .env) "
+        "e reiniciar o papo serve; na AWS, guarde-a no SSM Parameter Store ou no Secrets "
+        "Manager e informe-a em PAPO_OPENAI_KEY_PARAMETER ou PAPO_OPENAI_KEY_SECRET.",
+        ErrorCode.BOT_BUSY: "O bot ainda está respondendo à sua última pergunta. "
+        "Pergunte de novo quando ele terminar.",
+        ErrorCode.BOT_RATE_LIMITED: "Você pode fazer {limit} perguntas por minuto ao bot. "
+        "Tente de novo em {wait}.",
+        ErrorCode.BOT_BUDGET_EXHAUSTED: "O bot já usou o orçamento de hoje desta sala. "
+        "Tente de novo em {wait}.",
+        ErrorCode.BOT_UNAVAILABLE: "O bot não conseguiu começar a responder. Tente de novo.",
+        ErrorCode.BOT_UPSTREAM_UNAUTHORIZED: "O serviço de IA recusou a chave de API do papo. "
+        "Quem roda o papo deve verificá-la.",
+        ErrorCode.BOT_UPSTREAM_RATE_LIMITED: "O serviço de IA está ocupado. "
+        "Tente de novo em {wait}.",
+        ErrorCode.BOT_UPSTREAM_REFUSED: "O serviço de IA recusou a pergunta "
+        "(o modelo ou alguma configuração pode estar errado).",
+        ErrorCode.BOT_UPSTREAM_FAILED: "O serviço de IA teve um erro. Tente de novo.",
+        ErrorCode.BOT_TIMEOUT: "O serviço de IA demorou demais para responder. Tente de novo.",
+        ErrorCode.BOT_INTERRUPTED: "O serviço de IA parou no meio da resposta. Tente de novo.",
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Texts:
+    """The sentences of one language."""
+
+    language: str = ENGLISH
+
+    def __post_init__(self) -> None:
+        if self.language not in LANGUAGES:
+            raise ValueError(f"unknown language {self.language!r}; use one of {LANGUAGES}")
+
+    def joined(self, name: str) -> str:
+        return _SYSTEM[self.language]["joined"].format(name=name)
+
+    def left(self, name: str) -> str:
+        return _SYSTEM[self.language]["left"].format(name=name)
+
+    def renamed(self, previous: str, name: str) -> str:
+        return _SYSTEM[self.language]["renamed"].format(previous=previous, name=name)
+
+    def bot_reset(self, name: str) -> str:
+        return _SYSTEM[self.language]["bot_reset"].format(name=name)
+
+    def bot_interrupted(self) -> str:
+        return _SYSTEM[self.language]["bot_interrupted"]
+
+    def bot_failed(self, asker: str, reason: Refusal) -> str:
+        return _SYSTEM[self.language]["bot_failed"].format(name=asker, reason=self.refusal(reason))
+
+    def refusal(self, refusal: Refusal) -> str:
+        """The sentence for a refusal, with how long to wait where that helps."""
+        wait = self.duration(refusal.retry_after_s or 1)
+        return _ERRORS[self.language][refusal.code].format(wait=wait, **refusal.details)
+
+    def duration(self, seconds: int) -> str:
+        """A wait in words: `45 s`, `3 min`, `2 h 5 min`."""
+        if seconds < 60:
+            return f"{max(seconds, 1)} s"
+        minutes = -(-seconds // 60)
+        if minutes < 60:
+            return f"{minutes} min"
+        hours, minutes = divmod(minutes, 60)
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"

@@ -1,0 +1,68 @@
+/**
+ * The room's lines as the page lays them out: a separator where the day
+ * changes, and the "earlier messages" divider below the history a newcomer
+ * received. Days are the viewer's local days.
+ */
+
+import { type Line, lineKey } from "./room";
+
+export type Item =
+  | { kind: "day"; key: string; ts: number }
+  | { kind: "earlier"; key: string }
+  | { kind: "line"; key: string; line: Line };
+
+/** The local calendar day of a moment, as `YYYY-MM-DD`. */
+export function dayKey(ts: number): string {
+  const date = new Date(ts);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+export function timeline(lines: readonly Line[]): Item[] {
+  const items: Item[] = [];
+  let day: string | null = null;
+  let inHistory = false;
+  for (const line of lines) {
+    if (inHistory && !line.earlier) items.push({ kind: "earlier", key: "earlier" });
+    inHistory = line.earlier === true;
+    if (line.ts !== undefined) {
+      const key = dayKey(line.ts);
+      if (key !== day) items.push({ kind: "day", key: `day-${key}`, ts: line.ts });
+      day = key;
+    }
+    items.push({ kind: "line", key: lineKey(line), line });
+  }
+  if (inHistory) items.push({ kind: "earlier", key: "earlier" });
+  return items;
+}
+
+export interface DayWords {
+  today: string;
+  yesterday: string;
+}
+
+/** "Today", "Yesterday", else the date (with its year when not this year's). */
+export function dayLabel(ts: number, now: number, locale: string, words: DayWords): string {
+  const today = new Date(now);
+  const key = dayKey(ts);
+  if (key === dayKey(now)) return words.today;
+  const yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+  if (key === dayKey(yesterday.getTime())) return words.yesterday;
+  const sameYear = new Date(ts).getFullYear() === today.getFullYear();
+  return new Intl.DateTimeFormat(locale, {
+    weekday: "long",
+    day: "numeric",
+    month: "long",
+    ...(sameYear ? {} : { year: "numeric" }),
+  }).format(ts);
+}
+
+/** The time of day, short and local: "14:03", "2:03 PM". */
+export function timeOfDay(ts: number, locale: string): string {
+  return new Intl.DateTimeFormat(locale, { timeStyle: "short" }).format(ts);
+}
+
+/** The whole moment, for a tooltip. */
+export function fullTime(ts: number, locale: string): string {
+  return new Intl.DateTimeFormat(locale, { dateStyle: "full", timeStyle: "medium" }).format(ts);
+}
