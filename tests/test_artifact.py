@@ -13,6 +13,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -161,9 +162,15 @@ def test_the_zip_serves_the_whole_conversation_from_its_template(
     assert {"hi all", "Hello from the bot."} <= said
     # Each action came through its own route, the answer through the function's own
     # asynchronous invocation, all on the template's Python, from the zip.
-    done = [line for line in log_lines(tmp_path) if line["message"] == "route done"]
-    routes = {line["route"] for line in done}
-    assert {"$connect", "setName", "sendPublic", "sendPrivate", "sendBot", "papoAnswer"} <= routes
+    expected = {"$connect", "setName", "sendPublic", "sendPrivate", "sendBot", "papoAnswer"}
+    deadline = time.monotonic() + 10  # an invocation logs its end after its last post
+    while True:
+        done = [line for line in log_lines(tmp_path) if line["message"] == "route done"]
+        routes = {line["route"] for line in done}
+        if expected <= routes or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert expected <= routes
     assert "ping" not in routes  # API Gateway answers it: no invocation
     output = (tmp_path / "papo-serve.log").read_text()
     assert f"runs on python3.12 ({lambda_python / 'python3.12'})" in output

@@ -30,7 +30,7 @@ def test_the_first_piece_goes_at_once_then_pieces_are_gathered_by_size() -> None
 def test_a_pause_upstream_does_not_hold_back_what_was_read() -> None:
     batches = list(
         coalesce(
-            paced("a", 0.01, "b", 0.6, "c"),
+            paced("a", 0.01, "b", 3.0, "c"),
             interval_s=0.1,
             min_chars=1,
             max_wait_s=1,
@@ -56,8 +56,8 @@ def test_a_failure_comes_after_the_text_read_before_it() -> None:
 def test_small_pieces_wait_for_enough_text_but_not_too_long() -> None:
     """A slow model's words go out together once 10 characters gathered, and
     a lone word after at most the longest wait."""
-    stream = paced("first", 0.05, "ab", 0.05, "cd", 0.05, "ef", 0.05, "ghij", 0.05, "k", 0.6, "l")
-    batches = list(coalesce(stream, interval_s=0.01, min_chars=10, max_wait_s=0.4, max_chars=100))
+    stream = paced("first", 0.01, "ab", 0.01, "cd", 0.01, "ef", 0.01, "ghij", 0.01, "k", 4.0, "l")
+    batches = list(coalesce(stream, interval_s=0.01, min_chars=10, max_wait_s=2, max_chars=100))
     assert batches == ["first", "abcdefghij", "k", "l"]
 
 

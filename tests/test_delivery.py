@@ -282,7 +282,7 @@ def test_a_throttled_or_failing_connection_holds_up_nobody(api: ManagementApi) -
     api.connect(*ids)
     api.scripted["C0="] = [429]
     api.scripted["C1="] = [503]
-    fanout = FanoutDelivery(client_for(api), max_workers=2, backoff=lambda attempt: 1.0)
+    fanout = FanoutDelivery(client_for(api), max_workers=2, backoff=lambda attempt: 5.0)
     try:
         assert fanout.send([Envelope(cid, (b'{"n": 1}', b'{"n": 2}')) for cid in ids]) == set()
     finally:

@@ -14,6 +14,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from papo.adapters.store.sqlite import SqliteStore
 from papo.aws.handler import ROUTE_KEYS
 from papo.core.invites import make_invite
 from papo.local.config import PAPO_HANDLER, ApiConfig, Authorizer, RouteTarget
@@ -87,10 +88,21 @@ def test_a_missing_expired_or_tampered_invite_is_refused_at_the_handshake(door: 
     assert asyncio.run(scenario()) == [401, 401, 401, 401]
 
 
+async def gone(api: Emulator, name: str) -> None:
+    """Waits until `name`'s connection has left: its `$disconnect` runs after the close."""
+    assert api.environment is not None
+    store = SqliteStore(api.environment["PAPO_SQLITE_PATH"])
+    deadline = time.monotonic() + 10
+    while store.find(name) is not None:
+        assert time.monotonic() < deadline, f"{name} is still in the room"
+        await asyncio.sleep(0.02)
+
+
 def test_an_invite_for_a_name_takes_no_other_and_nobody_else_takes_it(door: Emulator) -> None:
     async def scenario() -> list[object]:
         first = await join(door, invite("Ana"), "Bruno")
         second = await join(door, invite("Ana"), "Ana")
+        await gone(door, "Ana")
         third = await join(door, invite(), "ana")  # another invite, after Ana left
         again = await join(door, invite("Ana"), "Ana")  # a second invite for Ana is hers
         return [first.get("code"), second.get("event"), third.get("code"), again.get("event")]

@@ -51,7 +51,7 @@ def log_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def api(log_path: Path) -> Iterator[Emulator]:
-    with emulator(integration_timeout_s=1.0) as running:
+    with emulator(integration_timeout_s=10.0) as running:
         yield running
 
 
@@ -121,10 +121,10 @@ def test_3_connect_and_disconnect_ignore_the_selection_expression(
 
 def test_4_the_upgrade_waits_for_connect(log_path: Path) -> None:
     async def scenario(api: Emulator) -> None:
-        opening = asyncio.create_task(connect(f"{api.websocket_url}?sleep=0.6").__aenter__())
-        await asyncio.sleep(0.3)
+        opening = asyncio.create_task(connect(f"{api.websocket_url}?sleep=3").__aenter__())
+        entries = await asyncio.to_thread(probe_log, log_path, 1)
+        assert len(entries) == 1  # $connect is running
         assert not opening.done()
-        assert len(probe_log(log_path)) == 1  # $connect is running
         ws = await opening
         assert (await ask(ws, {"action": "sendMessage"}))["route"] == "sendMessage"
         await ws.close()
@@ -140,14 +140,16 @@ def test_4_the_upgrade_waits_for_connect(log_path: Path) -> None:
     ("query", "status"),
     [("status=401", 401), ("status=403", 403), ("raise=1", 502), ("sleep=2.5", 502)],
 )
-def test_5_connect_refusals(api: Emulator, query: str, status: int) -> None:
-    async def scenario() -> None:
+def test_5_connect_refusals(log_path: Path, query: str, status: int) -> None:
+    async def scenario(api: Emulator) -> None:
         with pytest.raises(InvalidStatus) as refused:
             async with connect(f"{api.websocket_url}?{query}"):
                 pass
         assert refused.value.response.status_code == status
 
-    run(scenario())
+    timeout = 1.0 if query.startswith("sleep=") else 10.0  # sleep=2.5: past the timeout
+    with emulator(integration_timeout_s=timeout) as api:
+        run(scenario(api))
 
 
 def test_5_without_a_connect_route_every_connection_is_accepted(log_path: Path) -> None:
@@ -227,10 +229,10 @@ def test_9_a_raising_route_gets_internal_server_error(
     assert lines[-1].startswith(f"REPORT RequestId: {request_id}\tDuration: ")
 
 
-def test_10_a_slow_route_times_out_but_runs_to_its_end(api: Emulator) -> None:
-    async def scenario() -> None:
+def test_10_a_slow_route_times_out_but_runs_to_its_end(log_path: Path) -> None:
+    async def scenario(api: Emulator) -> None:
         async with connect(api.websocket_url) as ws:
-            await ws.send('{"do": "sleep", "seconds": 2}')
+            await ws.send('{"do": "sleep", "seconds": 3}')
             found = ERROR_FRAME.fullmatch(str(await ws.recv()))
             assert found is not None
             assert found["message"] == "Endpoint request timed out"
@@ -238,7 +240,8 @@ def test_10_a_slow_route_times_out_but_runs_to_its_end(api: Emulator) -> None:
             assert finished["do"] == "sleep"
             assert finished["event"]["requestContext"]["requestId"] == found["rid"]
 
-    run(scenario())
+    with emulator(integration_timeout_s=1.0) as api:
+        run(scenario(api))
 
 
 def test_11_a_returned_status_sends_nothing_back(api: Emulator) -> None:

@@ -172,10 +172,11 @@ def test_the_handler_under_the_emulator_takes_any_frame(
                     if extra is not None:
                         raise AssertionError(f"{body!r} reached someone else: {extra!r}")
                     continue
-                # An effect: the frame was a valid action; drain what others got.
+                # An effect: the frame was a valid action; drain what others got,
+                # long enough that a late post is not taken for the next frame's.
                 while True:
                     try:
-                        await asyncio.wait_for(other.recv(), 0.2)
+                        await asyncio.wait_for(other.recv(), 0.5)
                     except TimeoutError:
                         break
                 while True:

@@ -62,17 +62,17 @@ def test_one_order_for_everyone_from_many_senders(serve: Serve) -> None:
 def test_after_a_drop_the_view_is_whole_and_nobody_saw_it(serve: Serve, drop: str) -> None:
     async def scenario(api: Emulator) -> None:
         ana, bruno, carla = Reader(api, "Ana"), Reader(api, "Bruno"), Reader(api, "Carla")
+        keepalive: dict[str, asyncio.Task[None]] = {}
+
+        async def heartbeat(reader: Reader) -> None:
+            while True:
+                await reader.say("ping")
+                await asyncio.sleep(0.3)
+
         for reader in (ana, bruno, carla):
             await reader.open()
-        keepalive: list[asyncio.Task[None]] = []
-        if drop == "idle":
-
-            async def heartbeat(reader: Reader) -> None:
-                while True:
-                    await reader.say("ping")
-                    await asyncio.sleep(0.3)
-
-            keepalive = [asyncio.create_task(heartbeat(r)) for r in (ana, carla)]
+            if drop == "idle":
+                keepalive[reader.name] = asyncio.create_task(heartbeat(reader))
         await ana.say("sendPublic", message="before")
         await carla.until(lambda: "Ana: before" in public(carla))
         await bruno.until(lambda: "Ana: before" in public(bruno))
@@ -84,7 +84,8 @@ def test_after_a_drop_the_view_is_whole_and_nobody_saw_it(serve: Serve, drop: st
         elif drop == "client-close":
             await bruno.close()
         else:
-            await bruno.closed(timeout=5)  # idle: closed by the emulator with 1001
+            keepalive.pop("Bruno").cancel()
+            await bruno.closed(timeout=15)  # idle: closed by the emulator with 1001
             assert bruno.ws is not None
             assert bruno.ws.close_code == 1001
 
@@ -93,6 +94,8 @@ def test_after_a_drop_the_view_is_whole_and_nobody_saw_it(serve: Serve, drop: st
         await ana.say("sendPrivate", to="Bruno", message="psst")
         await carla.until(lambda: len(public(carla)) == 6)
         await bruno.resume()
+        if drop == "idle":
+            keepalive["Bruno"] = asyncio.create_task(heartbeat(bruno))
         await bruno.until(lambda: len(public(bruno)) == 6 and len(bruno.private) == 1)
         await ana.say("sendPublic", message="after")
         for reader in (bruno, carla):
@@ -108,12 +111,12 @@ def test_after_a_drop_the_view_is_whole_and_nobody_saw_it(serve: Serve, drop: st
             assert ("left", "Bruno") not in events
             assert events.count(("joined", "Bruno")) == joins
         assert bruno.errors == []
-        for task in keepalive:
+        for task in keepalive.values():
             task.cancel()
         for reader in (ana, bruno, carla):
             await reader.close()
 
-    limits = {"idle_timeout_s": 1.0} if drop == "idle" else {}
+    limits = {"idle_timeout_s": 3.0} if drop == "idle" else {}
     with serve(**limits) as api:
         asyncio.run(asyncio.wait_for(scenario(api), 60))
 

@@ -215,9 +215,7 @@ def screenshot(page: Page, name: str) -> None:
 def test_a_conversation_with_the_bot_streaming_in(
     browser: Browser, papo: Emulator, fake: FakeOpenAi
 ) -> None:
-    fake.default = Reply(
-        pieces=["Papo ", "is ", "a ", "chat ", "with ", "a ", "bot."], delay_s=0.25
-    )
+    fake.default = Reply(pieces=["Papo ", "is ", "a ", "chat ", "with ", "a ", "bot."], delay_s=0.6)
     ana = join(browser, papo, "Ana")
     bruno = join(browser, papo, "Bruno")
     expect(ana.get_by_label("People")).to_have_text("AnaBruno")

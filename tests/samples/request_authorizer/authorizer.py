@@ -58,6 +58,6 @@ def handler(event, context):
     if token == "no-policy":
         return {"principalId": "someone", "policyDocument": {"Statement": "Allow"}}
     if token == "slow":
-        time.sleep(2)
+        time.sleep(4)
         return _policy("late", "Allow", arn)
     raise RuntimeError(f"no rule for the token {token!r}")
