@@ -7,6 +7,7 @@ idle for 3 seconds."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import re
 import threading
@@ -56,6 +57,11 @@ window.WebSocket = class extends Open {
 };
 """
 RELEASE = "window.papoHeld = false; window.dispatchEvent(new Event('online'));"
+
+
+def tried_held(frames: Frames) -> bool:
+    """Whether the page has tried to come back while held, and failed."""
+    return any(url.split("?")[0].endswith("/held") for url in frames.urls)
 
 
 @pytest.fixture
@@ -220,6 +226,7 @@ def test_after_the_idle_timeout_the_page_comes_back_and_shows_what_was_said_mean
         ana, lambda: any(lost in text for text in ana.evaluate("window.statuses")), IDLE_S + 10
     )
     wait_away(tmp_path, "Ana")
+    assert frames.wait(ana, functools.partial(tried_held, frames)), frames.urls
     for text in ("one", "two", "three"):
         bruno.say(text)  # while the page is away
     status = ana.get_by_role("status")
