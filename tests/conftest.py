@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -128,6 +129,14 @@ def _listens(process: subprocess.Popen[bytes], port: int) -> bool:
     raise RuntimeError("papo serve did not start")
 
 
+def _served_url(log: Path, port: int) -> str:
+    """The WebSocket API's URL, as the banner of the papo serve on `port` says
+    (its stage is the template's, where it names one)."""
+    found = re.search(rf"WebSocket API +(ws://127\.0\.0\.1:{port}/\S+)", log.read_text())
+    assert found is not None, log.read_text()
+    return found[1]
+
+
 @pytest.fixture
 def papo_serve(tmp_path: Path) -> Iterator[PapoServe]:
     """Starts `papo serve` as a user runs it, with these arguments, in that folder
@@ -145,7 +154,7 @@ def papo_serve(tmp_path: Path) -> Iterator[PapoServe]:
             process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=log)
             started.append(process)
             if _listens(process, port):
-                return process, f"ws://127.0.0.1:{port}/dev"
+                return process, _served_url(tmp_path / "papo-serve.log", port)
             said = (tmp_path / "papo-serve.log").read_text()
             # A port probed free may be taken by another connection before papo binds it.
             assert "address already in use" in said, said

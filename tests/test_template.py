@@ -40,6 +40,48 @@ def test_the_template_is_read_as_api_gateway_would_wire_it() -> None:
     assert "GREETING" not in config.routes["$connect"].environment
 
 
+STAGED = (
+    "Parameters:\n"
+    "  StageName: {Type: String, Default: prod}\n"
+    "Resources:\n"
+    "  Api: {Type: AWS::ApiGatewayV2::Api, Properties: {ProtocolType: WEBSOCKET}}\n"
+    "  Fn: {Type: AWS::Serverless::Function, Properties: {Handler: m.f, CodeUri: .}}\n"
+    "  In: {Type: AWS::ApiGatewayV2::Integration,"
+    " Properties: {ApiId: !Ref Api, IntegrationUri: !GetAtt Fn.Arn}}\n"
+    "  Default: {Type: AWS::ApiGatewayV2::Route,"
+    " Properties: {ApiId: !Ref Api, RouteKey: $default, Target: !Sub 'integrations/${In}'}}\n"
+    "  Stage: {Type: AWS::ApiGatewayV2::Stage,"
+    " Properties: {ApiId: !Ref Api, StageName: !Ref StageName, AutoDeploy: true}}\n"
+)
+
+
+def test_the_templates_stage_is_served_unless_one_is_given(tmp_path: Path) -> None:
+    """The URL is the deployed API's: its path is the stage the template names."""
+    path = tmp_path / "template.yaml"
+    path.write_text(STAGED)
+    assert api_config(path).stage == "prod"
+    assert api_config(path, parameters={"StageName": "beta"}).stage == "beta"
+    assert api_config(path, stage="dev").stage == "dev"
+    path.write_text(STAGED.replace("  Stage: {", "  Unstaged: {").split("  Unstaged:")[0])
+    assert api_config(path).stage == "dev"  # no stage in the template
+    path.write_text(STAGED.replace("Default: prod", "Default: 'a b'"))
+    with pytest.raises(TemplateError, match="no stage name"):
+        api_config(path)
+
+
+def test_papo_serve_serves_the_templates_stage(tmp_path: Path, papo_serve: PapoServe) -> None:
+    (tmp_path / "template.yaml").write_text(STAGED)
+    (tmp_path / "m.py").write_text("def f(event, context):\n    return {'statusCode': 200}\n")
+    _, url = papo_serve("--template", "template.yaml", cwd=tmp_path)
+    assert url.endswith("/prod")
+
+    async def opens() -> bool:
+        async with connect(url):
+            return True
+
+    assert asyncio.run(opens())
+
+
 def test_a_route_response_makes_its_route_two_way(tmp_path: Path) -> None:
     path = tmp_path / "template.yaml"
     path.write_text(

@@ -25,7 +25,12 @@ _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
     # flag, environment variable, default, help
     ("--host", "PAPO_HOST", "127.0.0.1", "address to listen on"),
     ("--port", "PAPO_PORT", "8000", "port for the WebSocket API and its Management API"),
-    ("--stage", "PAPO_STAGE", "dev", "stage name: ws://HOST:PORT/STAGE"),
+    (
+        "--stage",
+        "PAPO_STAGE",
+        "",
+        "stage name: ws://HOST:PORT/STAGE [default: the template's stage, else dev]",
+    ),
     (
         "--tls-port",
         "PAPO_TLS_PORT",
@@ -310,7 +315,8 @@ def _options(args: argparse.Namespace, defaults: Mapping[str, str]) -> ServeOpti
         handler_environment["PAPO_STORE"] = args.store
         if tls_port is None:
             handler_environment.setdefault(
-                "PAPO_MANAGEMENT_ENDPOINT", f"http://{args.host}:{args.port}/{args.stage}"
+                "PAPO_MANAGEMENT_ENDPOINT",
+                f"http://{args.host}:{args.port}/{args.stage or ApiConfig.stage}",
             )
     web_dir = Path(args.web_dir) if args.web_dir else WEB_DIST
     web_port = int(args.web_port)
@@ -318,7 +324,7 @@ def _options(args: argparse.Namespace, defaults: Mapping[str, str]) -> ServeOpti
     return ServeOptions(
         host=args.host,
         port=int(args.port),
-        stage=args.stage,
+        stage=args.stage or None,
         handler=args.handler,
         routes=_listed(args.routes, "PAPO_ROUTES", defaults) or _papos_routes(args),
         route_responses=frozenset(_listed(args.route_responses, "PAPO_ROUTE_RESPONSES", defaults)),
@@ -417,7 +423,7 @@ def _banner(
 ) -> None:
     from papo.local.hostnames import execute_api_host
 
-    where = f"{options.host}:{options.port}/{options.stage}"
+    where = f"{options.host}:{options.port}/{config.stage}"
     lines = [
         f"papo {__version__}: API Gateway WebSocket emulator",
         f"  WebSocket API   ws://{where}",
@@ -426,9 +432,9 @@ def _banner(
     if options.tls_port:
         aws_host = execute_api_host(config.api_id, config.region)
         lines += [
-            f"                  https://{options.host}:{options.tls_port}/{options.stage}"
+            f"                  https://{options.host}:{options.tls_port}/{config.stage}"
             "/@connections/{id} (the events' domainName; handlers get AWS_CA_BUNDLE)",
-            f"                  https://{aws_host}/{options.stage}/@connections/{{id}}"
+            f"                  https://{aws_host}/{config.stage}/@connections/{{id}}"
             " (from handlers)",
         ]
     else:

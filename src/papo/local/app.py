@@ -38,7 +38,8 @@ of the same key, which serves deployments without them."""
 class ServeOptions:
     host: str = "127.0.0.1"
     port: int = 8000
-    stage: str = "dev"
+    stage: str | None = None
+    """None: the template's stage (the `StageName` of its API's one stage), else `dev`."""
     handler: str = PAPO_HANDLER
     routes: tuple[str, ...] = ()
     """Empty: `$default` alone."""
@@ -90,7 +91,7 @@ class ServeOptions:
 
     def _api_config(self) -> ApiConfig:
         common = {
-            "stage": self.stage,
+            **({"stage": self.stage} if self.stage else {}),
             "limits": self.limits,
             "workers": self.workers,
             "region": self.region,

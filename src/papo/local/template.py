@@ -182,7 +182,9 @@ def api_config(
     **options: Any,
 ) -> ApiConfig:
     """The emulated API a template describes, with these parameters' values and
-    functions' code (by logical id or FunctionName); `options` as for `ApiConfig`."""
+    functions' code (by logical id or FunctionName); `options` as for `ApiConfig`.
+    Without a `stage`, the API's stage is served, as the template names it (when
+    it declares one), so the URL is the deployed one's path."""
     loaded = load(path)
     region = options.get("region") or PSEUDO["AWS::Region"]
     try:
@@ -248,9 +250,14 @@ def api_config(
     named = ((api.get("Metadata") or {}).get("papo") or {}).get("ApiId")
     if named is not None and options.get("api_id") is None:
         options["api_id"] = str(named)
+    stages = _stages(resources, api_name, resolve)
+    if options.get("stage") is None and len(stages) == 1 and "StageName" in stages[0]:
+        options["stage"] = resolve.value(stages[0]["StageName"])
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,128}", options["stage"]):
+            raise TemplateError(f"{path}: {options['stage']!r} is no stage name")
     options = {name: value for name, value in options.items() if value is not None}
     authorizer = _authorizer(path.parent, connect_route, template, resolve)
-    throttling = _throttling(resources, api_name, str(options.get("stage", "dev")), resolve)
+    throttling = _throttling(stages, str(options.get("stage", "dev")), resolve)
     return ApiConfig(
         routes=routes,
         route_selection_expression=expression,
@@ -313,18 +320,22 @@ def _named_in_arn(
     return None
 
 
-def _throttling(
-    resources: Mapping[str, Any], api_name: str, stage: str, resolve: _Resolver
-) -> Throttling:
-    """The throttling of the API's `AWS::ApiGatewayV2::Stage` named as the served
-    stage (else of its only one): `DefaultRouteSettings` and `RouteSettings`, a
-    route's unset limit taken from the stage's."""
-    stages = [
+def _stages(
+    resources: Mapping[str, Any], api_name: str, resolve: _Resolver
+) -> list[Mapping[str, Any]]:
+    """The properties of the API's `AWS::ApiGatewayV2::Stage`s."""
+    return [
         properties
         for resource in _of_type(resources, "AWS::ApiGatewayV2::Stage").values()
         if api_name
         in resolve.references((properties := resource.get("Properties") or {}).get("ApiId"))
     ]
+
+
+def _throttling(stages: list[Mapping[str, Any]], stage: str, resolve: _Resolver) -> Throttling:
+    """The throttling of the API's stage named as the served stage (else of its
+    only one): `DefaultRouteSettings` and `RouteSettings`, a route's unset limit
+    taken from the stage's."""
     named = [p for p in stages if resolve.value(p.get("StageName")) == stage]
     chosen = named[0] if named else (stages[0] if len(stages) == 1 else None)
     if chosen is None:
