@@ -103,6 +103,18 @@ def log_lines(tmp_path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.startswith('{"timestamp"')]
 
 
+def routes_done(tmp_path: Path, expected: set[str]) -> set[str]:
+    """The routes whose invocations logged their end, once `expected` are among
+    them or 10 s have passed: an invocation logs its end after its last post."""
+    deadline = time.monotonic() + 10
+    while True:
+        done = [line for line in log_lines(tmp_path) if line["message"] == "route done"]
+        routes = {line["route"] for line in done}
+        if expected <= routes or time.monotonic() > deadline:
+            return routes
+        time.sleep(0.05)
+
+
 async def conversation(url: str) -> dict[str, list[dict[str, Any]]]:
     """Ana and Bruno join, talk in public and in private, ask the bot, and ping."""
     async with connect(url) as ana_ws, connect(url) as bruno_ws:
@@ -163,13 +175,7 @@ def test_the_zip_serves_the_whole_conversation_from_its_template(
     # Each action came through its own route, the answer through the function's own
     # asynchronous invocation, all on the template's Python, from the zip.
     expected = {"$connect", "setName", "sendPublic", "sendPrivate", "sendBot", "papoAnswer"}
-    deadline = time.monotonic() + 10  # an invocation logs its end after its last post
-    while True:
-        done = [line for line in log_lines(tmp_path) if line["message"] == "route done"]
-        routes = {line["route"] for line in done}
-        if expected <= routes or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+    routes = routes_done(tmp_path, expected)
     assert expected <= routes
     assert "ping" not in routes  # API Gateway answers it: no invocation
     output = (tmp_path / "papo-serve.log").read_text()
@@ -243,7 +249,7 @@ def test_the_zip_runs_on_pyenvs_python_312_where_path_has_none(
         f"runs on python3.12 ({python}), in processes of its own"
         in (tmp_path / "papo-serve.log").read_text()
     )
-    assert {line["route"] for line in log_lines(tmp_path)} >= {"$connect", "setName"}
+    assert routes_done(tmp_path, {"$connect", "setName"}) >= {"$connect", "setName"}
 
 
 def test_without_python_312_the_zip_is_refused_not_run_on_papo_serves_own(
