@@ -110,6 +110,28 @@ def test_an_invite_for_a_name_takes_no_other_and_nobody_else_takes_it(door: Emul
     assert asyncio.run(scenario()) == ["name_bound", "joined", "name_owned", "joined"]
 
 
+def test_people_sharing_an_invite_for_no_name_cannot_take_each_others_names(
+    door: Emulator,
+) -> None:
+    """A link for the whole group admits each of them; it makes nobody anyone else."""
+    shared = invite()
+
+    async def scenario() -> list[object]:
+        query = f"token={shared}"
+        async with connect(f"{door.websocket_url}?{query}") as ana:
+            await ana.send(json.dumps({"action": "setName", "name": "Ana"}))
+            while json.loads(await asyncio.wait_for(ana.recv(), 10)).get("event") != "joined":
+                pass
+            second = await join(door, shared, "Ana")
+            await ana.send(json.dumps({"action": "ping"}))
+            still = json.loads(await asyncio.wait_for(ana.recv(), 10))
+            while "members" in still or still.get("event"):
+                still = json.loads(await asyncio.wait_for(ana.recv(), 10))
+            return [second.get("code"), still]
+
+    assert asyncio.run(scenario()) == ["name_taken", {"type": "pong"}]
+
+
 def test_an_invite_for_a_room_joins_that_room_only(door: Emulator) -> None:
     team = invite("Ana", room="team")
 

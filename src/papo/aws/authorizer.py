@@ -50,8 +50,19 @@ def handler(event: dict[str, Any], _context: object) -> dict[str, Any]:
                 {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": event["methodArn"]}
             ],
         },
-        "context": {"name": identity.name or "", "door": door.mode},
+        "context": {
+            "name": identity.name or "",
+            "door": door.mode,
+            **({} if _is_person(door, identity) else {"anonymous": "true"}),
+        },
     }
+
+
+def _is_person(door: DoorSettings, identity: Identity) -> bool:
+    """Whether the principal is one person's, who may own names: a signed-in
+    identity, or an invite for one name. With the door open, or an invite for
+    no name that a whole group may share, it is anyone's."""
+    return door.mode == "oidc" or identity.name is not None
 
 
 def _identify(door: DoorSettings, token: str, room: str | None) -> Identity | None:

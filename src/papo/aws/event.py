@@ -30,6 +30,8 @@ class RequestContext(msgspec.Struct, rename="camel", frozen=True):
     def identity(self) -> Identity | None:
         if not self.authorizer or not self.authorizer.get("principalId"):
             return None
+        if self.authorizer.get("anonymous") == "true":  # papo's door: anyone's principal
+            return None
         name = self.authorizer.get("name")
         return Identity(str(self.authorizer["principalId"]), str(name) if name else None)
 
