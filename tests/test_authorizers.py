@@ -87,6 +87,21 @@ def test_the_template_guards_connect_with_its_authorizer_function() -> None:
     assert found.target.timeout_s == 3
 
 
+def test_the_authorizers_code_is_given_by_its_function_name(tmp_path: Path) -> None:
+    """`--code NAME=PATH` takes the authorizer's FunctionName, as it takes a route's."""
+    text = TEMPLATE.read_text().replace(
+        "      Handler: authorizer.handler\n",
+        "      Handler: authorizer.handler\n      FunctionName: papo-door\n",
+    )
+    (tmp_path / "template.yaml").write_text(text)
+    (tmp_path / "elsewhere").mkdir()
+    config = api_config(tmp_path / "template.yaml", code={"papo-door": tmp_path / "elsewhere"})
+    assert config.authorizer is not None
+    assert config.authorizer.target.code_dir == str((tmp_path / "elsewhere").resolve())
+    with pytest.raises(TemplateError, match="no function nobody"):
+        api_config(tmp_path / "template.yaml", code={"nobody": tmp_path})
+
+
 _GUARDED = """
 Resources:
   Api: {Type: AWS::ApiGatewayV2::Api, Properties: {ProtocolType: WEBSOCKET}}

@@ -201,13 +201,15 @@ def test_the_sample_with_papo_serve_handler_and_route(
 
 def two_functions(folder: Path, environment: bool = False) -> Path:
     """A template with routes `a` and `b`, each a function in its own folder;
-    with `environment`, each sets `WHO` to its own name and `SAME` to `same`."""
+    with `environment`, each sets `WHO` to its own name and `SAME` to `same`,
+    and `a` alone sets `ONLY_A`."""
     text = (
         "Resources:\n  Api: {Type: AWS::ApiGatewayV2::Api, Properties: {ProtocolType: WEBSOCKET}}\n"
     )
     for n in ("a", "b"):
+        only = ", ONLY_A: 'yes'" if n == "a" else ""
         variables = (
-            f", Environment: {{Variables: {{WHO: fn{n}, SAME: same}}}}" if environment else ""
+            f", Environment: {{Variables: {{WHO: fn{n}, SAME: same{only}}}}}" if environment else ""
         )
         text += (
             f"  Fn{n}: {{Type: AWS::Serverless::Function,"
@@ -269,8 +271,9 @@ def test_two_functions_each_run_with_their_own_environment(tmp_path: Path, worke
         (tmp_path / name / "app.py").write_text(
             "import os\n\n\ndef handler(event, context):\n"
             f"    seen = '{name} sees ' + os.environ['WHO'] + ', ' + os.environ['SAME']\n"
+            "    seen += ', ' + os.environ.get('ONLY_A', 'nothing of a')\n"
             "    return {'statusCode': 200, 'body': seen}\n"
         )
 
     answers = ask_routes(api_config(template, workers=workers), ("b", "a", "b", "a"))
-    assert answers == ["b sees fnb, same", "a sees fna, same"] * 2
+    assert answers == ["b sees fnb, same, nothing of a", "a sees fna, same, yes"] * 2

@@ -42,7 +42,7 @@ class Container:
     ) -> None:
         ours, theirs = socket.socketpair()
         self._channel = ours
-        env = {**os.environ, **environment}
+        env = dict(environment)
         for name in LEFT_OUT:
             env.pop(name, None)
         with theirs:

@@ -63,12 +63,13 @@ class Gateway:
         self.registry = registry
         self._path = config.selection_path()
         self.throttles = Throttles(config.throttling)
-        self.unrouted = Unrouted(config.route_keys)
+        self._routes = config.route_keys
+        self.unrouted = Unrouted(self._routes)
         self._tasks: set[asyncio.Task[None]] = set()
 
     def select_route(self, data: str | bytes) -> str | None:
         """The route for a message: by the selection expression, else `$default`."""
-        routes = self.config.route_keys
+        routes = self._routes
         if isinstance(data, str):
             try:
                 value: Any = json.loads(data)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
@@ -123,11 +124,13 @@ class Invoker:
             shared_in_threads, self.environment_apart = one_environment(in_threads)
             apart |= self.environment_apart
         self._in_threads = Runtime({**runtime.environment, **shared_in_threads}, runtime.hosts)
+        # Taken before `open` puts the threads' variables into this process's.
+        started_in = dict(os.environ)
         self._containers = {
             name: Containers(
                 self.interpreters[name].path,
                 functions[name],
-                self._own(functions[name]).environment,
+                {**started_in, **self._own(functions[name]).environment},
                 runtime.hosts,
                 config.workers or CONTAINERS,
             )

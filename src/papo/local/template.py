@@ -245,7 +245,6 @@ def api_config(
         )
     if not routes and not mocks:
         raise TemplateError(f"{path}: the WebSocket API {api_name} has no routes")
-    _check_code_names(resolve.code, functions, routes)
     expression = str(api_properties.get("RouteSelectionExpression", "$request.body.action"))
     named = ((api.get("Metadata") or {}).get("papo") or {}).get("ApiId")
     if named is not None and options.get("api_id") is None:
@@ -257,7 +256,9 @@ def api_config(
             raise TemplateError(f"{path}: {options['stage']!r} is no stage name")
     options = {name: value for name, value in options.items() if value is not None}
     authorizer = _authorizer(path.parent, connect_route, template, resolve)
-    throttling = _throttling(stages, str(options.get("stage", "dev")), resolve)
+    served = [*routes.values(), *([authorizer.target] if authorizer else [])]
+    _check_code_names(resolve.code, functions, served)
+    throttling = _throttling(stages, str(options.get("stage", ApiConfig.stage)), resolve)
     return ApiConfig(
         routes=routes,
         route_selection_expression=expression,
@@ -443,9 +444,9 @@ def _target(
 
 
 def _check_code_names(
-    code: Mapping[str, Path], functions: Mapping[str, Any], routes: Mapping[str, RouteTarget]
+    code: Mapping[str, Path], functions: Mapping[str, Any], served: list[RouteTarget]
 ) -> None:
-    known = set(functions) | {target.function_name for target in routes.values()}
+    known = set(functions) | {target.function_name for target in served}
     unknown = sorted(set(code) - known)
     if unknown:
         raise TemplateError(

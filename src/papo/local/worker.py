@@ -157,19 +157,19 @@ def main(fd: int) -> None:
     for host, (address, port) in setup["hosts"].items():
         hostnames.claim(host, (address, port))
     sys.path.insert(0, setup["code_dir"])
-    loaded: list[Handler] = []
-    failure: list[Exception] = []
+    loaded: Handler | None = None
+    failure = ""
     try:
-        loaded.append(_import_handler(setup["handler"]))
+        loaded = _import_handler(setup["handler"])
     except Exception as error:  # noqa: BLE001 - reported on each invocation, as Lambda does
         reference = setup["handler"]
         module = reference.partition(":")[0] if ":" in reference else reference.rpartition(".")[0]
-        failure.append(ImportModuleError(f"Unable to import module '{module}': {error}"))
+        failure = f"Unable to import module '{module}': {error}"
 
     def handler() -> Handler:
-        if failure:
-            raise failure[0]
-        return loaded[0]
+        if loaded is None:
+            raise ImportModuleError(failure)  # a new one each time: its traceback is this call's
+        return loaded
 
     while True:
         try:
