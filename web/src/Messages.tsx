@@ -5,7 +5,7 @@
  * screen readers read it once, whole.
  */
 
-import { Fragment, useLayoutEffect, useMemo, useRef } from "react";
+import { Fragment, memo, useLayoutEffect, useMemo, useRef } from "react";
 
 import { wantsAttention } from "./attention";
 import { type Messages as Words } from "./i18n";
@@ -73,7 +73,8 @@ export function Messages(props: { lines: Line[]; me: string; t: Words; locale: s
   );
 }
 
-function LineItem(props: { line: Line; me: string; t: Words; locale: string }) {
+/** Memoized: a streaming answer changes one line, and the others stay as they were. */
+const LineItem = memo(function LineItem(props: { line: Line; me: string; t: Words; locale: string }) {
   const { line, me, t, locale } = props;
   const attention = wantsAttention(line, me);
   const streaming = line.kind === "bot" && line.status === "streaming";
@@ -97,7 +98,7 @@ function LineItem(props: { line: Line; me: string; t: Words; locale: string }) {
       {attention && line.kind !== "private" && <span className="sr-only">({t.mentionsYou})</span>}
     </li>
   );
-}
+});
 
 const isMine = (line: Line, me: string): boolean =>
   (line.kind === "public" || line.kind === "private") && line.from === me;

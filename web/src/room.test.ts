@@ -425,4 +425,19 @@ describe("sending in order", () => {
     expect(run(back, heard(missed([]))).outgoing).toEqual([{ action: "sendPublic", message: "one" }]);
     expect(run(back, heard(missed([echo(3, "one")]))).outgoing).toEqual([{ action: "sendPublic", message: "two" }]);
   });
+
+  it("sends it again after joining afresh only once what was missed shows it did not arrive", () => {
+    const inFlight = run(ana, say("one", 10), { type: "closed", at: 12 });
+    const rejoined = run(
+      inFlight,
+      { type: "open", language: "en", at: 20 },
+      heard({ error: "That resume token is wrong.", code: "resume_invalid", action: "setName" }),
+      heard({ resumeToken: "s2.other", type: "session", name: "Ana", offset: 5, privateOffset: 0 }),
+    );
+    expect(rejoined.outgoing.filter((f) => f.action !== "setName")).toEqual([
+      { action: "sync", offset: 2, privateOffset: 0 },
+    ]);
+    expect(run(rejoined, heard(missed([echo(3, "one")]))).outgoing).toEqual([]);
+    expect(run(rejoined, heard(missed([]))).outgoing).toEqual([{ action: "sendPublic", message: "one" }]);
+  });
 });

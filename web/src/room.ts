@@ -450,7 +450,9 @@ function started(room: Room, frame: Frame, token: string): Room {
   // this page has read are asked for.
   next = { ...next, privates: { last: privateOffset, held: [] } };
   if (room.offsets.last === null) next = { ...next, offsets: { last: offset, held: [] } };
-  else if (offset > room.offsets.last) next = send(next, { ...sync(room), privateOffset });
+  // Until that answer, a message that may have arrived before the drop waits.
+  else if (offset > room.offsets.last)
+    next = send({ ...next, resuming: true }, { ...sync(room), privateOffset });
   if (!room.resumeFailed) return next;
   return add(
     { ...next, resumeFailed: false },

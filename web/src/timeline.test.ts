@@ -33,6 +33,11 @@ describe("timeline", () => {
     expect(shape(lines)).toEqual(["day 2026-03-09", "a", "b", "day 2026-03-10", "c", "d"]);
   });
 
+  it("never goes back a day: an answer begun before midnight keeps its time, after lines of the next day", () => {
+    const lines = [said("q", at(9, 23, 59)), said("c", at(10, 0, 1)), said("answer", at(9, 23, 59))];
+    expect(shape(lines)).toEqual(["day 2026-03-09", "q", "day 2026-03-10", "c", "answer"]);
+  });
+
   it("puts the earlier-messages divider below the history, before what came live", () => {
     const lines = [said("h1", at(9, 10), true), said("h2", at(10, 9), true), said("now", at(10, 11))];
     expect(shape(lines)).toEqual(["day 2026-03-09", "h1", "day 2026-03-10", "h2", "earlier", "now"]);

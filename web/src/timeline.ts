@@ -26,9 +26,12 @@ export function timeline(lines: readonly Line[]): Item[] {
     if (inHistory && !line.earlier) items.push({ kind: "earlier", key: "earlier" });
     inHistory = line.earlier === true;
     if (line.ts !== undefined) {
+      // Later days only: a line placed by its offset may carry an earlier time.
       const key = dayKey(line.ts);
-      if (key !== day) items.push({ kind: "day", key: `day-${key}`, ts: line.ts });
-      day = key;
+      if (day === null || key > day) {
+        items.push({ kind: "day", key: `day-${key}`, ts: line.ts });
+        day = key;
+      }
     }
     items.push({ kind: "line", key: lineKey(line), line });
   }
