@@ -28,7 +28,8 @@ fan-out's start to the endpoint's answer to the last post; CPU per post is
 the user + system time of every process that posts (not the endpoint's),
 retries included, divided by the recipients; posts in flight is the most the
 endpoint held at once. Every frame carries its number, and the endpoint
-counts any that come twice or out of order. Every loop is bounded in count
+counts any that come twice (each connection gets one frame, so order is
+left to tests/test_fanout_split.py). Every loop is bounded in count
 and time; only loopback is used.
 """
 

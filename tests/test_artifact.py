@@ -52,7 +52,10 @@ def lambda_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with `python3.12` whose only package is boto3, as Lambda's runtime
     has: what `make serve-lambda` puts first on PATH."""
     if find_python(RUNTIME) is None:
-        pytest.skip("no Python 3.12 on PATH or in pyenv: the zip runs on Lambda's Python 3.12")
+        missing = "no Python 3.12 on PATH or in pyenv: the zip runs on Lambda's Python 3.12"
+        if os.environ.get("CI"):  # where the zip must be proven before it ships
+            pytest.fail(missing)
+        pytest.skip(missing)
     return lambda_runtime.create(tmp_path_factory.mktemp("lambda-runtime") / "venv")
 
 

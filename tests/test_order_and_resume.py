@@ -49,9 +49,9 @@ def test_one_order_for_everyone_from_many_senders(serve: Serve) -> None:
             mine = [m for m in views[0] if m.startswith(f"{sender.name}: ")]
             assert mine == [f"{sender.name}: m{n:02d}" for n in range(MESSAGES)]
         for reader in readers:
-            await reader.fill()
-            offsets = sorted(reader.room)
-            assert offsets == list(range(offsets[0], offsets[0] + len(offsets)))  # no gap
+            posted = [f["offset"] for f in reader.wire if "publicMessage" in f]
+            assert len(posted) == len(set(posted)), "a message came twice"
+            await reader.fill()  # the joins announced together: fetched on a gap, in full
             await reader.close()
 
     with serve() as api:

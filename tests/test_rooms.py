@@ -19,7 +19,7 @@ from websockets.exceptions import InvalidStatus
 
 from papo.core.chat import Chat
 from papo.core.ports import LoggedMessage, Session, Store
-from papo.core.rooms import ROOM_DEFAULT, InvalidRoom, room_name
+from papo.core.rooms import ROOM_DEFAULT
 from papo.core.rules import JoinRules, RateRules
 from papo.local.server import Emulator
 from tests.bot_room import bot_room, people
@@ -31,23 +31,6 @@ __all__ = ["environment", "serve"]  # fixtures
 
 T0 = time.time_ns() // 1_000_000
 HOUR = 3_600_000
-
-
-# The rule
-
-
-@pytest.mark.parametrize(
-    ("raw", "room"),
-    [(None, "main"), ("", "main"), ("team", "team"), ("Team-2", "team-2"), ("a" * 32, "a" * 32)],
-)
-def test_room_names_fold_and_default(raw: str | None, room: str) -> None:
-    assert room_name(raw) == room
-
-
-@pytest.mark.parametrize("raw", ["-team", "team-", "a" * 33, "te am", "tëam", "team/x", "a_b"])
-def test_other_room_names_are_refused(raw: str) -> None:
-    with pytest.raises(InvalidRoom):
-        room_name(raw)
 
 
 # Both stores
