@@ -26,10 +26,8 @@ there are removed, and the room told, there.
 from __future__ import annotations
 
 import enum
-import functools
 import itertools
 import logging
-import os
 import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -39,8 +37,6 @@ import msgspec
 from papo.core.ports import Counters, Delivery, Envelope
 
 if TYPE_CHECKING:
-    from types_boto3_lambda.client import LambdaClient
-
     from papo.core.chat import Chat
 
 logger = logging.getLogger(__name__)
@@ -170,28 +166,3 @@ def deliver_share(chat: Chat, counters: Counters, event: ShareEvent, now: int) -
         return False
     chat.send(event.envelopes)
     return True
-
-
-@functools.cache
-def _lambda(endpoint: str | None) -> LambdaClient:
-    """One client per endpoint; it gives up soon, as the share is posted here then."""
-    import boto3
-    from botocore.config import Config
-
-    timeouts = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2})
-    return boto3.client("lambda", endpoint_url=endpoint, config=timeouts)
-
-
-def self_invoker(function_name: str) -> Callable[[bytes], None]:
-    """Invokes `function_name` asynchronously with a payload; raises when Lambda
-    did not take it (`papo serve` names itself in `AWS_ENDPOINT_URL_LAMBDA`)."""
-
-    def invoke(payload: bytes) -> None:
-        client = _lambda(os.environ.get("AWS_ENDPOINT_URL_LAMBDA"))
-        response = client.invoke(
-            FunctionName=function_name, InvocationType="Event", Payload=payload
-        )
-        if response["StatusCode"] != 202:
-            raise RuntimeError(f"Invoke answered {response['StatusCode']}")
-
-    return invoke

@@ -15,7 +15,8 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from papo.aws.fanout import SplitDelivery, claim, self_invoker
+from papo.aws.fanout import SplitDelivery, claim
+from papo.aws.self_invoke import self_invoker
 from papo.core.clock import now_ms
 from papo.settings import Settings
 
