@@ -139,6 +139,20 @@ def test_a_session_takes_its_name_over_to_a_new_connection(store: ConnectionStor
     assert store.remove("A=") is None  # the old connection's $disconnect finds nothing
 
 
+def test_a_named_connection_taking_a_session_over_frees_its_own_name(
+    store: ConnectionStore,
+) -> None:
+    store.add("A=", T0)
+    store.claim_name("A=", "Ana", T0 + 1, session="s1")
+    store.add("A2=", T0 + 10)
+    store.claim_name("A2=", "Bia", T0 + 10)
+    assert store.take_over("A2=", "A=", "Ana", "s1", T0 + 11).status is ClaimStatus.CLAIMED
+    assert store.find("Bia") is None
+    store.add("C=", T0 + 12)
+    assert store.claim_name("C=", "Bia", T0 + 12).status is ClaimStatus.CLAIMED
+    assert [(m.connection_id, m.name) for m in store.members()] == [("A2=", "Ana"), ("C=", "Bia")]
+
+
 def test_a_take_over_of_a_name_someone_else_holds_fails(store: ConnectionStore) -> None:
     store.add("A=", T0)
     store.claim_name("A=", "Ana", T0, session="s1")

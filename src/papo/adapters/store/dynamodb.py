@@ -29,8 +29,10 @@ a connection to its room is outside it:
   rises: the offset the bot's memory starts after (``bot-memory``), the
   offset of its last change of who is here (``membership``), when everyone
   was last sent the members (``told``).
-- ``pk=ROOM#main, sk=MEMBERS``: ``version``, raised (ADD) by every change of
-  who is here; a container reuses the member list it read while it is the same.
+- ``pk=ROOM#main, sk=MEMBERS``: ``version``, raised (ADD) after every change
+  of who is here, by a write of its own: in a transaction, one item that every
+  join writes would make concurrent joins cancel each other. A container
+  reuses the member list it read while the version is the same.
 
 Both carry ``expiresAt`` (epoch seconds), the table's TTL attribute, set past
 API Gateway's 2-hour connection limit; reads skip expired items, since TTL
@@ -48,7 +50,7 @@ deletes lazily. What each route costs (on-demand units, items under 1 KB):
 - ``$disconnect``: 2 writes, 4 when named (DeleteItem of the connection, its
   pointer and its name; UpdateItem of the members version).
 - ``setName``: 2 reads (GetItem of the connection, of the name's owner) + a
-  transaction of 3 or 4 items (6 or 8 writes, the members version among them)
+  transaction of 2 or 3 items (4 or 6 writes) + 1 write (the members version)
   + the member list; with the door on, 1 write more (the owner, conditional
   PutItem); and the room's marks of who is here: 2 writes, 1 read.
 - ``sendPublic``: 1 read + the member list; 2 writes: the offset
@@ -58,8 +60,9 @@ deletes lazily. What each route costs (on-demand units, items under 1 KB):
 - ``sendPrivate``: 4 reads (GetItem of the sender, of the name's claim and of
   the connection holding it, of the room's offset); for each of the two people
   with a session, 2 writes (its counter, its frame).
-- a resume: 2 reads (the session, the old connection), a transaction of 3
-  items (6 writes), 1 write (the session's expiry), then the missed frames:
+- a resume: 2 reads (the session, the old connection), a transaction of 2
+  to 4 items (4 to 8 writes), 1 write (the members version), 1 write (the
+  session's expiry), then the missed frames:
   Queries of about 1 read per 4 KB.
 - ``sendBot``: 3 counter updates (3 writes) and the log write, then the
   answer: 1 read of the memory + the log Query (strongly consistent, some
@@ -533,15 +536,10 @@ class DynamoDbStore(_StreamsAndCounters):
         self._rooms.pop(connection_id, None)
         removed = _connection(item)
         if removed.name is not None:
-            self._db.update_item(**self._new_version()["Update"])
             # The name may since have been claimed by someone else: then it stays.
             with contextlib.suppress(self._db.exceptions.ConditionalCheckFailedException):
-                self._db.delete_item(
-                    TableName=self.table,
-                    Key=self._name_key(name_key(removed.name)),
-                    ConditionExpression="connectionId = :me",
-                    ExpressionAttributeValues={":me": {"S": connection_id}},
-                )
+                self._db.delete_item(**self._release(removed)["Delete"])
+            self._members_changed()
         return removed
 
     def claim_name(
@@ -613,32 +611,34 @@ class DynamoDbStore(_StreamsAndCounters):
                 "ExpressionAttributeValues": values,
             }
         }
-        items: list[Any] = [claim, rename, self._new_version()]
+        items: list[Any] = [claim, rename]
         if current.name is not None and name_key(current.name) != key:
-            items.append(
-                {
-                    "Delete": {
-                        "TableName": self.table,
-                        "Key": self._name_key(name_key(current.name)),
-                        "ConditionExpression": "connectionId = :me",
-                        "ExpressionAttributeValues": {":me": me},
-                    }
-                }
-            )
+            items.append(self._release(current))
         self._db.transact_write_items(TransactItems=items)
+        self._members_changed()
 
-    def _new_version(self) -> dict[str, Any]:
-        """The write that tells every container the room's members changed, for
-        a transaction (or, its `Update`, on its own)."""
+    def _release(self, holder: Connection) -> dict[str, Any]:
+        """The delete of `holder`'s name claim, unless another connection holds
+        the name since."""
+        assert holder.name is not None
         return {
-            "Update": {
+            "Delete": {
                 "TableName": self.table,
-                "Key": self._key("MEMBERS"),
-                "UpdateExpression": "ADD #version :one",
-                "ExpressionAttributeNames": {"#version": "version"},
-                "ExpressionAttributeValues": {":one": {"N": "1"}},
+                "Key": self._name_key(name_key(holder.name)),
+                "ConditionExpression": "connectionId = :me",
+                "ExpressionAttributeValues": {":me": {"S": holder.connection_id}},
             }
         }
+
+    def _members_changed(self) -> None:
+        """Tells every container the room's members changed, after the change."""
+        self._db.update_item(
+            TableName=self.table,
+            Key=self._key("MEMBERS"),
+            UpdateExpression="ADD #version :one",
+            ExpressionAttributeNames={"#version": "version"},
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
 
     def members(self) -> list[Member]:
         """One strongly consistent read of the room's members version (1 read
@@ -709,7 +709,7 @@ class DynamoDbStore(_StreamsAndCounters):
             )
         except self._db.exceptions.ConditionalCheckFailedException:
             return False
-        self._db.update_item(**self._new_version()["Update"])
+        self._members_changed()
         return True
 
     def take_over(
@@ -756,7 +756,8 @@ class DynamoDbStore(_StreamsAndCounters):
                 }
             },
         ]
-        items.append(self._new_version())
+        if current.name is not None and name_key(current.name) != name_key(name):
+            items.append(self._release(current))
         if previous is not None:
             items.append(
                 {"Delete": {"TableName": self.table, "Key": self._connection_key(previous_id)}}
@@ -768,6 +769,7 @@ class DynamoDbStore(_StreamsAndCounters):
             if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
                 return Claim(ClaimStatus.TAKEN, previous.name if previous else None)
             return Claim(ClaimStatus.NO_CONNECTION)
+        self._members_changed()
         return Claim(ClaimStatus.CLAIMED, previous.name if previous else None)
 
 
