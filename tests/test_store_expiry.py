@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 import boto3
 import pytest
 
 from papo.adapters.store.dynamodb import DynamoDbStore
-from papo.adapters.store.sqlite import SqliteStore
+from papo.adapters.store.sqlite import _EXPIRING, SqliteStore
 from papo.core.ports import ClaimStatus, ConnectionStore
 
 HOUR_MS = 3_600_000
@@ -47,3 +50,14 @@ def test_connections_expire_after_two_hours(expiring_store: ConnectionStore, clo
     assert expiring_store.find("Ana") is None
     expiring_store.add("B=", clock.now)
     assert expiring_store.claim_name("B=", "Ana", clock.now).status is ClaimStatus.CLAIMED
+
+
+def test_sqlite_purges_every_expiring_table_by_an_index(tmp_path: Path) -> None:
+    """The purge runs under the write lock at every join: no table is scanned."""
+    SqliteStore(tmp_path / "papo.sqlite3")
+    with sqlite3.connect(tmp_path / "papo.sqlite3") as db:
+        for table in _EXPIRING:
+            plan = db.execute(
+                f"EXPLAIN QUERY PLAN DELETE FROM {table} WHERE expires_at <= 0"
+            ).fetchall()
+            assert any("USING" in step[-1] and "INDEX" in step[-1] for step in plan), (table, plan)
