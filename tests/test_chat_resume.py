@@ -199,13 +199,20 @@ def test_a_bad_resume_token_is_refused(room: Room, case: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "resume",
-    ["yes", 1, {"token": 5}, {"token": "x", "offset": -1}, {"token": "x", "offset": "3"}],
+    ("resume", "said"),
+    [
+        ("yes", 'The "resume" field of setName must be true, or an object with the "token"'),
+        (1, 'The "resume" field of setName must be true, or an object with the "token"'),
+        ({"token": 5}, 'The "resume.token" field of setName must be text.'),
+        ({"token": "x", "offset": -1}, 'The "offset" field of setName must be a whole'),
+        ({"token": "x", "offset": "3"}, 'The "offset" field of setName must be a whole'),
+    ],
 )
-def test_a_malformed_resume_is_refused(room: Room, resume: object) -> None:
+def test_a_malformed_resume_is_refused(room: Room, resume: object, said: str) -> None:
     cid = room.connect()
     frames = room.say(cid, "setName", name="Ana", resume=resume)
     assert [f["code"] for f in frames] == ["invalid_field"]
+    assert frames[0]["error"].startswith(said)
 
 
 def test_sync_sends_what_was_missed_in_posts_that_fit(room: Room) -> None:
@@ -263,7 +270,9 @@ def test_set_name_changes_ones_language(room: Room) -> None:
     room.delivery.everyone()
     room.join("Bruno")
     assert room.delivery.take(ana)[-1]["systemMessage"] == "Bruno acabou de entrar."
-    assert room.say(ana, "setName", name="Ana", language="fr")[0]["code"] == "invalid_field"
+    refused = room.say(ana, "setName", name="Ana", language="fr")[0]
+    assert refused["code"] == "invalid_field"
+    assert refused["error"] == 'O campo "language" de setName deve ser um destes: en, pt-BR.'
     assert room.say(ana, "sendPublic")[0]["error"] == 'sendPublic precisa do campo "message".'
 
 

@@ -269,7 +269,9 @@ class Chat:
             self._resume(connection_id, name, resume)
             return
         if not isinstance(resume, bool):
-            raise Refusal(ErrorCode.INVALID_FIELD, action="setName", field="resume")
+            raise Refusal(
+                ErrorCode.INVALID_FIELD, action="setName", field="resume", expected="resume"
+            )
         now = self.clock()
         current = self.store.get(connection_id)
         session = current.session if current else None
@@ -278,7 +280,9 @@ class Chat:
             session = self.new_id()
         language = payload.get("language")
         if language is not None and language not in LANGUAGES:
-            raise Refusal(ErrorCode.INVALID_FIELD, action="setName", field="language")
+            raise Refusal(
+                ErrorCode.INVALID_FIELD, action="setName", field="language", expected="language"
+            )
         self._check_owner(name, now)
         claim = self.store.claim_name(connection_id, name, now, session, language)
         if claim.status is ClaimStatus.TAKEN:
@@ -483,7 +487,9 @@ class Chat:
         offset = protocol.optional_int(resume, "setName", "offset")
         private_offset = protocol.optional_int(resume, "setName", "privateOffset")
         if not isinstance(token, str):
-            raise Refusal(ErrorCode.INVALID_FIELD, action="setName", field="resume.token")
+            raise Refusal(
+                ErrorCode.INVALID_FIELD, action="setName", field="resume.token", expected="text"
+            )
         session_id = sessions.session_id_of(token)
         session = self.store.session(session_id) if session_id else None
         if (

@@ -41,7 +41,7 @@ def text_field(payload: dict[str, Any], action: str, field: str) -> str:
         raise Refusal(ErrorCode.MISSING_FIELD, action=action, field=field)
     value = payload[field]
     if not isinstance(value, str):
-        raise Refusal(ErrorCode.INVALID_FIELD, action=action, field=field)
+        raise Refusal(ErrorCode.INVALID_FIELD, action=action, field=field, expected="text")
     return value
 
 
@@ -49,7 +49,7 @@ def optional_int(payload: dict[str, Any], action: str, field: str) -> int:
     """A whole number field of at least 0, or 0 when absent."""
     value = payload.get(field, 0)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise Refusal(ErrorCode.INVALID_FIELD, action=action, field=field)
+        raise Refusal(ErrorCode.INVALID_FIELD, action=action, field=field, expected="number")
     return value
 
 

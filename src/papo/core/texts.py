@@ -41,7 +41,7 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
         ErrorCode.NOT_AN_OBJECT: 'A frame must be a JSON object with an "action" field.',
         ErrorCode.UNKNOWN_ACTION: "There is no action {action}. The actions are: {actions}.",
         ErrorCode.MISSING_FIELD: '{action} needs a "{field}" field.',
-        ErrorCode.INVALID_FIELD: 'The "{field}" field of {action} must be text.',
+        ErrorCode.INVALID_FIELD: 'The "{field}" field of {action} must be {expected}.',
         ErrorCode.NAME_EMPTY: "A name cannot be empty.",
         ErrorCode.NAME_TOO_LONG: "A name can have at most {limit} characters.",
         ErrorCode.NAME_INVALID_CHARACTERS: "A name cannot contain control characters "
@@ -94,7 +94,7 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
         ErrorCode.NOT_AN_OBJECT: 'Uma mensagem deve ser um objeto JSON com o campo "action".',
         ErrorCode.UNKNOWN_ACTION: "A ação {action} não existe. As ações são: {actions}.",
         ErrorCode.MISSING_FIELD: '{action} precisa do campo "{field}".',
-        ErrorCode.INVALID_FIELD: 'O campo "{field}" de {action} deve ser texto.',
+        ErrorCode.INVALID_FIELD: 'O campo "{field}" de {action} deve ser {expected}.',
         ErrorCode.NAME_EMPTY: "O nome não pode ficar vazio.",
         ErrorCode.NAME_TOO_LONG: "O nome pode ter no máximo {limit} caracteres.",
         ErrorCode.NAME_INVALID_CHARACTERS: "O nome não pode ter caracteres de controle "
@@ -144,6 +144,23 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
 }
 
 
+_EXPECTED: dict[str, dict[str, str]] = {
+    ENGLISH: {
+        "text": "text",
+        "number": "a whole number, 0 or more",
+        "resume": 'true, or an object with the "token" papo gave',
+        "language": "one of " + ", ".join(LANGUAGES),
+    },
+    PORTUGUESE: {
+        "text": "texto",
+        "number": "um número inteiro, 0 ou mais",
+        "resume": 'true, ou um objeto com o "token" que o papo deu',
+        "language": "um destes: " + ", ".join(LANGUAGES),
+    },
+}
+"""What an INVALID_FIELD refusal says its field must be, by its `expected` detail."""
+
+
 @dataclass(frozen=True, slots=True)
 class Texts:
     """The sentences of one language."""
@@ -175,7 +192,10 @@ class Texts:
     def refusal(self, refusal: Refusal) -> str:
         """The sentence for a refusal, with how long to wait where that helps."""
         wait = self.duration(refusal.retry_after_s or 1)
-        return _ERRORS[self.language][refusal.code].format(wait=wait, **refusal.details)
+        details = dict(refusal.details)
+        if "expected" in details:
+            details["expected"] = _EXPECTED[self.language][str(details["expected"])]
+        return _ERRORS[self.language][refusal.code].format(wait=wait, **details)
 
     def duration(self, seconds: int) -> str:
         """A wait in words: `45 s`, `3 min`, `2 h 5 min`."""
