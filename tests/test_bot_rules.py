@@ -21,6 +21,7 @@ from papo.core.ports import AnswerJob, Turn
 from papo.core.quota import Quota
 from papo.core.refusals import ErrorCode, Refusal
 from papo.core.rules import BotRules
+from papo.core.texts import Texts
 from tests.conftest import free_port
 from tests.fake_openai import FakeOpenAi, Reply
 from tests.recording import RecordingDelivery
@@ -260,3 +261,20 @@ def test_more_is_set_aside_for_a_long_prompt(tmp_path: Path, fake: FakeOpenAi) -
     assert body["max_completion_tokens"] == 800
     assert worst_cost(fake) > reserved  # the memory chosen by estimate needed more
     assert any("é" in m["content"] for m in body["messages"])
+
+
+def test_an_answer_that_fails_tells_the_asker_in_the_language_it_asked_for(
+    tmp_path: Path, fake: FakeOpenAi
+) -> None:
+    """The room reads the server's language; the asker's refusal is in its own, as
+    every other refusal it gets."""
+    fake.script(Reply(status=503))
+    room = BotRoom(tmp_path, fake, BotRules())
+    room.chat.act("setName", "A=", json.dumps({"name": "Ana", "language": "pt-BR"}))
+    room.delivery.everyone()
+    room.chat.act("sendBot", "A=", json.dumps({"message": "Well?"}))
+    heard = room.delivery.everyone()
+    refusal = next(f for f in heard["A="] if f.get("code") == "bot_upstream_failed")
+    english = next(f for f in heard["B="] if f.get("status") == "failed")
+    assert str(english["publicMessage"]).startswith("Bot: Sorry")
+    assert refusal["error"] == Texts("pt-BR").refusal(Refusal(ErrorCode.BOT_UPSTREAM_FAILED))

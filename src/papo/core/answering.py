@@ -77,6 +77,9 @@ class Answerer:
     rules: BotRules
     streaming: StreamingRules
     texts: Texts
+    """The room's sentences: what everyone reads of an answer that failed."""
+    texts_for: Callable[[str | None], Texts]
+    """A reader's sentences, by the language it asked for: the asker's refusal."""
     clock: Callable[[], int]
 
     def answer(self, job: AnswerJob) -> None:
@@ -208,11 +211,13 @@ class Answerer:
             ),
             kept,
         )
-        envelopes = [Envelope(m.connection_id, (final,)) for m in self.audience() if not m.away]
+        members = self.audience()
+        envelopes = [Envelope(m.connection_id, (final,)) for m in members if not m.away]
         if refusal is not None:
+            asker = next((m for m in members if m.connection_id == job.asker_id), None)
             frame = render.error_frame(
                 refusal,
-                self.texts,
+                self.texts_for(asker.language if asker else None),
                 action="sendBot",
                 for_course_clients=False,
                 answerId=job.answer_id,

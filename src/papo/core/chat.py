@@ -116,6 +116,7 @@ class Chat:
             rules=self.bot_rules,
             streaming=self.streaming,
             texts=self.texts,
+            texts_for=self._texts,
             clock=self.clock,
         )
 
