@@ -9,6 +9,7 @@ probe, papo's own client), and requests signed wrong."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import time
@@ -394,3 +395,37 @@ def test_the_banner_says_where_signatures_are_checked(
     assert "route.request.querystring.token" in banner
     assert "throttling      each route: burst 5, rate 10000/s" in banner
     assert "signatures      required" in banner
+
+
+def test_each_functions_own_credentials_sign_for_it(developer: None) -> None:
+    """Two functions whose Environments set different keys: calls signed with
+    either are taken; a key neither sets is not."""
+    base = ApiConfig.for_handler(PROBE, PROBE_ROUTES)
+    own = {
+        route: dataclasses.replace(
+            target,
+            environment={
+                "AWS_ACCESS_KEY_ID": f"AKID{route.strip('$').upper()}",
+                "AWS_SECRET_ACCESS_KEY": f"secret-{route}",
+            },
+        )
+        for route, target in base.routes.items()
+        if route in ("$connect", "$default")
+    }
+    config = dataclasses.replace(base, routes={**base.routes, **own})
+    post: dict[str, Any] = {"ConnectionId": "VNRUSeldSwMCIRQ=", "Data": b"x"}
+    with signed_emulator(config).running() as api:
+        for route in own:
+            client = management(
+                api.management_url,
+                aws_access_key_id=f"AKID{route.strip('$').upper()}",
+                aws_secret_access_key=f"secret-{route}",
+            )
+            assert error_code(lambda c=client: c.post_to_connection(**post)) == (
+                410,
+                "GoneException",
+            )
+        stranger = management(
+            api.management_url, aws_access_key_id="AKIDSTRANGER", aws_secret_access_key="x"
+        )
+        assert error_code(lambda: stranger.post_to_connection(**post))[0] == 403

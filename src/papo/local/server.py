@@ -159,7 +159,7 @@ class Emulator:
         domain = f"{self.host}:{self.tls_port}" if self.tls_port is not None else None
         self.gateway = Gateway(self.config, self.invoker, self.registry, domain_name=domain)
         self.verifier = (
-            Verifier(handlers_keys(self._with_functions(environment)), self.config.region)
+            Verifier(handlers_keys(self._each_function(environment)), self.config.region)
             if self.require_signatures
             else None
         )
@@ -178,12 +178,11 @@ class Emulator:
             ]
         )
 
-    def _with_functions(self, environment: Mapping[str, str]) -> dict[str, str]:
-        """What all functions share, with every function's own variables over it."""
-        merged = dict(environment)
-        for target in self.config.functions:
-            merged.update(target.environment)
-        return merged
+    def _each_function(self, environment: Mapping[str, str]) -> list[dict[str, str]]:
+        """Each function's environment: what all share, its own variables over it."""
+        return [{**environment, **t.environment} for t in self.config.functions] or [
+            dict(environment)
+        ]
 
     def _reserve(self, role: str) -> int:
         sock = self._sockets[role] = _listening(self.host)

@@ -23,7 +23,7 @@ import ipaddress
 import json
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -63,13 +63,19 @@ class Key:
     token: str | None = None
 
 
-def handlers_keys(environment: Mapping[str, str]) -> Callable[[], list[Key]]:
-    """The credentials handlers sign with: those their environment sets, else the
-    developer's own as botocore finds them (read anew each time, so refreshed)."""
-    access_key = environment.get("AWS_ACCESS_KEY_ID")
-    secret_key = environment.get("AWS_SECRET_ACCESS_KEY")
-    if access_key and secret_key:
-        fixed = [Key(access_key, secret_key, environment.get("AWS_SESSION_TOKEN"))]
+def handlers_keys(environments: Sequence[Mapping[str, str]]) -> Callable[[], list[Key]]:
+    """The credentials handlers sign with: those each function's environment
+    sets, and the developer's own as botocore finds them (read anew each time,
+    so refreshed) for any function that sets none."""
+    fixed: list[Key] = []
+    for environment in environments:
+        access_key = environment.get("AWS_ACCESS_KEY_ID")
+        secret_key = environment.get("AWS_SECRET_ACCESS_KEY")
+        if access_key and secret_key:
+            key = Key(access_key, secret_key, environment.get("AWS_SESSION_TOKEN"))
+            if key not in fixed:
+                fixed.append(key)
+    if all(e.get("AWS_ACCESS_KEY_ID") and e.get("AWS_SECRET_ACCESS_KEY") for e in environments):
         return lambda: fixed
     import botocore.session
 
@@ -77,9 +83,9 @@ def handlers_keys(environment: Mapping[str, str]) -> Callable[[], list[Key]]:
 
     def current() -> list[Key]:
         if found is None:
-            return []
+            return fixed
         frozen = found.get_frozen_credentials()
-        return [Key(frozen.access_key or "", frozen.secret_key or "", frozen.token)]
+        return [*fixed, Key(frozen.access_key or "", frozen.secret_key or "", frozen.token)]
 
     return current
 
