@@ -152,8 +152,7 @@ class Answerer:
                 turns = conversation(rules.system_prompt, earlier, question, room, bound_tokens)
                 max_tokens = min(max_tokens, reserved - prompt_bound(turns))
                 if max_tokens < _MIN_ANSWER_TOKENS:
-                    wait = -(-(job.budget_expires_at - self.clock()) // 1000)
-                    raise Refusal(ErrorCode.BOT_BUDGET_EXHAUSTED, retry_after_s=max(1, wait))
+                    raise self.quota.exhausted(job, self.clock())
         return turns, reserved, max_tokens
 
     def _batches(self, reply: BotReply) -> Iterator[str]:

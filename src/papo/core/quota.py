@@ -80,6 +80,14 @@ class Quota:
             )
         return reservation
 
+    @staticmethod
+    def exhausted(job: AnswerJob, now: int) -> Refusal:
+        """The refusal of an answer the day's budget cannot hold, until it renews."""
+        return Refusal(
+            ErrorCode.BOT_BUDGET_EXHAUSTED,
+            retry_after_s=_seconds_until(job.budget_expires_at, now),
+        )
+
     def top_up(self, job: AnswerJob, tokens: int, now: int) -> bool:
         """Sets aside `tokens` more for an answer, if the day's budget has them."""
         return self.counters.add_to_counter(
