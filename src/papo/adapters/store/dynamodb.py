@@ -388,8 +388,9 @@ class _StreamsAndCounters:
                     TableName=self.table,
                     Key=item_key,
                     UpdateExpression="ADD #value :amount SET expiresAt = :expiry",
-                    ConditionExpression="attribute_exists(sk) AND expiresAt > :now"
-                    " AND #value <= :room",
+                    # Absent, ADD starts it at `amount`: a key's first use is one write.
+                    ConditionExpression="attribute_not_exists(sk)"
+                    " OR (expiresAt > :now AND #value <= :room)",
                     ExpressionAttributeNames={"#value": "value"},
                     ExpressionAttributeValues={
                         ":amount": {"N": str(amount)},
@@ -402,7 +403,7 @@ class _StreamsAndCounters:
             except failed:
                 pass
             try:
-                # Absent or expired: start it afresh, unless another writer just did.
+                # Expired, not yet deleted by TTL: start it afresh, unless another writer just did.
                 self._db.put_item(
                     TableName=self.table,
                     Item={**item_key, "value": {"N": str(amount)}, "expiresAt": expiry},
