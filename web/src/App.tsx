@@ -9,6 +9,7 @@ import {
   type Language,
   MESSAGES,
   type Messages as Words,
+  browserLanguages,
   formatLocale,
   initialLanguage,
   rememberLanguage,
@@ -22,9 +23,6 @@ import { type Settings, loadConfig, settings, withLanguage } from "./socket";
 
 const TITLE = "papo";
 const PING = JSON.stringify({ action: "ping" });
-
-const browserLanguages = (): readonly string[] =>
-  navigator.languages?.length ? navigator.languages : [navigator.language];
 
 /** The lines on the page when it was hidden, or null while it is seen. */
 const hiddenSince = (lines: Parameters<typeof seenLines>[0]) =>

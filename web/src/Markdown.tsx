@@ -46,7 +46,11 @@ function CopyButton({ text }: { text: string }) {
   }, [copied]);
   if (!context || context.streaming) return null;
   const copy = () => {
-    void navigator.clipboard?.writeText(text).then(() => setCopied(true));
+    // A refused clipboard (no permission, no focus) leaves the button as it was.
+    void navigator.clipboard?.writeText(text).then(
+      () => setCopied(true),
+      () => undefined,
+    );
   };
   return (
     <button type="button" className="copy" onClick={copy}>

@@ -197,6 +197,10 @@ export function pickLanguage(preferred: readonly string[]): Language {
 const STORED = "papo.language";
 
 /** The language chosen in this browser before, else the browser's own. */
+/** The languages the browser asks for, most wanted first. */
+export const browserLanguages = (): readonly string[] =>
+  navigator.languages?.length ? navigator.languages : [navigator.language];
+
 export function initialLanguage(): Language {
   try {
     const stored = window.localStorage.getItem(STORED);
@@ -204,7 +208,7 @@ export function initialLanguage(): Language {
   } catch {
     // storage may be refused (private modes, sandboxed frames)
   }
-  return pickLanguage(navigator.languages?.length ? navigator.languages : [navigator.language]);
+  return pickLanguage(browserLanguages());
 }
 
 export function rememberLanguage(language: Language): void {
