@@ -20,7 +20,7 @@ from papo.core.memory import prompt_bound
 from papo.core.ports import AnswerJob, Turn
 from papo.core.quota import Quota
 from papo.core.refusals import ErrorCode, Refusal
-from papo.core.rules import BotRules
+from papo.core.rules import BotRules, Rules
 from papo.core.texts import Texts
 from tests.conftest import free_port
 from tests.fake_openai import FakeOpenAi, Reply
@@ -41,7 +41,7 @@ class BotRoom:
             store=SqliteStore(tmp_path / "papo.sqlite3", clock=lambda: self.now),
             delivery=self.delivery,
             bot=OpenAiBot(OpenAiSettings(base_url=fake.url, max_retries=0), lambda: "sk-test"),
-            bot_rules=rules,
+            rules=Rules(bot=rules),
             clock=lambda: self.now,
             new_id=lambda: f"id{next(ids)}",
         )
@@ -184,7 +184,7 @@ def test_a_store_failing_as_the_answer_starts_locks_nobody_out(
         store=FailingOnce(tmp_path / "papo.sqlite3", method, clock=lambda: room.now),
         delivery=room.delivery,
         bot=room.chat.bot,
-        bot_rules=rules,
+        rules=Rules(bot=rules),
         clock=lambda: room.now,
     )
     with pytest.raises(sqlite3.OperationalError):
@@ -205,7 +205,7 @@ def test_a_store_failing_after_the_reservation_locks_nobody_out(
         store=FailingOnce(tmp_path / "papo.sqlite3", "append_next", clock=lambda: room.now),
         delivery=room.delivery,
         bot=room.chat.bot,
-        bot_rules=rules,
+        rules=Rules(bot=rules),
         clock=lambda: room.now,
     )
     with pytest.raises(sqlite3.OperationalError):

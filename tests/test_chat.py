@@ -11,7 +11,7 @@ import pytest
 
 from papo.adapters.store.sqlite import SqliteStore
 from papo.core.chat import ACTIONS, Chat
-from papo.core.rules import RateRules
+from papo.core.rules import RateRules, Rules
 from papo.core.texts import Texts
 from tests.recording import RecordingDelivery
 
@@ -33,7 +33,7 @@ class Room:
             texts=Texts(language),
             clock=lambda: NOW,
             new_id=lambda: f"m{next(ids)}",
-            rate=UNLIMITED,
+            rules=Rules(rate=UNLIMITED),
         )
 
     def join(self, connection_id: str, name: str | None = None) -> None:

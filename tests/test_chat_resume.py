@@ -13,7 +13,7 @@ import pytest
 from papo.adapters.store.sqlite import SqliteStore
 from papo.core.chat import Chat
 from papo.core.ports import Envelope
-from papo.core.rules import RateRules, ResumeRules
+from papo.core.rules import RateRules, ResumeRules, Rules
 from tests.recording import RecordingDelivery
 
 T0 = 1_795_737_600_000
@@ -33,7 +33,7 @@ class Room:
             delivery=self.delivery,
             clock=lambda: self.now,
             new_id=lambda: f"id{next(ids)}",
-            rate=UNLIMITED,
+            rules=Rules(rate=UNLIMITED),
         )
         self.connections = itertools.count(1)
 

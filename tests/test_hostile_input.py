@@ -24,7 +24,7 @@ from papo.adapters.store.sqlite import SqliteStore
 from papo.aws.handler import ROUTE_KEYS
 from papo.core.chat import ACTIONS, Chat
 from papo.core.ports import Store
-from papo.core.rules import RateRules, name_key
+from papo.core.rules import RateRules, Rules, name_key
 from papo.local.config import PAPO_HANDLER
 from papo.local.server import Emulator
 from tests.emulation import emulator
@@ -125,7 +125,7 @@ def test_the_core_takes_any_frame(
     chat = Chat(
         store=store,
         delivery=delivery,
-        rate=RateRules(burst=1000, per_minute=1000),
+        rules=Rules(rate=RateRules(burst=1000, per_minute=1000)),
         new_id=lambda: f"id{next(ids)}",
     )
     people = {person: f"{example}{person}=" for person in "ABC"}

@@ -11,7 +11,7 @@ from pathlib import Path
 from papo.adapters.store.sqlite import SqliteStore
 from papo.core.chat import Chat
 from papo.core.clock import now_ms
-from papo.core.rules import RateRules
+from papo.core.rules import RateRules, Rules
 from papo.local.server import Emulator
 from tests.recording import RecordingDelivery
 from tests.served import Reader, Serve, environment, public, serve
@@ -28,7 +28,7 @@ def test_a_burst_over_the_limit_is_refused_to_its_sender_alone(tmp_path: Path) -
     chat = Chat(
         store=SqliteStore(tmp_path / "papo.sqlite3", clock=lambda: now),
         delivery=delivery,
-        rate=RateRules(burst=5, burst_window_ms=10_000, per_minute=8),
+        rules=Rules(rate=RateRules(burst=5, burst_window_ms=10_000, per_minute=8)),
         clock=lambda: now,
     )
     for cid, name in (("A=", "Ana"), ("B=", "Bruno")):
@@ -66,7 +66,7 @@ def test_a_burst_across_two_windows_gets_each_windows_limit(tmp_path: Path) -> N
     chat = Chat(
         store=SqliteStore(tmp_path / "papo.sqlite3", clock=lambda: now),
         delivery=delivery,
-        rate=RateRules(burst=10, per_minute=60),
+        rules=Rules(rate=RateRules(burst=10, per_minute=60)),
         clock=lambda: now,
     )
     for cid, name in (("A=", "Ana"), ("B=", "Bruno")):
@@ -120,6 +120,6 @@ def test_the_limit_holds_across_worker_processes(serve: Serve) -> None:
 def test_the_limits_are_settings() -> None:
     from papo.settings import Settings
 
-    rate = Settings.from_env({"PAPO_RATE_BURST": "3", "PAPO_RATE_PER_MINUTE": "7"}).rate
+    rate = Settings.from_env({"PAPO_RATE_BURST": "3", "PAPO_RATE_PER_MINUTE": "7"}).rules.rate
     assert (rate.burst, rate.per_minute) == (3, 7)
-    assert Settings.from_env({}).rate == RateRules()
+    assert Settings.from_env({}).rules.rate == RateRules()

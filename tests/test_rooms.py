@@ -20,7 +20,7 @@ from websockets.exceptions import InvalidStatus
 from papo.core.chat import Chat
 from papo.core.ports import LoggedMessage, Session, Store
 from papo.core.rooms import ROOM_DEFAULT
-from papo.core.rules import JoinRules, RateRules
+from papo.core.rules import JoinRules, RateRules, Rules
 from papo.local.server import Emulator
 from tests.bot_room import bot_room, people
 from tests.fake_openai import FakeOpenAi, Reply
@@ -272,8 +272,7 @@ def test_a_small_room_hears_every_join_as_it_happens(
     chat = Chat(
         store=store,
         delivery=delivery,
-        rate=unlimited,
-        joins=JoinRules(window_ms=5000, from_members=from_members),
+        rules=Rules(rate=unlimited, joins=JoinRules(window_ms=5000, from_members=from_members)),
         clock=lambda: T0,
         sleep=slept.append,
     )
@@ -297,7 +296,7 @@ def joins_at_once(
 ) -> dict[str, list[list[str]]]:
     """`count` people join at once, in threads; each one's members lists."""
     unlimited = RateRules(burst=100_000, per_minute=100_000)
-    chat = Chat(store=store, delivery=delivery, rate=unlimited, joins=joins)
+    chat = Chat(store=store, delivery=delivery, rules=Rules(rate=unlimited, joins=joins))
     for n in range(count):
         chat.connect(f"c{n}")
 

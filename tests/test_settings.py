@@ -34,8 +34,8 @@ def test_each_variable_fills_its_setting() -> None:
         }
     )
     assert settings.store == "dynamodb"
-    assert settings.history.ttl_ms == 2 * HOUR_MS
-    assert settings.bot_rules == BotRules(daily_tokens=1000)
+    assert settings.rules.history.ttl_ms == 2 * HOUR_MS
+    assert settings.rules.bot == BotRules(daily_tokens=1000)
     assert settings.openai.temperature == 0.5
     assert settings.openai.base_url == "http://127.0.0.1:9/v1"
     assert settings.openai.model == Settings().openai.model  # blank is unset
@@ -67,8 +67,8 @@ def test_the_readme_documents_every_variable_with_its_default() -> None:
         assert name in rows, f"{name} is not in the README's configuration table"
         value = setting(defaults, variable.setting)
         if isinstance(value, int):
-            scale = {"history.ttl_ms": HOUR_MS, "resume.token_ttl_ms": HOUR_MS}.get(
-                variable.setting, 1000 if variable.setting == "resume.grace_ms" else 1
+            scale = {"rules.history.ttl_ms": HOUR_MS, "rules.resume.token_ttl_ms": HOUR_MS}.get(
+                variable.setting, 1000 if variable.setting == "rules.resume.grace_ms" else 1
             )
             shown = value // scale
             assert rows[name].strip() == f"`{shown}`", name

@@ -61,26 +61,28 @@ ROUTE_KEYS = tuple(ROUTES)
 
 
 def _chat(settings: Settings, url: str, context: object) -> Chat:
-    """The chat for one invocation. When it runs as a Lambda function, answers
-    go to another invocation of this function and big fan-outs are split
-    across invocations; else answers are produced at once, and posted here."""
+    """The chat of this container for the Management API at `url`. When it runs
+    as a Lambda function, answers go to another invocation of this function
+    and big fan-outs are split across invocations; else answers are produced
+    at once, and posted here."""
     function = getattr(context, "invoked_function_arn", None)
+    return _container_chat(settings, url, function if isinstance(function, str) else None)
+
+
+@functools.lru_cache(maxsize=16)
+def _container_chat(settings: Settings, url: str, function: str | None) -> Chat:
+    """Built once per container while its settings stay the same: the chat
+    keeps no state of its own, only its clients."""
     delivery: Delivery = wiring.delivery(settings, url)
-    if isinstance(function, str):
+    if function is not None:
         delivery = wiring.split_delivery(settings, url, function)
     return Chat(
         store=wiring.store(settings),
         delivery=delivery,
+        rules=settings.rules,
         texts=Texts(settings.language),
-        limits=settings.limits,
         bot=wiring.bot(settings),
-        answers=SelfInvokedAnswers(function, url) if isinstance(function, str) else None,
-        bot_rules=settings.bot_rules,
-        history=settings.history,
-        streaming=settings.streaming,
-        resume=settings.resume,
-        rate=settings.rate,
-        joins=settings.joins,
+        answers=SelfInvokedAnswers(function, url) if function is not None else None,
     )
 
 

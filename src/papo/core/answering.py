@@ -11,10 +11,10 @@ back, less what it used.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from papo.core import protocol, render
+from papo.core import presence, protocol, render
 from papo.core.coalesce import coalesce
 from papo.core.memory import bound_tokens, conversation, estimate_tokens, prompt_bound
 from papo.core.ports import (
@@ -25,14 +25,11 @@ from papo.core.ports import (
     BotReply,
     Envelope,
     LoggedMessage,
-    Member,
-    RoomStream,
     Turn,
 )
-from papo.core.quota import Quota
 from papo.core.refusals import ErrorCode, Refusal
-from papo.core.rules import BotRules, StreamingRules
-from papo.core.texts import Texts
+from papo.core.room import Room
+from papo.core.rules import BotRules
 
 BOT_NAME = "Bot"
 
@@ -49,10 +46,6 @@ FAILURE_CODES = {
 _MIN_ANSWER_TOKENS = 16
 """An answer that could get fewer tokens than this within the budget is refused."""
 
-Post = Callable[[list[Envelope]], set[str]]
-"""Posts envelopes, forgetting connections found gone; returns their ids."""
-
-
 BOT_MEMORY = "bot-memory"
 """The room's mark of the offset after which the bot remembers (`/reset` raises it)."""
 
@@ -64,23 +57,17 @@ def _refusal(error: BotError) -> Refusal:
 
 @dataclass
 class Answerer:
-    """Answers questions; reads the room only through what it is given."""
+    """Answers questions asked in `room`, reading and posting only through it."""
 
-    log: RoomStream
-    audience: Callable[[], list[Member]]
-    """Who is in the room now."""
-    publish: Callable[[Callable[[int], bytes], LoggedMessage | None], tuple[int, bytes]]
-    """Gives a frame of the conversation its offset, and keeps it."""
-    post: Post
-    bot: Bot | None
-    quota: Quota
-    rules: BotRules
-    streaming: StreamingRules
-    texts: Texts
-    """The room's sentences: what everyone reads of an answer that failed."""
-    texts_for: Callable[[str | None], Texts]
-    """A reader's sentences, by the language it asked for: the asker's refusal."""
-    clock: Callable[[], int]
+    room: Room
+
+    @property
+    def bot(self) -> Bot | None:
+        return self.room.bot
+
+    @property
+    def rules(self) -> BotRules:
+        return self.room.rules.bot
 
     def answer(self, job: AnswerJob) -> None:
         """Answers `job`; an unexpected exception is raised again once the room has
@@ -95,7 +82,7 @@ class Answerer:
             if self.bot is None:
                 raise BotError(BotFailure.NOT_CONFIGURED)
             turns, reserved, max_tokens = self._prompt(job)
-            audience = [m.connection_id for m in self.audience() if not m.away]
+            audience = [m.connection_id for m in presence.reachable(self.room.audience())]
             reply = self.bot.ask(turns, max_tokens)
             for seq, batch in enumerate(self._batches(reply), start=1):
                 pieces.append(batch)
@@ -105,9 +92,9 @@ class Answerer:
                     question_id=job.question_id,
                     seq=seq,
                     sender=BOT_NAME,
-                    ts=self.clock(),
+                    ts=self.room.clock(),
                 )
-                gone = self.post([Envelope(cid, (frame,)) for cid in audience])
+                gone = self.room.send([Envelope(cid, (frame,)) for cid in audience])
                 audience = [cid for cid in audience if cid not in gone]
         except BotError as failure:
             refusal = _refusal(failure)
@@ -136,27 +123,28 @@ class Answerer:
         """
         rules = self.rules
         question = LoggedMessage(job.question_id, job.asked_at, job.asker, job.question)
-        earlier = self.log.recent(
+        log = self.room.store
+        earlier = log.recent(
             rules.memory_messages,
-            after=self.log.mark(BOT_MEMORY),
+            after=log.mark(BOT_MEMORY),
             until=job.question_offset - 1 if job.question_offset else None,
         )
         turns = conversation(rules.system_prompt, earlier, question, rules.memory_tokens)
         reserved, max_tokens = job.reserved_tokens, rules.max_answer_tokens
         extra = prompt_bound(turns) + max_tokens - reserved
         if extra > 0:
-            if self.quota.top_up(job, extra, self.clock()):
+            if self.room.quota.top_up(job, extra, self.room.clock()):
                 reserved += extra
             else:
                 room = reserved - max_tokens
                 turns = conversation(rules.system_prompt, earlier, question, room, bound_tokens)
                 max_tokens = min(max_tokens, reserved - prompt_bound(turns))
                 if max_tokens < _MIN_ANSWER_TOKENS:
-                    raise self.quota.exhausted(job, self.clock())
+                    raise self.room.quota.exhausted(job, self.room.clock())
         return turns, reserved, max_tokens
 
     def _batches(self, reply: BotReply) -> Iterator[str]:
-        s = self.streaming
+        s = self.room.rules.streaming
         return coalesce(
             reply,
             interval_s=s.interval_ms / 1000,
@@ -180,24 +168,25 @@ class Answerer:
             if used is None:
                 used = sum(estimate_tokens(t.content) for t in turns) + estimate_tokens(text)
                 used = used if text else 0
-            self.quota.settle(job, reserved, used, self.clock())
+            self.room.quota.settle(job, reserved, used, self.room.clock())
         finally:
             if refusal is None:
                 self._final(job, text, "complete")
             elif text:
-                marked = f"{text}\n\n{self.texts.bot_interrupted()}"
+                marked = f"{text}\n\n{self.room.texts.bot_interrupted()}"
                 self._final(job, marked, "interrupted", refusal)
             else:
-                self._final(job, self.texts.bot_failed(job.asker, refusal), "failed", refusal)
+                self._final(job, self.room.texts.bot_failed(job.asker, refusal), "failed", refusal)
 
     def _final(
         self, job: AnswerJob, text: str, status: str, refusal: Refusal | None = None
     ) -> None:
-        now = self.clock()
+        room = self.room
+        now = room.clock()
         kept = None
         if status != "failed":
             kept = LoggedMessage(job.answer_id, now, BOT_NAME, text, by_bot=True)
-        _, final = self.publish(
+        _, final = room.publish(
             lambda offset: protocol.public_frame(
                 BOT_NAME,
                 text,
@@ -210,17 +199,17 @@ class Answerer:
             ),
             kept,
         )
-        members = self.audience()
-        envelopes = [Envelope(m.connection_id, (final,)) for m in members if not m.away]
+        members = room.audience()
+        envelopes = [Envelope(m.connection_id, (final,)) for m in presence.reachable(members)]
         if refusal is not None:
             asker = next((m for m in members if m.connection_id == job.asker_id), None)
             frame = render.error_frame(
                 refusal,
-                self.texts_for(asker.language if asker else None),
+                room.texts_for(asker.language if asker else None),
                 action="sendBot",
                 for_course_clients=False,
                 answerId=job.answer_id,
                 questionId=job.question_id,
             )
             envelopes.append(Envelope(job.asker_id, (frame,)))
-        self.post(envelopes)
+        room.send(envelopes)

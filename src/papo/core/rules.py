@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from papo.core.names import mixes_scripts, skeleton_key
 from papo.core.refusals import ErrorCode, Refusal
@@ -188,6 +188,20 @@ class ResumeRules:
     room hears they left; resuming within it, nobody sees them leave or join."""
     ownership_ms: int = 30 * 24 * 60 * 60 * 1000
     """A name taken by an identity (the door on) stays that identity's this long."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """Every rule of the room, handed to the chat core whole (built by
+    `papo.settings.Settings` from the environment, or by a test)."""
+
+    limits: Limits = field(default_factory=Limits)
+    bot: BotRules = field(default_factory=BotRules)
+    history: HistoryRules = field(default_factory=HistoryRules)
+    streaming: StreamingRules = field(default_factory=StreamingRules)
+    resume: ResumeRules = field(default_factory=ResumeRules)
+    rate: RateRules = field(default_factory=RateRules)
+    joins: JoinRules = field(default_factory=JoinRules)
 
 
 def check_question(text: str, rules: BotRules) -> str:

@@ -43,6 +43,18 @@ def token_matches(token: str, session: Session) -> bool:
     return hmac.compare_digest(_hash(secret), session.token_hash)
 
 
+def open_session(
+    streams: Streams, session_id: str, name: str, connection_id: str, now: int, ttl_ms: int
+) -> bytes:
+    """Gives a joiner a fresh resume token for its session (the store keeps
+    only its hash); returns the frame that hands it over."""
+    token, token_hash = new_token(session_id)
+    streams.save_session(Session(session_id, token_hash, name, connection_id, now + ttl_ms))
+    return protocol.session_frame(
+        token, name=name, offset=streams.last_offset(), private_offset=0, ts=now
+    )
+
+
 def missed(
     streams: Streams, offset: int, session: str | None, private_offset: int, now: int
 ) -> list[bytes]:
