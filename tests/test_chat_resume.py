@@ -12,7 +12,7 @@ import pytest
 
 from papo.adapters.store.sqlite import SqliteStore
 from papo.core.chat import Chat
-from papo.core.ports import Envelope
+from papo.core.ports import Envelope, Store
 from papo.core.rules import RateRules, ResumeRules, Rules
 from tests.recording import RecordingDelivery
 
@@ -286,3 +286,22 @@ def test_a_connection_found_gone_again_while_away_is_still_only_away(room: Room)
     room.chat.send([Envelope(ana, (b"{}",))])  # another invocation's post finds it gone
     assert room.delivery.everyone() == {}
     assert [m.away for m in room.store.members()] == [True, False]
+
+
+def test_every_members_list_lists_who_is_away_within_the_grace_period(store: Store) -> None:
+    """One rule for who is listed: a departure's list and the next join's
+    agree about someone away (both stores)."""
+    delivery = RecordingDelivery()
+    chat = Chat(store=store, delivery=delivery, rules=Rules(rate=UNLIMITED))
+    for cid, name, resume in (("A=", "Ana", True), ("B=", "Bruno", False), ("C=", "Carla", False)):
+        chat.connect(cid)
+        chat.act("setName", cid, json.dumps({"name": name, "resume": resume}))
+    for cid in ("A=", "B="):  # Ana goes away (she may resume); Bruno leaves
+        delivery.gone.add(cid)
+        chat.disconnect(cid)
+    lists = [f["members"] for f in delivery.take("C=") if "members" in f]
+    assert lists[-1] == ["Ana", "Carla"]
+    chat.connect("D=")
+    chat.act("setName", "D=", json.dumps({"name": "Davi"}))
+    lists = [f["members"] for f in delivery.take("C=") if "members" in f]
+    assert lists == [["Ana", "Carla", "Davi"]]
