@@ -29,6 +29,9 @@ class RecordingDelivery:
         self.closed.append(connection_id)
         self.gone.add(connection_id)
 
+    def is_open(self, connection_id: str) -> bool:
+        return connection_id not in self.gone
+
     def take(self, connection_id: str) -> list[dict[str, object]]:
         """The frames sent to a connection since the last take."""
         return self.sent.pop(connection_id, [])

@@ -305,3 +305,26 @@ def test_every_members_list_lists_who_is_away_within_the_grace_period(store: Sto
     chat.act("setName", "D=", json.dumps({"name": "Davi"}))
     lists = [f["members"] for f in delivery.take("C=") if "members" in f]
     assert lists == [["Ana", "Carla", "Davi"]]
+
+
+def test_a_name_held_by_a_connection_long_gone_is_taken_back(store: Store) -> None:
+    """A connection whose `$disconnect` never came holds its name until a claim
+    finds it gone (the Management API answers 410): then it leaves, and the
+    claim succeeds. Someone away within the grace period keeps theirs."""
+    delivery = RecordingDelivery()
+    chat = Chat(store=store, delivery=delivery, rules=Rules(rate=UNLIMITED))
+    for cid, name, resume in (("A=", "Ana", False), ("B=", "Bruno", True), ("C=", "Carla", False)):
+        chat.connect(cid)
+        chat.act("setName", cid, json.dumps({"name": name, "resume": resume}))
+    delivery.gone |= {"A=", "B="}  # both end without a $disconnect
+    delivery.everyone()
+    chat.connect("A2=")
+    chat.act("setName", "A2=", json.dumps({"name": "Ana"}))
+    assert [f.get("systemMessage") for f in delivery.take("C=") if "systemMessage" in f] == [
+        "Ana left the chat",
+        "Ana joined the chat",
+    ]
+    chat.connect("B2=")
+    chat.act("setName", "B2=", json.dumps({"name": "Bruno"}))
+    assert delivery.take("B2=")[-1]["code"] == "name_taken"
+    assert sorted(m.name for m in store.members()) == ["Ana", "Bruno", "Carla"]

@@ -199,3 +199,37 @@ def test_handlers_get_lambdas_environment_and_dot_env_not_papos_options(
         assert environment[name]
     for name in ("PAPO_PORT", "PAPO_HANDLER", "PAPO_WORKERS", "PAPO_MAX_CONNECTION_DURATION"):
         assert name not in environment
+
+
+def test_a_name_held_when_papo_serve_was_killed_is_free_after_a_restart(
+    papo_serve: PapoServe, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed, papo serve runs no `$disconnect`: the store keeps a connection
+    no server holds. Claiming its name finds it gone, and the name is had."""
+    monkeypatch.setenv("PAPO_SQLITE_PATH", str(tmp_path / "papo.sqlite3"))
+
+    async def join(url: str) -> list[dict[str, object]]:
+        async with connect(url) as ws:
+            await ws.send(json.dumps({"action": "setName", "name": "Ana"}))
+            frames = [json.loads(await asyncio.wait_for(ws.recv(), 20)) for _ in range(2)]
+            return frames
+
+    first, url = papo_serve()
+    joined = asyncio.run(join_and_stay(url, first))
+    assert "Ana joined the chat" in joined
+    _, url = papo_serve()
+    frames = asyncio.run(join(url))
+    assert all("code" not in f for f in frames), frames
+    assert any(f.get("members") == ["Ana"] for f in frames), frames
+
+
+async def join_and_stay(url: str, server: subprocess.Popen[bytes]) -> str:
+    """Joins as Ana, then kills the server while the connection is open."""
+    async with connect(url) as ws:
+        await ws.send(json.dumps({"action": "setName", "name": "Ana"}))
+        said = ""
+        while "joined" not in said:
+            said = str(json.loads(await asyncio.wait_for(ws.recv(), 20)).get("systemMessage", ""))
+        server.kill()
+        server.wait(timeout=30)
+        return said

@@ -143,6 +143,9 @@ class SplitDelivery:
     def close(self, connection_id: str) -> None:
         self.here.close(connection_id)
 
+    def is_open(self, connection_id: str) -> bool:
+        return self.here.is_open(connection_id)
+
     def _hand_over(self, event: ShareEvent) -> _Handed:
         payload = msgspec.json.encode({SHARE_KEY: event})
         if len(payload) > MAX_EVENT_BYTES:

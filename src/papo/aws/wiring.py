@@ -78,6 +78,9 @@ class Delivery:
     def close(self, connection_id: str) -> None:
         self._fanout.close(connection_id)
 
+    def is_open(self, connection_id: str) -> bool:
+        return self._fanout.is_open(connection_id)
+
 
 @functools.cache
 def delivery(settings: Settings, url: str) -> Delivery:

@@ -43,7 +43,10 @@ def set_name(room: Room, actor: Actor, payload: Payload, name: str) -> None:
     if claim.status is ClaimStatus.TAKEN:
         if _take_back_from_other_device(room, actor, name, now):
             return
-        raise taken(room, name)
+        if _holder_found_gone(room, actor, name):
+            claim = room.store.claim_name(connection_id, name, now, session, language)
+        if claim.status is ClaimStatus.TAKEN:
+            raise taken(room, name)
     if claim.status is ClaimStatus.NO_CONNECTION:
         raise Refusal(ErrorCode.NOT_CONNECTED)
     welcome: tuple[bytes, ...] = ()
@@ -136,6 +139,22 @@ def _take_back_from_other_device(room: Room, actor: Actor, name: str, now: int) 
     members = room.members_frame(room.audience(), now)
     history = recent_history(room, now)
     room.send([Envelope(connection_id, (members, *((history,) if history else ())))])
+    return True
+
+
+def _holder_found_gone(room: Room, actor: Actor, name: str) -> bool:
+    """Whether the connection holding `name` turned out gone, and was dropped
+    as any connection found gone is: its `$disconnect` may never have come
+    (a server that stopped, a lost event). A person away within the grace
+    period keeps their name for their return."""
+    holder = room.store.find(name)
+    if holder is None:
+        return True
+    if holder.away or holder.connection_id == actor.connection_id:
+        return False
+    if room.delivery.is_open(holder.connection_id):
+        return False
+    room.drop({holder.connection_id})
     return True
 
 

@@ -154,6 +154,10 @@ class Delivery(Protocol):
     def close(self, connection_id: str) -> None:
         """Closes a connection (a connection already gone is no failure)."""
 
+    def is_open(self, connection_id: str) -> bool:
+        """Whether a connection is still open: False only when it is known gone
+        (410); an answer that says nothing either way counts as open."""
+
 
 @dataclass(frozen=True, slots=True)
 class LoggedMessage:

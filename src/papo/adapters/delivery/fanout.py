@@ -67,6 +67,18 @@ class FanoutDelivery:
         except Exception:  # a close that failed must not undo what came before it (a resume)
             logger.exception("close failed", extra={"connection_id": connection_id})
 
+    def is_open(self, connection_id: str) -> bool:
+        try:
+            self.client.get(connection_id)
+        except GoneError:
+            return False
+        except ManagementApiError as error:
+            logger.warning(
+                "connection not looked up",
+                extra={"connection_id": connection_id, "status": error.status},
+            )
+        return True
+
     def shutdown(self) -> None:
         """Closes the connections and stops the loop (a container never needs to)."""
         with self._lock:
