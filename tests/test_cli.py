@@ -211,8 +211,7 @@ def test_a_name_held_when_papo_serve_was_killed_is_free_after_a_restart(
     async def join(url: str) -> list[dict[str, object]]:
         async with connect(url) as ws:
             await ws.send(json.dumps({"action": "setName", "name": "Ana"}))
-            frames = [json.loads(await asyncio.wait_for(ws.recv(), 20)) for _ in range(2)]
-            return frames
+            return [json.loads(await asyncio.wait_for(ws.recv(), 20)) for _ in range(2)]
 
     first, url = papo_serve()
     joined = asyncio.run(join_and_stay(url, first))
