@@ -501,3 +501,38 @@ def test_papo_invite_refuses_a_room_that_is_no_room(
     assert captured.out == ""
     assert "--room" in captured.err
     assert "no room name" in captured.err
+
+
+def test_a_resume_never_takes_a_name_its_identity_does_not_own(room: Room) -> None:
+    """A session opened before the name's owner came resumes no more once
+    the name is theirs: the token alone does not make its holder the owner."""
+    squatter = None  # an invite for no name: anyone's, so nobody's identity
+    room.chat.connect("S=", identity=squatter)
+    room.chat.act("setName", "S=", json.dumps({"name": "Zoe", "resume": True}), squatter)
+    token = next(f for f in room.delivery.take("S=") if "resumeToken" in f)["resumeToken"]
+    room.delivery.gone.add("S=")
+    room.chat.disconnect("S=")
+    room.store.remove("S=")  # past the grace period
+    zoe = Identity("invite:name:zoe", "Zoe")
+    assert room.join("Z=", "Zoe", zoe) is None
+    room.chat.disconnect("Z=")
+    room.store.remove("Z=")
+    room.chat.connect("S2=", identity=squatter)
+    resume = {"name": "Zoe", "resume": {"token": token}}
+    room.chat.act("setName", "S2=", json.dumps(resume), squatter)
+    assert [f.get("code") for f in room.delivery.take("S2=")] == ["name_owned"]
+    assert room.join("Z2=", "Zoe", zoe) is None
+
+
+def test_a_forwarded_invite_taking_a_seat_is_told_to_the_room_and_the_one_taken_over(
+    room: Room,
+) -> None:
+    bob = Identity("invite:name:bob", "Bob", by_link=True)
+    room.join("BOB=", "Bob", bob)
+    room.join("A=", "Ana", None)
+    room.delivery.everyone()
+    assert room.join("THIEF=", "Bob", bob) is None
+    assert room.delivery.closed == ["BOB="]
+    told = room.delivery.everyone()
+    assert [f.get("code") for f in told["BOB="]] == ["taken_over"]
+    assert [f.get("systemMessage") for f in told["A="]] == ["Bob is now on another device"]

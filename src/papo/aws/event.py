@@ -33,7 +33,11 @@ class RequestContext(msgspec.Struct, rename="camel", frozen=True):
         if self.authorizer.get("anonymous") == "true":  # papo's door: anyone's principal
             return None
         name = self.authorizer.get("name")
-        return Identity(str(self.authorizer["principalId"]), str(name) if name else None)
+        return Identity(
+            str(self.authorizer["principalId"]),
+            str(name) if name else None,
+            by_link=self.authorizer.get("door") == "invite",
+        )
 
 
 class WebSocketEvent(msgspec.Struct, rename="camel", frozen=True):

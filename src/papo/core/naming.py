@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from papo.core import joining, protocol, sessions
+from papo.core import joining, presence, protocol, render, sessions
 from papo.core.ports import ClaimStatus, Envelope, Identity
 from papo.core.refusals import ErrorCode, Refusal
 from papo.core.room import Actor, Payload, Room
@@ -121,8 +121,10 @@ def check_owner(room: Room, identity: Identity | None, name: str, now: int) -> N
 
 def _take_back_from_other_device(room: Room, actor: Actor, name: str, now: int) -> bool:
     """The owner of a name takes it back from their other device: that
-    connection is closed, and the room sees nobody leave or join. Returns
-    whether it did."""
+    connection is closed. Signed in, it is the same person, and the room sees
+    nobody leave or join. Let in by a link that anyone holding it may use,
+    it may be someone else: the device taken over is told why it is closed,
+    and the room that the name moved. Returns whether it took it back."""
     identity, connection_id, store = actor.identity, actor.connection_id, room.store
     holder = store.find(name)
     if identity is None or holder is None or holder.connection_id == connection_id:
@@ -135,10 +137,22 @@ def _take_back_from_other_device(room: Room, actor: Actor, name: str, now: int) 
     if claim.status is not ClaimStatus.CLAIMED:
         return False
     if not holder.away:
+        if identity.by_link:
+            refusal = Refusal(ErrorCode.TAKEN_OVER, name=holder.name)
+            notice = render.error_frame(refusal, room.texts_for(held_by.language), action=None)
+            room.delivery.send([Envelope(holder.connection_id, (notice,))])
         room.delivery.close(holder.connection_id)
-    members = room.members_frame(room.audience(), now)
+    members = room.audience()
     history = recent_history(room, now)
-    room.send([Envelope(connection_id, (members, *((history,) if history else ())))])
+    first = (room.members_frame(members, now), *((history,) if history else ()))
+    room.send([Envelope(connection_id, first)])
+    if identity.by_link:
+        moved = holder.name
+        said = room.system("moved", moved, now, lambda t: t.moved(moved))
+        _, frame = room.publish_localized(said)
+        room.send(
+            [Envelope(m.connection_id, (frame(m.language),)) for m in presence.reachable(members)]
+        )
     return True
 
 

@@ -38,6 +38,9 @@ class Identity:
 
     principal: str
     name: str | None = None
+    by_link: bool = False
+    """Let in by a link that whoever holds it may use (an invite), not by
+    signing in: another device taking its name over is told to everyone."""
 
 
 class Member(NamedTuple):

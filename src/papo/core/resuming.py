@@ -37,6 +37,7 @@ def resume(room: Room, actor: Actor, name: str, resume: Payload) -> None:
     ):
         raise Refusal(ErrorCode.RESUME_INVALID, name=name)
     now = room.clock()
+    naming.check_owner(room, actor.identity, session.name, now)
     previous = store.get(session.connection_id)
     claim = store.take_over(connection_id, session.connection_id, session.name, session_id, now)
     if claim.status is ClaimStatus.TAKEN:

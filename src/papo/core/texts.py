@@ -21,6 +21,7 @@ _SYSTEM: Mapping[str, Mapping[str, str]] = {
         "left": "{name} left the chat",
         "renamed": "{previous} is now {name}",
         "bot_reset": "{name} started a new conversation with the bot",
+        "moved": "{name} is now on another device",
         "bot_interrupted": "[answer interrupted]",
         "bot_failed": "Sorry, I could not answer {name}'s question: {reason}",
     },
@@ -29,6 +30,7 @@ _SYSTEM: Mapping[str, Mapping[str, str]] = {
         "left": "{name} saiu.",
         "renamed": "{previous} agora se chama {name}.",
         "bot_reset": "{name} começou uma nova conversa com o bot.",
+        "moved": "{name} agora está em outro dispositivo.",
         "bot_interrupted": "[resposta interrompida]",
         "bot_failed": "Desculpe, não consegui responder à pergunta de {name}: {reason}",
     },
@@ -57,6 +59,8 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
         ErrorCode.NAME_OWNED: "The name {name} belongs to someone else. Please choose another.",
         ErrorCode.NAME_BOUND: "Your invitation is for the name {name}: join under that name.",
         ErrorCode.NAME_TAKEN: "The name {name} is already taken. Please choose another.",
+        ErrorCode.TAKEN_OVER: "Another device joined as {name} with your invitation, and "
+        "this one left the chat. If that was not you, tell whoever invited you.",
         ErrorCode.NOT_JOINED: "Choose a name with setName before sending messages.",
         ErrorCode.MESSAGE_EMPTY: "A message cannot be empty.",
         ErrorCode.MESSAGE_TOO_LONG: "A message can have at most {limit} characters.",
@@ -110,6 +114,8 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
         ErrorCode.NAME_OWNED: "O nome {name} pertence a outra pessoa. Escolha outro.",
         ErrorCode.NAME_BOUND: "Seu convite é para o nome {name}: entre com esse nome.",
         ErrorCode.NAME_TAKEN: "O nome {name} já está em uso. Escolha outro.",
+        ErrorCode.TAKEN_OVER: "Outro dispositivo entrou como {name} com o seu convite, e "
+        "este saiu do chat. Se não foi você, avise quem te convidou.",
         ErrorCode.NOT_JOINED: "Escolha um nome com setName antes de enviar mensagens.",
         ErrorCode.MESSAGE_EMPTY: "A mensagem não pode ficar vazia.",
         ErrorCode.MESSAGE_TOO_LONG: "A mensagem pode ter no máximo {limit} caracteres.",
@@ -173,6 +179,9 @@ class Texts:
 
     def joined(self, name: str) -> str:
         return _SYSTEM[self.language]["joined"].format(name=name)
+
+    def moved(self, name: str) -> str:
+        return _SYSTEM[self.language]["moved"].format(name=name)
 
     def left(self, name: str) -> str:
         return _SYSTEM[self.language]["left"].format(name=name)
