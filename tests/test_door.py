@@ -305,7 +305,9 @@ def test_its_owner_gets_a_name_back_on_another_device(room: Room) -> None:
     assert room.join("LAPTOP=", "Ana", ana) is None
     assert room.delivery.closed == ["PHONE="]
     assert sorted(m.connection_id for m in room.store.members()) == ["B=", "LAPTOP="]
-    assert room.delivery.everyone() == {}  # Bruno saw nobody leave or join
+    told = room.delivery.everyone()
+    assert "B=" not in told  # Bruno saw nobody leave or join
+    assert [f.get("code") for f in told["PHONE="]] == ["taken_over"]  # so it stays away
 
 
 @pytest.fixture

@@ -420,3 +420,25 @@ def test_papo_serve_without_a_sign_in_names_no_issuer(
     with urlopen(f"http://127.0.0.1:{web_port}/config.json") as response:
         assert json.load(response) == {"websocketUrl": url}
         assert issuer not in response.headers["Content-Security-Policy"]
+
+
+def test_a_page_whose_name_another_device_took_says_so_and_stays_away(
+    open_page: OpenPage, papo: Emulator
+) -> None:
+    """Two pages with one invite: the second takes the name, the first is told
+    why and does not come back to take it again (they would take turns)."""
+    token = invite("Ana")
+    frames = Frames()
+    first = open_page(f"{web_url(papo)}?invite={token}&heartbeat=0", frames=frames)
+    first.get_by_role("button", name="Join").click()
+    expect(first.get_by_role("status")).to_have_text("you are Ana")
+    second = open_page(f"{web_url(papo)}?invite={token}&heartbeat=0")
+    second.get_by_role("button", name="Join").click()
+    expect(second.get_by_role("status")).to_have_text("you are Ana")
+    expect(first.get_by_role("status")).to_have_text(
+        "You joined on another device, so this one left the chat. Reload to use this one."
+    )
+    send(second, "Everyone", "Still me.")
+    expect(second.get_by_role("log")).to_contain_text("Ana: Still me.")
+    expect(second.get_by_role("status")).to_have_text("you are Ana")
+    assert len(frames.urls) == 1

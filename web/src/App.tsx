@@ -192,6 +192,11 @@ export function App() {
         const frame = parse(event.data);
         if (frame === null) return;
         if (frame.type === "session") backoff.reset();
+        // The name went to another device of this person: coming back would take it again.
+        if (frame.code === "taken_over") {
+          stopped = true;
+          setTrouble("movedAway");
+        }
         act({ type: "frame", frame, at: Date.now() });
       };
       s.onclose = lost;
@@ -275,7 +280,8 @@ export function App() {
     act({ type: "language", language: next });
   };
 
-  const back = room.me !== null && (!room.open || room.resuming);
+  const movedAway = trouble === "movedAway";
+  const back = room.me !== null && (!room.open || room.resuming) && !movedAway;
   const signingIn = door?.signIn != null && !door.pass;
   const noRoom = door !== null && door.room.room === null ? door.room.invalid : null;
   const out = signingIn || noRoom !== null || (trouble !== null && trouble !== "noPass");
@@ -313,7 +319,7 @@ export function App() {
         )}
         <div className={`connection ${status}`}>
           <span className={`status ${status}`} role="status">
-            {status === "open" ? (room.me ? t.youAre(room.me) : t.connected) : t[status]}
+            {status === "open" ? (room.me ? t.youAre(room.me) : t.connected) : movedAway ? t.movedAway : t[status]}
           </span>
           {waiting && (
             <button type="button" className="secondary" onClick={() => retryNow.current()}>

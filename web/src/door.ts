@@ -76,7 +76,7 @@ export function takeInvite(href: string): { invite: string | null; address: stri
 }
 
 /** What keeps the page out, to say beside the join form. */
-export type Problem = "inviteRefused" | "signInRefused" | "noPass";
+export type Problem = "inviteRefused" | "signInRefused" | "noPass" | "movedAway";
 
 /** A Problem, or a sign-in that failed (what the issuer or the library said). */
 export type Trouble = Problem | { failed: string };

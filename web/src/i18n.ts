@@ -34,6 +34,8 @@ export interface Messages {
   inviteRefused: string;
   signInRefused: string;
   noPass: string;
+  /** This device left the room: the same person joined on another. */
+  movedAway: string;
   signInFailed: (error: string) => string;
   people: string;
   /** The button that shows or hides the people list on narrow screens. */
@@ -91,6 +93,7 @@ const en: Messages = {
   inviteRefused: "This invite link is invalid or has expired.",
   signInRefused: "Your sign-in was refused or has expired: sign in again.",
   noPass: "Cannot connect: this room may need an invite link.",
+  movedAway: "You joined on another device, so this one left the chat. Reload to use this one.",
   signInFailed: (error) => `Signing in did not work: ${error}`,
   people: "People",
   peopleButton: (count) => `People (${count})`,
@@ -144,6 +147,7 @@ const ptBR: Messages = {
   inviteRefused: "Este link de convite é inválido ou expirou.",
   signInRefused: "O seu login foi recusado ou expirou: faça login de novo.",
   noPass: "Não foi possível conectar: esta sala pode exigir um link de convite.",
+  movedAway: "Você entrou em outro dispositivo, então este saiu do chat. Recarregue para usar este.",
   signInFailed: (error) => `O login não deu certo: ${error}`,
   people: "Pessoas",
   peopleButton: (count) => `Pessoas (${count})`,

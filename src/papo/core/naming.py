@@ -41,7 +41,7 @@ def set_name(room: Room, actor: Actor, payload: Payload, name: str) -> None:
     check_owner(room, actor.identity, name, now)
     claim = room.store.claim_name(connection_id, name, now, session, language)
     if claim.status is ClaimStatus.TAKEN:
-        if _take_back_from_other_device(room, actor, name, now):
+        if _take_back_from_other_device(room, actor, name, now, wants_session=resume):
             return
         if _holder_found_gone(room, actor, name):
             claim = room.store.claim_name(connection_id, name, now, session, language)
@@ -119,12 +119,16 @@ def check_owner(room: Room, identity: Identity | None, name: str, now: int) -> N
         raise Refusal(ErrorCode.NAME_OWNED, name=name)
 
 
-def _take_back_from_other_device(room: Room, actor: Actor, name: str, now: int) -> bool:
+def _take_back_from_other_device(
+    room: Room, actor: Actor, name: str, now: int, *, wants_session: bool
+) -> bool:
     """The owner of a name takes it back from their other device: that
-    connection is closed. Signed in, it is the same person, and the room sees
-    nobody leave or join. Let in by a link that anyone holding it may use,
-    it may be someone else: the device taken over is told why it is closed,
-    and the room that the name moved. Returns whether it took it back."""
+    connection is told why (`taken_over`, so that it does not come back and
+    take it again) and closed. Signed in, it is the same person, and the room
+    sees nobody leave or join; let in by a link that anyone holding it may
+    use, it may be someone else, and the room is told the name moved.
+    A client that asked for a session gets the session's token anew: the
+    other device's no longer resumes it. Returns whether it took it back."""
     identity, connection_id, store = actor.identity, actor.connection_id, room.store
     holder = store.find(name)
     if identity is None or holder is None or holder.connection_id == connection_id:
@@ -137,14 +141,19 @@ def _take_back_from_other_device(room: Room, actor: Actor, name: str, now: int) 
     if claim.status is not ClaimStatus.CLAIMED:
         return False
     if not holder.away:
-        if identity.by_link:
-            refusal = Refusal(ErrorCode.TAKEN_OVER, name=holder.name)
-            notice = render.error_frame(refusal, room.texts_for(held_by.language), action=None)
-            room.delivery.send([Envelope(holder.connection_id, (notice,))])
+        refusal = Refusal(ErrorCode.TAKEN_OVER, name=holder.name)
+        notice = render.error_frame(refusal, room.texts_for(held_by.language), action=None)
+        room.delivery.send([Envelope(holder.connection_id, (notice,))])
         room.delivery.close(holder.connection_id)
+    welcome: tuple[bytes, ...] = ()
+    if wants_session:
+        ttl = room.rules.resume.token_ttl_ms
+        welcome = (
+            sessions.open_session(room.store, session, holder.name, connection_id, now, ttl),
+        )
     members = room.audience()
     history = recent_history(room, now)
-    first = (room.members_frame(members, now), *((history,) if history else ()))
+    first = (*welcome, room.members_frame(members, now), *((history,) if history else ()))
     room.send([Envelope(connection_id, first)])
     if identity.by_link:
         moved = holder.name

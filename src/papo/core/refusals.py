@@ -30,7 +30,7 @@ class ErrorCode(enum.StrEnum):
     NAME_BOUND = "name_bound"
     TAKEN_OVER = "taken_over"
     """Not a refusal of what was asked: the connection's name was taken by
-    another device with the same invitation, and it is closed."""
+    another device of the same identity, and it is closed."""
     NOT_JOINED = "not_joined"
     MESSAGE_EMPTY = "message_empty"
     MESSAGE_TOO_LONG = "message_too_long"

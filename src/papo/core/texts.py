@@ -59,8 +59,8 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
         ErrorCode.NAME_OWNED: "The name {name} belongs to someone else. Please choose another.",
         ErrorCode.NAME_BOUND: "Your invitation is for the name {name}: join under that name.",
         ErrorCode.NAME_TAKEN: "The name {name} is already taken. Please choose another.",
-        ErrorCode.TAKEN_OVER: "Another device joined as {name} with your invitation, and "
-        "this one left the chat. If that was not you, tell whoever invited you.",
+        ErrorCode.TAKEN_OVER: "{name} joined on another device, so this one left the chat. "
+        "If that was not you, tell whoever let you in.",
         ErrorCode.NOT_JOINED: "Choose a name with setName before sending messages.",
         ErrorCode.MESSAGE_EMPTY: "A message cannot be empty.",
         ErrorCode.MESSAGE_TOO_LONG: "A message can have at most {limit} characters.",
@@ -114,8 +114,8 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
         ErrorCode.NAME_OWNED: "O nome {name} pertence a outra pessoa. Escolha outro.",
         ErrorCode.NAME_BOUND: "Seu convite é para o nome {name}: entre com esse nome.",
         ErrorCode.NAME_TAKEN: "O nome {name} já está em uso. Escolha outro.",
-        ErrorCode.TAKEN_OVER: "Outro dispositivo entrou como {name} com o seu convite, e "
-        "este saiu do chat. Se não foi você, avise quem te convidou.",
+        ErrorCode.TAKEN_OVER: "{name} entrou em outro dispositivo, então este saiu do chat. "
+        "Se não foi você, avise quem te deu acesso.",
         ErrorCode.NOT_JOINED: "Escolha um nome com setName antes de enviar mensagens.",
         ErrorCode.MESSAGE_EMPTY: "A mensagem não pode ficar vazia.",
         ErrorCode.MESSAGE_TOO_LONG: "A mensagem pode ter no máximo {limit} caracteres.",
