@@ -1,73 +1,9 @@
-"""The connection store on DynamoDB: one on-demand table, one item collection.
+"""The store on DynamoDB: one on-demand table, each room one partition.
 
-Items (partition key `pk`, sort key `sk`, both strings). Each room is its own
-partition, ``ROOM#<room>`` (``main`` below, the default); only the pointer from
-a connection to its room is outside it:
-
-- ``pk=CONN#<connectionId>, sk=ROOM``: ``room``, the room the connection
-  joined (read once a container: a connection never changes room).
-
-- ``pk=ROOM#main, sk=C#<connectionId>``: a connection; ``name`` and
-  ``joinedAt`` once it has a name, ``session`` when resumable, ``awaySince``
-  while its person may resume it.
-- ``pk=ROOM#main, sk=N#<folded name>``: the claim on a name, holding
-  ``connectionId``; a conditional write on it keeps names unique.
-- ``pk=ROOM#main, sk=OFFSET``: ``value``, the room's last offset (an atomic
-  counter: ``UpdateItem ADD``).
-- ``pk=ROOM#main, sk=E#<offset, 12 digits>``: a frame of the room's stream
-  (``frame``), and for a public message its ``msgId``, ``ts``, ``sender``,
-  ``text``, ``byBot`` (history and the bot's memory read those).
-- ``pk=ROOM#main, sk=S#<session>``: a resumable session (``tokenHash``,
-  ``name``, ``connectionId``, ``lastPrivate``, the counter of its own stream).
-- ``pk=ROOM#main, sk=P#<session>#<offset, 12 digits>``: a private frame of
-  that session's stream.
-- ``pk=ROOM#main, sk=K#<counter>``: a limit's counter (``value``): the
-  asker's turn, questions this minute, the day's bot tokens.
-- ``pk=ROOM#main, sk=O#<folded name>``: the identity (``principal``) that owns
-  a name, when the door is on (invites, OpenID Connect).
-- ``pk=ROOM#main, sk=MARK#<name>``: ``value``, a mark of the room that only
-  rises: the offset the bot's memory starts after (``bot-memory``), the
-  offset of its last change of who is here (``membership``), when everyone
-  was last sent the members (``told``).
-- ``pk=ROOM#main, sk=MEMBERS``: ``version``, raised (ADD) after every change
-  of who is here, by a write of its own: in a transaction, one item that every
-  join writes would make concurrent joins cancel each other. A container
-  reuses the member list it read while the version is the same.
-
-Both carry ``expiresAt`` (epoch seconds), the table's TTL attribute, set past
-API Gateway's 2-hour connection limit; reads skip expired items, since TTL
-deletes lazily. What each route costs (on-demand units, items under 1 KB):
-
-- every frame a client sends (the heartbeat aside): 2 writes, the
-  connection's two pace counters (UpdateItem ADD, conditional), and, the
-  first time a container meets the connection, 1 read of its room pointer.
-- the member list, wherever it is read: 1 read of the room's members version;
-  when it changed since the container last read the list, + a strongly
-  consistent Query of the room's connections, about 1 read per 4 KB (some 26
-  members of 150 bytes; `bench/room_reads.py`: 4, 38 and 374 reads at 100,
-  1,000 and 10,000 members, which every message paid before).
-- ``$connect``: 2 writes (PutItem of the connection, of its room pointer).
-- ``$disconnect``: 2 writes, 4 when named (DeleteItem of the connection, its
-  pointer and its name; UpdateItem of the members version).
-- ``setName``: 2 reads (GetItem of the connection, of the name's owner) + a
-  transaction of 2 or 3 items (4 or 6 writes) + 1 write (the members version)
-  + the member list; with the door on, 1 write more (the owner, conditional
-  PutItem); and the room's marks of who is here: 2 writes, 1 read.
-- ``sendPublic``: 1 read + the member list; 2 writes: the offset
-  (UpdateItem) and the frame (PutItem, more above 1 KB).
-- joins, renames, departures and the bot's answers: the same 2 writes for
-  their frame in the room's stream.
-- ``sendPrivate``: 4 reads (GetItem of the sender, of the name's claim and of
-  the connection holding it, of the room's offset); for each of the two people
-  with a session, 2 writes (its counter, its frame).
-- a resume: 2 reads (the session, the old connection), a transaction of 2
-  to 4 items (4 to 8 writes), 1 write (the members version), 1 write (the
-  session's expiry), then the missed frames:
-  Queries of about 1 read per 4 KB.
-- ``sendBot``: 3 counter updates (3 writes) and the log write, then the
-  answer: 1 read of the memory + the log Query (strongly consistent, some
-  4 KB a read), 1 log write, 2 counter updates (3 when the prompt needs more
-  of the budget than was set aside).
+Every item carries `expiresAt` (epoch seconds), the table's TTL attribute;
+reads skip expired items, since TTL deletes them lazily. The items, and what
+each route reads and writes of them, are described in docs/store-costs.md,
+with the bench that measures them (`make bench-costs`).
 """
 
 from __future__ import annotations
