@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from papo.adapters.store.backoff import Backoff
 from papo.adapters.store.base import CONNECTION_TTL_MS, BaseStore
 from papo.adapters.store.bounded_cache import BoundedCache
 from papo.core.clock import now_ms
@@ -30,8 +31,9 @@ if TYPE_CHECKING:
     from botocore.exceptions import ClientError
     from types_boto3_dynamodb.client import DynamoDBClient
 
-_CLAIM_ATTEMPTS = 5
-"""Reads of a connection that changed while its name was being claimed."""
+CLAIM_BACKOFF = Backoff()
+"""Pauses between attempts at claiming a name: up to 5 attempts, the last
+after at most 25 + 50 + 100 + 200 ms of pauses."""
 _COUNTER_ATTEMPTS = 5
 """Reads of a counter that another writer changed meanwhile, before giving up."""
 
@@ -88,10 +90,12 @@ class DynamoDbStore(BaseStore):
         *,
         connection_ttl_ms: int = CONNECTION_TTL_MS,
         clock: Callable[[], int] = now_ms,
+        backoff: Backoff = CLAIM_BACKOFF,
     ) -> None:
         super().__init__(connection_ttl_ms=connection_ttl_ms, clock=clock)
         self._db = client
         self.table = table
+        self._backoff = backoff
         self._members: BoundedCache[str, tuple[int, list[tuple[int, Member]]]] = BoundedCache()
         """Each room's members as last read, with their expiry, by the room's
         version then: reused while the version is the same."""
@@ -223,8 +227,10 @@ class DynamoDbStore(BaseStore):
     ) -> Claim:
         """The connection as read, then one transaction that claims the name and
         renames the connection, on condition that it is still as read. Cancelled
-        for another reason than the name being another's, it is tried again."""
-        for _ in range(_CLAIM_ATTEMPTS):
+        for another reason than the name being another's (the connection
+        changed meanwhile, another transaction held one of its items), it is
+        tried again after a pause (`Backoff`)."""
+        for _ in self._backoff:
             current = self.get(connection_id)
             if current is None:
                 return Claim(ClaimStatus.NO_CONNECTION)
