@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from papo.adapters.store.kept import Kept
+from papo.adapters.store.bounded_cache import BoundedCache
 from papo.core.ports import Claim, ClaimStatus, ConnectionStore, Member
 
 T0 = time.time_ns() // 1_000_000
@@ -176,11 +176,11 @@ def test_a_take_over_after_the_old_connection_left_claims_the_free_name(
     assert store.members() == [Member("A2=", "Ana", session="s1")]
 
 
-def test_what_a_store_keeps_in_its_process_is_bounded() -> None:
-    kept: Kept[str, int] = Kept(most=3)
+def test_what_a_store_caches_in_its_process_is_bounded() -> None:
+    cache: BoundedCache[str, int] = BoundedCache(size=3)
     for n, key in enumerate("abc"):
-        kept[key] = n
-    kept["a"] = 9  # a key it holds: nothing forgotten
-    assert kept == {"a": 9, "b": 1, "c": 2}
-    kept["d"] = 3  # full: it starts again
-    assert kept == {"d": 3}
+        cache[key] = n
+    cache["a"] = 9  # a key it holds: nothing forgotten
+    assert cache == {"a": 9, "b": 1, "c": 2}
+    cache["d"] = 3  # full: it starts again
+    assert cache == {"d": 3}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import boto3
@@ -29,14 +30,21 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def expiring_store(
+def expiring_stores(
     store_kind: str, clock: Clock, tmp_path: object, request: pytest.FixtureRequest
-) -> ConnectionStore:
+) -> Callable[..., ConnectionStore]:
+    """Makes stores of the kind under test on `clock`, given what else to pass."""
     if store_kind == "sqlite":
-        return SqliteStore(f"{tmp_path}/papo.sqlite3", clock=clock)
+        return lambda **options: SqliteStore(f"{tmp_path}/papo.sqlite3", clock=clock, **options)
     moto_url = request.getfixturevalue("moto_url")
     table = request.getfixturevalue("dynamodb_table")
-    return DynamoDbStore(boto3.client("dynamodb", endpoint_url=moto_url), table, clock=clock)
+    client = boto3.client("dynamodb", endpoint_url=moto_url)
+    return lambda **options: DynamoDbStore(client, table, clock=clock, **options)
+
+
+@pytest.fixture
+def expiring_store(expiring_stores: Callable[..., ConnectionStore]) -> ConnectionStore:
+    return expiring_stores()
 
 
 def test_connections_expire_after_two_hours(expiring_store: ConnectionStore, clock: Clock) -> None:
@@ -50,6 +58,19 @@ def test_connections_expire_after_two_hours(expiring_store: ConnectionStore, clo
     assert expiring_store.find("Ana") is None
     expiring_store.add("B=", clock.now)
     assert expiring_store.claim_name("B=", "Ana", clock.now).status is ClaimStatus.CLAIMED
+
+
+def test_both_stores_take_the_connection_lifetime_in_milliseconds(
+    expiring_stores: Callable[..., ConnectionStore], clock: Clock
+) -> None:
+    store = expiring_stores(connection_ttl_ms=10 * 60_000)
+    store.add("A=", clock.now)
+    store.claim_name("A=", "Ana", clock.now)
+    clock.now += 9 * 60_000
+    assert store.get("A=") is not None
+    clock.now += 2 * 60_000
+    assert store.get("A=") is None
+    assert store.members() == []
 
 
 def test_sqlite_purges_every_expiring_table_by_an_index(tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ afresh (and one of a newer layout is left alone, with an error).
 
 from __future__ import annotations
 
-import copy
 import sqlite3
 import threading
 import time
@@ -18,7 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from papo.adapters.store.kept import Kept
+from papo.adapters.store.base import CONNECTION_TTL_MS, BaseStore
+from papo.adapters.store.bounded_cache import BoundedCache
 from papo.core.clock import now_ms
 from papo.core.ports import (
     Claim,
@@ -29,11 +29,7 @@ from papo.core.ports import (
     PaceWindow,
     Session,
 )
-from papo.core.rooms import ROOM_DEFAULT
 from papo.core.rules import name_key
-
-CONNECTION_TTL_MS = 2 * 60 * 60 * 1000 + 60_000
-"""API Gateway closes a connection after 2 hours; a minute's grace on top."""
 
 _LAYOUT = 7
 """7: names are keyed by their full UTS #39 skeleton (`m` as `rn`), case folded first."""
@@ -129,7 +125,7 @@ _CONNECTION = (
 _MEMBER = "connection_id, name, away_since IS NOT NULL, away_since, session, language"
 
 
-_OFFSET_KEPT = """
+_NEWEST_OFFSET_TRIGGER = """
 CREATE TRIGGER IF NOT EXISTS offset_kept AFTER INSERT ON events BEGIN
     INSERT INTO room (room, key, value) VALUES (NEW.room, 'offset', NEW.offset)
     ON CONFLICT (room, key) DO UPDATE SET value = max(value, excluded.value);
@@ -165,25 +161,24 @@ class _Taken(Exception):
         self.previous = previous
 
 
-class SqliteStore:
+class SqliteStore(BaseStore):
+    """The store in one SQLite file; its room views share its write lock and
+    each thread's connection to the file."""
+
     def __init__(
         self,
         path: str | Path,
         *,
-        ttl_ms: int = CONNECTION_TTL_MS,
+        connection_ttl_ms: int = CONNECTION_TTL_MS,
         clock: Callable[[], int] = now_ms,
         busy_timeout_s: float = 30.0,
     ) -> None:
+        super().__init__(connection_ttl_ms=connection_ttl_ms, clock=clock)
         self.path = str(path)
-        self._ttl_ms = ttl_ms
-        self._clock = clock
         self._busy_timeout_s = busy_timeout_s
-        self.room = ROOM_DEFAULT
         self._local = threading.local()
         self._writing = threading.Lock()
-        self._rooms: Kept[str, str] = Kept()
-        """Each connection's room, as read (`room_of`)."""
-        self._offsets: Kept[str, int] = Kept()
+        self._offsets: BoundedCache[str, int] = BoundedCache()
         """Each room's newest offset, as this process last wrote or read it."""
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         with self._write() as db:
@@ -196,29 +191,15 @@ class SqliteStore:
                 db.execute(f"PRAGMA user_version = {_LAYOUT}")
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 db.execute(statement)
-            db.execute(_OFFSET_KEPT)
+            db.execute(_NEWEST_OFFSET_TRIGGER)
 
-    def in_room(self, room: str) -> SqliteStore:
-        """A view of the same file (its connections and write lock) for `room`."""
-        view = copy.copy(self)
-        view.room = room
-        return view
-
-    def room_of(self, connection_id: str) -> str | None:
-        """A connection's room is set once, at `$connect`, and connection ids are
-        never reused: once read, this process keeps it."""
-        room = self._rooms.get(connection_id)
-        if room is not None:
-            return room
+    def _read_room(self, connection_id: str) -> str | None:
         row = (
             self._db()
             .execute("SELECT room FROM connections WHERE connection_id = ?", (connection_id,))
             .fetchone()
         )
-        if row is None:
-            return None
-        self._rooms[connection_id] = room = str(row[0])
-        return room
+        return None if row is None else str(row[0])
 
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -284,12 +265,13 @@ class SqliteStore:
 
     # Connections and names
 
-    def add(
+    def _insert_connection(
         self,
         connection_id: str,
         connected_at: int,
-        language: str | None = None,
-        principal: str | None = None,
+        expires_at: int,
+        language: str | None,
+        principal: str | None,
     ) -> None:
         with self._write() as db:
             self._purge_expired(db)
@@ -301,32 +283,29 @@ class SqliteStore:
                     connection_id,
                     self.room,
                     connected_at,
-                    connected_at + self._ttl_ms,
+                    expires_at,
                     language,
                     principal,
                 ),
             )
-        self._rooms[connection_id] = self.room
 
-    def own_name(self, name: str, principal: str, expires_at: int) -> str:
+    def _write_owner(self, key: str, principal: str, expires_at: int) -> bool:
         rows = self._change(
             "INSERT INTO owners (room, name_key, principal, expires_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (room, name_key) DO UPDATE SET principal = excluded.principal,"
             " expires_at = excluded.expires_at"
             " WHERE owners.principal = excluded.principal OR owners.expires_at <= ?"
             " RETURNING principal",
-            (self.room, name_key(name), principal, expires_at, self._clock()),
+            (self.room, key, principal, expires_at, self._clock()),
         )
-        if rows:
-            return str(rows[0][0])
-        return self.owner(name) or principal
+        return bool(rows)
 
-    def owner(self, name: str) -> str | None:
+    def _read_owner(self, key: str) -> str | None:
         row = (
             self._db()
             .execute(
                 "SELECT principal FROM owners WHERE room = ? AND name_key = ? AND expires_at > ?",
-                (self.room, name_key(name), self._clock()),
+                (self.room, key, self._clock()),
             )
             .fetchone()
         )
@@ -344,13 +323,12 @@ class SqliteStore:
         )
         return None if row is None else Connection(*row)
 
-    def remove(self, connection_id: str) -> Connection | None:
+    def _delete_connection(self, connection_id: str) -> Connection | None:
         rows = self._change(
             f"DELETE FROM connections WHERE connection_id = ? AND room = ?"  # noqa: S608
             f" RETURNING {_CONNECTION}",
             (connection_id, self.room),
         )
-        self._rooms.pop(connection_id, None)
         return Connection(*rows[0]) if rows else None
 
     def claim_name(
@@ -444,13 +422,13 @@ class SqliteStore:
         )
         return [Member._make(row) for row in rows]
 
-    def find(self, name: str) -> Member | None:
+    def _read_member(self, key: str) -> Member | None:
         row = (
             self._db()
             .execute(
                 f"SELECT {_MEMBER} FROM connections"  # noqa: S608
                 " WHERE room = ? AND name_key = ? AND expires_at > ?",
-                (self.room, name_key(name), self._clock()),
+                (self.room, key, self._clock()),
             )
             .fetchone()
         )
@@ -567,15 +545,13 @@ class SqliteStore:
         )
         return None if row is None else Session(*row)
 
-    def next_private_offset(self, session_id: str) -> int:
+    def _increment_private(self, session_id: str) -> int | None:
         rows = self._change(
             "UPDATE sessions SET last_private = last_private + 1"
             " WHERE session_id = ? AND room = ? RETURNING last_private",
             (session_id, self.room),
         )
-        if not rows:
-            raise KeyError(session_id)
-        return int(rows[0][0])
+        return int(rows[0][0]) if rows else None
 
     def append_private(self, session_id: str, offset: int, frame: bytes, expires_at: int) -> None:
         self._change(
@@ -604,33 +580,33 @@ class SqliteStore:
     def _counter(self, key: str) -> str:
         return f"{self.room}/{key}"
 
-    def add_to_counter(
-        self, key: str, amount: int, *, limit: int, now: int, expires_at: int
+    def _increase_counter(
+        self, key: str, amount: int, limit: int, now: int, expires_at: int
     ) -> bool:
-        if amount > 0:
-            return amount <= limit and bool(
-                self._change(
-                    "INSERT INTO counters (key, value, expires_at) VALUES (:key, :amount, :expiry)"
-                    " ON CONFLICT (key) DO UPDATE SET"
-                    " value = CASE WHEN counters.expires_at <= :now THEN excluded.value"
-                    " ELSE counters.value + excluded.value END, expires_at = excluded.expires_at"
-                    " WHERE counters.expires_at <= :now"
-                    " OR counters.value + excluded.value <= :limit"
-                    " RETURNING 1",
-                    {
-                        "key": self._counter(key),
-                        "amount": amount,
-                        "expiry": expires_at,
-                        "now": now,
-                        "limit": limit,
-                    },
-                )
+        return bool(
+            self._change(
+                "INSERT INTO counters (key, value, expires_at) VALUES (:key, :amount, :expiry)"
+                " ON CONFLICT (key) DO UPDATE SET"
+                " value = CASE WHEN counters.expires_at <= :now THEN excluded.value"
+                " ELSE counters.value + excluded.value END, expires_at = excluded.expires_at"
+                " WHERE counters.expires_at <= :now"
+                " OR counters.value + excluded.value <= :limit"
+                " RETURNING 1",
+                {
+                    "key": self._counter(key),
+                    "amount": amount,
+                    "expiry": expires_at,
+                    "now": now,
+                    "limit": limit,
+                },
             )
+        )
+
+    def _decrease_counter(self, key: str, amount: int, now: int) -> None:
         self._change(
             "UPDATE counters SET value = max(0, value + ?) WHERE key = ? AND expires_at > ?",
             (amount, self._counter(key), now),
         )
-        return True
 
     def count_frame(
         self,
