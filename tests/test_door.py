@@ -28,7 +28,7 @@ from papo.adapters.store.sqlite import SqliteStore
 from papo.aws.authorizer import handler as authorizer
 from papo.core.chat import Chat
 from papo.core.invites import InvalidInvite, make_invite, read_invite
-from papo.core.ports import Identity
+from papo.core.ports import Identity, Store
 from tests.recording import RecordingDelivery
 
 SECRET = b"papo-test-invite-secret"
@@ -440,11 +440,12 @@ def test_a_key_rotated_at_the_issuer_is_picked_up(monkeypatch: pytest.MonkeyPatc
 
 
 def test_papo_invite_prints_links_that_the_door_lets_in(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     from papo.cli import main
 
     monkeypatch.setenv("PAPO_INVITE_SECRET", SECRET.decode())
+    monkeypatch.setenv("PAPO_SQLITE_PATH", str(tmp_path / "papo.sqlite3"))
     main(["invite", "--name", "Ana", "--hours", "2", "--page", "https://chat.example/"])
     page, wscat = capsys.readouterr().out.splitlines()
     token = parse_qs(urlsplit(page).query)["invite"][0]
@@ -538,3 +539,56 @@ def test_a_forwarded_invite_taking_a_seat_is_told_to_the_room_and_the_one_taken_
     told = room.delivery.everyone()
     assert [f.get("code") for f in told["BOB="]] == ["taken_over"]
     assert [f.get("systemMessage") for f in told["A="]] == ["Bob is now on another device"]
+
+
+def test_a_name_that_is_someones_sign_in_is_theirs_in_every_room(store: Store) -> None:
+    """Someone whose sign-in names nobody papo accepts picks a name; the
+    person whose sign-in names it takes it when they come, and owns it in
+    every room (both stores)."""
+    delivery = RecordingDelivery()
+    chat = Chat(store=store, delivery=delivery)
+    mallory, alice = Identity("oidc#mallory", None), Identity("oidc#alice", "Alice")
+
+    def join(cid: str, name: str, identity: Identity, room: str = "main") -> str | None:
+        chat.connect(cid, identity=identity, room=room)
+        chat.act("setName", cid, json.dumps({"name": name}), identity)
+        return next((str(f["code"]) for f in delivery.take(cid) if "code" in f), None)
+
+    assert join("M=", "Alice", mallory) is None  # before the real Alice came
+    assert join("W=", "Walter", Identity("oidc#walter", "Walter")) is None
+    delivery.everyone()
+    assert join("A=", "Alice", alice) is None
+    told = delivery.everyone()
+    assert [f.get("code") for f in told["M="]] == ["name_owned"]
+    assert "M=" in delivery.closed
+    assert [f["systemMessage"] for f in told["W="] if "systemMessage" in f] == [
+        "Alice left the chat",
+        "Alice joined the chat",
+    ]
+    assert join("M2=", "Alice", mallory, room="team") == "name_owned"
+    assert join("M3=", "Walter", mallory, room="team") == "name_owned"
+    assert join("A2=", "Alice", alice, room="team") is None
+
+
+def test_the_name_an_invite_is_for_is_reserved_from_the_moment_it_is_made(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Nobody takes Zoe before Zoe comes, in any room; a second invite for
+    Zoe is Zoe's too; an invite for a name someone else owns is not made."""
+    from papo.cli import main
+
+    monkeypatch.setenv("PAPO_INVITE_SECRET", SECRET.decode())
+    monkeypatch.setenv("PAPO_SQLITE_PATH", str(tmp_path / "papo.sqlite3"))
+    main(["invite", "--name", "Zoe"])
+    main(["invite", "--name", "Zoe", "--room", "team"])
+    capsys.readouterr()
+    chat = Chat(store=SqliteStore(tmp_path / "papo.sqlite3"), delivery=RecordingDelivery())
+    for cid, identity in (("ANY=", None), ("OLGA=", Identity("oidc#olga", None))):
+        chat.connect(cid, identity=identity, room="team")
+        chat.act("setName", cid, json.dumps({"name": "Zoe"}), identity)
+        assert isinstance(chat.delivery, RecordingDelivery)
+        assert [f.get("code") for f in chat.delivery.take(cid)] == ["name_owned"]
+    olga = Identity("oidc#olga", "Olga")  # signed in as Olga
+    chat.act("setName", "OLGA=", json.dumps({"name": "Olga"}), olga)
+    with pytest.raises(SystemExit, match="someone else's"):
+        main(["invite", "--name", "Olga"])

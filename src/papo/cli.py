@@ -17,6 +17,7 @@ from papo.local.config import PAPO_HANDLER, ApiConfig
 if TYPE_CHECKING:
     from papo.local.app import ServeOptions
     from papo.local.web import PageOidc
+    from papo.settings import Settings
 
 LOCAL_EXTRA = ("uvicorn", "starlette", "websockets", "yaml", "dotenv", "cryptography")
 """What `papo serve` needs beyond papo's handler: the `local` extra."""
@@ -550,8 +551,27 @@ def _invite(args: argparse.Namespace, defaults: Mapping[str, str]) -> None:
     token = make_invite(invite_secret(door), expires_at=expires_at, name=args.name, room=args.room)
     # The default room's link as before rooms: an address without `room` is for main.
     room = {} if args.room == ROOM_DEFAULT else {"room": args.room}
+    if args.name is not None:
+        _reserve(Settings.from_env(defaults), args.name, expires_at)
     print(f"{args.page}?{urlencode({**room, 'invite': token})}")
     print(f"wscat -c '{args.websocket}?{urlencode({**room, 'token': token})}'")
+
+
+def _reserve(settings: Settings, name: str, expires_at_s: int) -> None:
+    """The name an invite is for is its holder's from now on, in every room,
+    so that nobody takes it before they come. Where the store cannot be
+    reached from here, it is theirs from when they first join."""
+    from papo.aws import wiring
+    from papo.aws.authorizer import invite_principal
+
+    principal = invite_principal(name)
+    try:
+        owner = wiring.store(settings).own_name(name, principal, expires_at_s * 1000, bound=True)
+    except Exception as error:  # noqa: BLE001 - any store failure: the invite still works
+        print(f"papo invite: {name} not reserved yet ({error})", file=sys.stderr)
+        return
+    if owner != principal:
+        sys.exit(f"papo invite: the name {name} is someone else's already; choose another")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -78,8 +78,7 @@ def _identify(door: DoorSettings, token: str, room: str | None) -> Identity | No
         if not _asks_for(room, invite.room):
             return None
         if invite.name is not None:
-            # Every invite for one name is that person's: on any device, it is them.
-            return Identity(f"invite:name:{name_key(invite.name)}", invite.name)
+            return Identity(invite_principal(invite.name), invite.name)
         return Identity(f"invite:{invite.invite_id}")
     from papo.adapters.identity.oidc import InvalidToken, OidcSettings, verify
 
@@ -90,6 +89,12 @@ def _identify(door: DoorSettings, token: str, room: str | None) -> Identity | No
         return verify(settings, token)
     except InvalidToken:
         return None
+
+
+def invite_principal(name: str) -> str:
+    """Who holds an invite for `name`: every invite for one name is that
+    person's, so on any device it is them."""
+    return f"invite:name:{name_key(name)}"
 
 
 def _asks_for(asked: str | None, room: str) -> bool:

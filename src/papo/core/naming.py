@@ -43,7 +43,7 @@ def set_name(room: Room, actor: Actor, payload: Payload, name: str) -> None:
     if claim.status is ClaimStatus.TAKEN:
         if _take_back_from_other_device(room, actor, name, now, wants_session=resume):
             return
-        if _holder_found_gone(room, actor, name):
+        if _holder_found_gone(room, actor, name) or _owner_takes_it(room, actor, name):
             claim = room.store.claim_name(connection_id, name, now, session, language)
         if claim.status is ClaimStatus.TAKEN:
             raise taken(room, name)
@@ -97,11 +97,12 @@ def _bound_name(room: Room, identity: Identity | None) -> str | None:
 
 
 def check_owner(room: Room, identity: Identity | None, name: str, now: int) -> None:
-    """A name bound to an identity is that identity's: an invite for one name
-    takes that name only, and nobody else takes a name someone owns. When
-    another identity owns it already (two people with one display name),
-    or no name could be made of the claim, its holder picks another, which
-    is then theirs."""
+    """A name bound to an identity is that identity's, in every room: an
+    invite for one name takes that name only, and nobody else takes a name
+    someone owns. When another identity's invite or sign-in names it already
+    (two people with one display name), or no name could be made of the
+    claim, its holder picks another, which is then theirs until the identity
+    whose invite or sign-in names it comes."""
     store = room.store
     if identity is None:
         if store.owner(name) is not None:
@@ -115,7 +116,8 @@ def check_owner(room: Room, identity: Identity | None, name: str, now: int) -> N
     ):
         raise Refusal(ErrorCode.NAME_BOUND, name=bound)
     expires_at = now + room.rules.resume.ownership_ms
-    if store.own_name(name, identity.principal, expires_at) != identity.principal:
+    is_bound = bound is not None and same_name(bound, name)
+    if store.own_name(name, identity.principal, expires_at, bound=is_bound) != identity.principal:
         raise Refusal(ErrorCode.NAME_OWNED, name=name)
 
 
@@ -178,6 +180,28 @@ def _holder_found_gone(room: Room, actor: Actor, name: str) -> bool:
     if room.delivery.is_open(holder.connection_id):
         return False
     room.drop({holder.connection_id})
+    return True
+
+
+def _owner_takes_it(room: Room, actor: Actor, name: str) -> bool:
+    """The owner of a name takes it from someone else holding it (taken
+    before it was theirs): the holder is told why, closed, and leaves.
+    Returns whether it did."""
+    identity, store = actor.identity, room.store
+    if identity is None or store.owner(name) != identity.principal:
+        return False
+    holder = store.find(name)
+    if holder is None:
+        return True
+    held_by = store.get(holder.connection_id)
+    if held_by is None or held_by.principal == identity.principal:
+        return False
+    if not holder.away:
+        refusal = Refusal(ErrorCode.NAME_OWNED, name=holder.name)
+        notice = render.error_frame(refusal, room.texts_for(held_by.language), action=None)
+        room.delivery.send([Envelope(holder.connection_id, (notice,))])
+        room.delivery.close(holder.connection_id)
+    room.leave({holder.connection_id})
     return True
 
 

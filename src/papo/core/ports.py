@@ -88,9 +88,11 @@ class ConnectionStore(Protocol):
     ) -> None:
         """Records a new, unnamed connection (`connected_at` in epoch ms)."""
 
-    def own_name(self, name: str, principal: str, expires_at: int) -> str:
-        """Makes `principal` the owner of `name` (and of what looks like it) until
-        `expires_at`, unless another owns it; returns the owner. Atomic."""
+    def own_name(self, name: str, principal: str, expires_at: int, *, bound: bool = False) -> str:
+        """Makes `principal` the owner of `name` (and of what looks like it) in
+        every room until `expires_at`, unless another owns it; returns the
+        owner. Atomic. `bound`: the name is the one the principal's invite or
+        sign-in names, which it takes over from an owner that only picked it."""
 
     def owner(self, name: str) -> str | None:
         """Who owns `name`, if anyone does."""

@@ -26,6 +26,19 @@ CONNECTION_TTL_MS = 2 * 60 * 60 * 1000 + 60_000
 connection after 2 hours; a minute's grace on top."""
 
 
+PICKED = "~"
+"""Before an owner's principal: the name is one it picked, not the one its
+invite or sign-in names. The identity whose name it is takes it over.
+Principals never begin with it."""
+
+
+def owner_condition_values(stored: str) -> tuple[str, str, bool]:
+    """The principals whose ownership a write of `stored` replaces (itself,
+    picked or not), and whether it replaces any that was picked."""
+    principal = stored.removeprefix(PICKED)
+    return principal, PICKED + principal, not stored.startswith(PICKED)
+
+
 class BaseStore(Store, abc.ABC):
     """A store serving one room (`room`); `in_room` gives views of the same
     store for others, sharing its connections to the backend and its caches."""
@@ -79,13 +92,15 @@ class BaseStore(Store, abc.ABC):
         self._rooms.pop(connection_id, None)
         return removed
 
-    def own_name(self, name: str, principal: str, expires_at: int) -> str:
-        if self._write_owner(name_key(name), principal, expires_at):
+    def own_name(self, name: str, principal: str, expires_at: int, *, bound: bool = False) -> str:
+        stored = principal if bound else PICKED + principal
+        if self._write_owner(name_key(name), stored, expires_at):
             return principal
         return self.owner(name) or principal
 
     def owner(self, name: str) -> str | None:
-        return self._read_owner(name_key(name))
+        found = self._read_owner(name_key(name))
+        return None if found is None else found.removeprefix(PICKED)
 
     def find(self, name: str) -> Member | None:
         return self._read_member(name_key(name))
@@ -130,9 +145,11 @@ class BaseStore(Store, abc.ABC):
         """Deletes the connection and frees its name; what was deleted, for one caller."""
 
     @abc.abstractmethod
-    def _write_owner(self, key: str, principal: str, expires_at: int) -> bool:
-        """Makes `principal` the owner of the folded name `key` until `expires_at`
-        unless another owns it unexpired; whether it did."""
+    def _write_owner(self, key: str, stored: str, expires_at: int) -> bool:
+        """Records `stored` (a principal, `PICKED` before it when it only picked
+        the name) as the owner of the folded name `key` in every room until
+        `expires_at`, unless another owns it unexpired; a principal that is not
+        `PICKED` takes it over from one that is. Whether it did."""
 
     @abc.abstractmethod
     def _read_owner(self, key: str) -> str | None:

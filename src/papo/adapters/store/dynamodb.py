@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from papo.adapters.store.backoff import Backoff
-from papo.adapters.store.base import CONNECTION_TTL_MS, BaseStore
+from papo.adapters.store.base import CONNECTION_TTL_MS, PICKED, BaseStore, owner_condition_values
 from papo.adapters.store.bounded_cache import BoundedCache
 from papo.core.clock import now_ms
 from papo.core.ports import (
@@ -121,8 +121,9 @@ class DynamoDbStore(BaseStore):
         return self._key(f"N#{key}")
 
     def _owner_key(self, key: str) -> dict[str, Any]:
-        """Who (`principal`) owns a folded name, when an authorizer lets people in."""
-        return self._key(f"O#{key}")
+        """Who (`principal`) owns a folded name, when an authorizer lets people
+        in: in a partition of its own, as a name is its owner's in every room."""
+        return {"pk": {"S": "OWNERS"}, "sk": {"S": f"O#{key}"}}
 
     def _session_key(self, session_id: str) -> dict[str, Any]:
         """A resumable session: `tokenHash`, `name`, `connectionId`, and
@@ -170,21 +171,23 @@ class DynamoDbStore(BaseStore):
         )
         self._db.put_item(TableName=self.table, Item=item)
 
-    def _write_owner(self, key: str, principal: str, expires_at: int) -> bool:
+    def _write_owner(self, key: str, stored: str, expires_at: int) -> bool:
+        own, picked, over_picks = owner_condition_values(stored)
+        condition = "attribute_not_exists(sk) OR principal IN (:me, :picked) OR expiresAt <= :now"
+        values = {":me": {"S": own}, ":picked": {"S": picked}, ":now": {"N": str(self._now_s())}}
+        if over_picks:
+            condition += " OR begins_with(principal, :mark)"
+            values[":mark"] = {"S": PICKED}
         try:
             self._db.put_item(
                 TableName=self.table,
                 Item={
                     **self._owner_key(key),
-                    "principal": {"S": principal},
+                    "principal": {"S": stored},
                     "expiresAt": {"N": str(_epoch_seconds(expires_at))},
                 },
-                ConditionExpression="attribute_not_exists(sk) OR principal = :me"
-                " OR expiresAt <= :now",
-                ExpressionAttributeValues={
-                    ":me": {"S": principal},
-                    ":now": {"N": str(self._now_s())},
-                },
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
             )
         except self._db.exceptions.ConditionalCheckFailedException:
             return False

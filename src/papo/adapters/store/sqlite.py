@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from papo.adapters.store.base import CONNECTION_TTL_MS, BaseStore
+from papo.adapters.store.base import CONNECTION_TTL_MS, PICKED, BaseStore, owner_condition_values
 from papo.adapters.store.bounded_cache import BoundedCache
 from papo.core.clock import now_ms
 from papo.core.ports import (
@@ -118,6 +118,8 @@ _TABLES = (
     "room",
     "owners",
 )
+_EVERY_ROOM = "*"
+"""The `room` of the owners of names: a name is its owner's in every room."""
 _EXPIRING = ("connections", "events", "privates", "sessions", "counters", "owners")
 _CONNECTION = (
     "connection_id, connected_at, name, joined_at, session, away_since, language, principal"
@@ -289,14 +291,16 @@ class SqliteStore(BaseStore):
                 ),
             )
 
-    def _write_owner(self, key: str, principal: str, expires_at: int) -> bool:
+    def _write_owner(self, key: str, stored: str, expires_at: int) -> bool:
+        own, picked, over_picks = owner_condition_values(stored)
         rows = self._change(
             "INSERT INTO owners (room, name_key, principal, expires_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (room, name_key) DO UPDATE SET principal = excluded.principal,"
             " expires_at = excluded.expires_at"
-            " WHERE owners.principal = excluded.principal OR owners.expires_at <= ?"
+            " WHERE owners.principal IN (?, ?) OR owners.expires_at <= ?"
+            " OR (? AND substr(owners.principal, 1, 1) = ?)"
             " RETURNING principal",
-            (self.room, key, principal, expires_at, self._clock()),
+            (_EVERY_ROOM, key, stored, expires_at, own, picked, self._clock(), over_picks, PICKED),
         )
         return bool(rows)
 
@@ -305,7 +309,7 @@ class SqliteStore(BaseStore):
             self._db()
             .execute(
                 "SELECT principal FROM owners WHERE room = ? AND name_key = ? AND expires_at > ?",
-                (self.room, key, self._clock()),
+                (_EVERY_ROOM, key, self._clock()),
             )
             .fetchone()
         )
