@@ -772,27 +772,3 @@ class DynamoDbStore(_StreamsAndCounters):
             return Claim(ClaimStatus.NO_CONNECTION)
         self._members_changed()
         return Claim(ClaimStatus.CLAIMED, previous.name if previous else None)
-
-
-def create_table(client: DynamoDBClient, table: str) -> None:
-    """Creates papo's table (on demand, with TTL on `expiresAt`), for local use and tests.
-
-    On AWS the deployment template creates it.
-    """
-    client.create_table(
-        TableName=table,
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    client.get_waiter("table_exists").wait(TableName=table)
-    client.update_time_to_live(
-        TableName=table,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"},
-    )
