@@ -585,14 +585,16 @@ def _table_parser(
         "deploy template declares it.",
     )
     create.add_argument(
-        "--table", default=_table_name(defaults), help="its name [PAPO_TABLE; default: %(default)s]"
+        "--table",
+        default=_table_name(defaults),
+        help="the table's name [default: %(default)s] [PAPO_TABLE]",
     )
     create.add_argument(
         "--dynamodb-endpoint",
         default=defaults.get("AWS_ENDPOINT_URL_DYNAMODB", ""),
         metavar="URL",
-        help="a local DynamoDB, such as http://127.0.0.1:5000 [AWS_ENDPOINT_URL_DYNAMODB; "
-        "default: AWS's]",
+        help="a local DynamoDB, such as http://127.0.0.1:5000 [default: AWS's] "
+        "[AWS_ENDPOINT_URL_DYNAMODB]",
     )
 
 
