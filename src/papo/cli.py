@@ -402,7 +402,8 @@ def _serve(args: argparse.Namespace, defaults: Mapping[str, str]) -> None:
 
 
 def _pythons(config: ApiConfig) -> list[str]:
-    """Which Python runs each function, when a template names one (FIDELITY 25)."""
+    """Which Python runs each function, when a template names one (docs/promises.md:
+    "A function runs on the Python its template names")."""
     from papo.local.runtime import interpreter
 
     named = {t.function_name: t.runtime for t in config.functions if t.runtime}
