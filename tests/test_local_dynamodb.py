@@ -183,3 +183,17 @@ def test_a_table_keyed_otherwise_is_refused(
     made = new_laptop("table", "create", "--dynamodb-endpoint", moto_url)
     assert made.returncode != 0
     assert "keyed by connectionId" in made.stderr
+
+
+def test_a_table_of_another_name_is_named_in_the_command_to_run_next(
+    new_laptop: Callable[..., subprocess.CompletedProcess[str]], moto_url: str
+) -> None:
+    other = f"other-{uuid.uuid4().hex[:8]}"
+    made = new_laptop("table", "create", "--table", other, "--dynamodb-endpoint", moto_url)
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.strip().endswith(
+        f"now: PAPO_TABLE={other} papo serve --store dynamodb --dynamodb-endpoint {moto_url}"
+    )
+    assert (
+        moto(moto_url).describe_table(TableName=other)["Table"]["KeySchema"] == TABLE["KeySchema"]
+    )

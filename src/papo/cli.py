@@ -665,22 +665,29 @@ def _require_table(endpoint: str, defaults: Mapping[str, str]) -> None:
 
 
 def _table(args: argparse.Namespace, defaults: Mapping[str, str]) -> None:
+    from botocore.exceptions import ClientError
+
     from papo.adapters.store.dynamodb_table import Problem, create_table, table_problem
 
-    client = _dynamodb(args.dynamodb_endpoint, defaults)
+    endpoint = args.dynamodb_endpoint
+    client = _dynamodb(endpoint, defaults)
     where = client.meta.endpoint_url
     found = table_problem(client, args.table)
-    if found is not None and found[0] is not Problem.MISSING:
-        sys.exit(
-            f"papo table create: {_table_said(*found, where, args.table, args.dynamodb_endpoint)}"
-        )
     if found is None:
         print(f"papo table create: table {args.table!r} is already there at {where}")
         return
-    create_table(client, args.table)
-    serve = "papo serve --store dynamodb" + (
-        f" --dynamodb-endpoint {args.dynamodb_endpoint}" if args.dynamodb_endpoint else ""
-    )
+    if found[0] is not Problem.MISSING:
+        sys.exit(f"papo table create: {_table_said(*found, where, args.table, endpoint)}")
+    try:
+        create_table(client, args.table)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "") or str(error)
+        sys.exit(
+            f"papo table create: DynamoDB at {where} refused to create {args.table!r} ({code})"
+        )
+    serve = "papo serve --store dynamodb" + (f" --dynamodb-endpoint {endpoint}" if endpoint else "")
+    if args.table != _table_name(defaults):
+        serve = f"PAPO_TABLE={args.table} {serve}"
     print(f"papo table create: created table {args.table!r} at {where}; now: {serve}")
 
 
