@@ -69,7 +69,7 @@ test: lint lint-template typecheck docs test-web pytest
 MKDOCS := env NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs
 
 docs: install
-	$(MKDOCS) build --strict --quiet
+	$(MKDOCS) build --strict
 
 docs-serve: install
 	$(MKDOCS) serve --strict --dev-addr 127.0.0.1:8001
