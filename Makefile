@@ -14,12 +14,14 @@ SAM := env SAM_CLI_TELEMETRY=0 $(CURDIR)/$(BIN)/uv tool run --quiet --from $(SAM
 SAM_OFFLINE := -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
 	AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline AWS_ENDPOINT_URL=http://127.0.0.1:9
 
-.PHONY: help install web test-web run test lint lint-template typecheck pytest bench-delivery bench-fanout bench-bot bench-costs bench-aws bench-reads bench-storm lambda serve-lambda deploy dist lock clean
+.PHONY: help install web test-web run test docs docs-serve lint lint-template typecheck pytest bench-delivery bench-fanout bench-bot bench-costs bench-aws bench-reads bench-storm lambda serve-lambda deploy dist lock clean
 
 help:
 	@echo "make run             start papo locally (emulator, SQLite, web client)"
 	@echo "make web             build the web client into web/dist"
-	@echo "make test            lint (with the layers' contracts), type-check and run every test"
+	@echo "make test            lint (with the layers' contracts), type-check, build the docs and run every test"
+	@echo "make docs            build the documentation site into site/ (strictly: a broken link fails)"
+	@echo "make docs-serve      serve the documentation at http://127.0.0.1:8001/, rebuilt on every change"
 	@echo "make bench-delivery  CPU per Management API post, papo vs boto3"
 	@echo "make bench-fanout    public-message fan-out, papo serve vs a plain websockets server"
 	@echo "make bench-bot       the bot's first-token latency and posts per answer"
@@ -60,11 +62,21 @@ test-web: web
 run: install web
 	$(BIN)/papo serve
 
-test: lint lint-template typecheck test-web pytest
+test: lint lint-template typecheck docs test-web pytest
+
+# The manual: MkDocs with the Material theme (mkdocs.yml), its reference tables
+# made from the code by docs/hooks/reference.py. Strict: a warning fails.
+MKDOCS := env NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs
+
+docs: install
+	$(MKDOCS) build --strict
+
+docs-serve: install
+	$(MKDOCS) serve --strict --dev-addr 127.0.0.1:8001
 
 lint: install
-	$(BIN)/ruff check src tests bench deploy hatch_build.py
-	$(BIN)/ruff format --check src tests bench deploy hatch_build.py
+	$(BIN)/ruff check src tests bench deploy docs/hooks hatch_build.py
+	$(BIN)/ruff format --check src tests bench deploy docs/hooks hatch_build.py
 	$(BIN)/lint-imports
 
 # cfn-lint, then SAM's own checks: `sam validate` translates the template as
@@ -134,4 +146,4 @@ lock: install
 	$(BIN)/uv pip compile --quiet --python $(BIN)/python --extra dev pyproject.toml -o requirements/dev.txt
 
 clean:
-	rm -rf $(VENV) $(LAMBDA_VENV) .pytest_cache .mypy_cache .ruff_cache web/node_modules web/dist
+	rm -rf $(VENV) $(LAMBDA_VENV) .pytest_cache .mypy_cache .ruff_cache web/node_modules web/dist site

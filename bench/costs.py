@@ -39,7 +39,7 @@ from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
 import papo.aws.handler  # noqa: E402
 from dynamodb_units import item_size, read_units, write_units  # noqa: E402
 from papo.adapters.delivery.management_api import ManagementApiClient  # noqa: E402
-from papo.adapters.store.dynamodb import create_table  # noqa: E402
+from papo.adapters.store.dynamodb_table import create_table  # noqa: E402
 from papo.aws.handler import ROUTE_KEYS  # noqa: E402
 from papo.local.config import PAPO_HANDLER, ApiConfig, Limits  # noqa: E402
 from papo.local.server import Emulator  # noqa: E402

@@ -34,7 +34,8 @@ sys.path.insert(0, str(ROOT / "src"))
 import boto3  # noqa: E402
 
 from dynamodb_units import item_size, read_units  # noqa: E402
-from papo.adapters.store.dynamodb import DynamoDbStore, create_table  # noqa: E402
+from papo.adapters.store.dynamodb import DynamoDbStore  # noqa: E402
+from papo.adapters.store.dynamodb_table import create_table  # noqa: E402
 from tests.moto_server import SerialMotoServer  # noqa: E402
 
 NOW = time.time_ns() // 1_000_000

@@ -15,7 +15,8 @@ import boto3
 import pytest
 from hypothesis import settings
 
-from papo.adapters.store.dynamodb import DynamoDbStore, create_table
+from papo.adapters.store.dynamodb import DynamoDbStore
+from papo.adapters.store.dynamodb_table import create_table
 from papo.adapters.store.sqlite import SqliteStore
 from papo.core.ports import Store
 from tests.fake_openai import FakeOpenAi

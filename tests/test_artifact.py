@@ -292,7 +292,7 @@ def test_the_zip_holds_papo_without_its_emulator_nor_what_lambda_has(artifact: P
     assert not [n for n in names if n.startswith("papo/local/") or n in LEFT_OUT_FILES]
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     assert modes == {0o100644}
-    assert artifact.stat().st_size < 15e6  # README: 12.3 MB (arm64), 12.5 MB (x86_64)
+    assert artifact.stat().st_size < 15e6  # docs/benchmarks.md: 12.3 MB (arm64), 12.5 MB (x86_64)
 
 
 LEFT_OUT_FILES = ("papo/cli.py", "papo/__main__.py")

@@ -1,7 +1,8 @@
-"""`$connect`'s REQUEST authorizer (FIDELITY 20-22), over real WebSockets, run by the
-emulator from `tests/samples/request_authorizer`: a third-party authorizer that
-decides by a token and answers an IAM policy, and a function that notes what each
-event carries from it and answers a message with it."""
+"""`$connect`'s REQUEST authorizer (docs/promises.md: "No identity source, no
+handshake", "The authorizer's event", "Its policy decides"), over real
+WebSockets, run by the emulator from `tests/samples/request_authorizer`: a
+third-party authorizer that decides by a token and answers an IAM policy, and a
+function that notes what each event carries from it and answers a message with it."""
 
 from __future__ import annotations
 

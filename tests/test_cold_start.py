@@ -1,7 +1,7 @@
 """The handler's cold start: what `import papo.aws.handler` and a `$connect` load.
 
 Lambda imports the handler before the first event, and every import counts
-(the README gives the figure: `python -X importtime -c "import papo.aws.handler"`).
+(docs/benchmarks.md gives the figure: `python -X importtime -c "import papo.aws.handler"`).
 Each adapter loads when first built: `$connect` posts nothing, so the Management
 API's HTTP and TLS stack and botocore wait for the first frame, and the OpenAI
 SDK for the first question to the bot, and the confusables' data for the

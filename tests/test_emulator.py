@@ -1,5 +1,6 @@
-"""The emulator against ../shared/FIDELITY.md, point by point, over real WebSockets
-and boto3; the handler is a third-party-style probe (tests/lambdas/probe.py)."""
+"""The emulator against its promises about API Gateway (docs/promises.md), each
+test named by its promise's number there, over real WebSockets and boto3; the
+handler is a third-party-style probe (tests/lambdas/probe.py)."""
 
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ def management(api: Emulator) -> Any:
     )
 
 
-# Routing: points 1-4
+# Routing: promises 1-4
 
 
 def test_1_routes_match_exactly_case_included(api: Emulator) -> None:
@@ -133,7 +134,7 @@ def test_4_the_upgrade_waits_for_connect(log_path: Path) -> None:
         run(scenario(api))
 
 
-# $connect and $disconnect: points 5-8
+# The handshake and the close: promises 5-8
 
 
 @pytest.mark.parametrize(
@@ -203,7 +204,7 @@ def test_8_disconnect_runs_after_the_close_with_code_and_reason(
         management(api).post_to_connection(ConnectionId=cid, Data=b"too late")
 
 
-# Errors a client sees: points 9-11
+# Errors a client sees: promises 9-11
 
 
 def test_9_a_raising_route_gets_internal_server_error(
@@ -267,7 +268,7 @@ def test_11_with_a_route_response_the_body_is_sent(log_path: Path) -> None:
         run(scenario(api))
 
 
-# Limits: points 12-14
+# Limits: promises 12-14
 
 
 async def closing_code(ws: ClientConnection) -> tuple[int, str]:
@@ -352,7 +353,7 @@ def test_13_connections_close_at_their_maximum_duration(log_path: Path) -> None:
     assert disconnect["disconnectStatusCode"] == 1001
 
 
-# The event: points 15-16
+# The event: promises 15-16
 
 
 def test_15_16_event_shapes(api: Emulator, log_path: Path) -> None:
@@ -397,7 +398,7 @@ def test_15_16_event_shapes(api: Emulator, log_path: Path) -> None:
     assert seen["binary"]["requestContext"]["routeKey"] == "$default"
 
 
-# The Management API: point 17
+# The Management API: promise 17
 
 
 def test_17_post_get_delete_and_gone_through_boto3(api: Emulator) -> None:
@@ -442,7 +443,7 @@ def test_17_a_handler_posts_to_another_connection(api: Emulator) -> None:
     run(scenario())
 
 
-# Separate containers: point 19
+# Separate containers: promise 19
 
 
 @pytest.mark.parametrize(("workers", "shared"), [(0, True), (2, False)])
@@ -475,7 +476,7 @@ def test_19_each_emulator_starts_its_functions_cold(log_path: Path) -> None:
             assert run(scenario(api)) == [1, 2, 3]
 
 
-# A handler's own client: point 18
+# A handler's own client: promise 18
 
 
 def test_18_a_handler_building_https_from_its_event_works_unmodified(

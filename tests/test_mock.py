@@ -1,6 +1,7 @@
 """MOCK integrations, answered by the emulator itself as API Gateway answers them
-(FIDELITY 23), over real WebSockets: the sample `tests/samples/mock_ping`, whose
-one function notes each invocation, and papo's own heartbeat (`ping`)."""
+(docs/promises.md: "MOCK integrations answer without invoking anything"), over
+real WebSockets: the sample `tests/samples/mock_ping`, whose one function notes
+each invocation, and papo's own heartbeat (`ping`)."""
 
 from __future__ import annotations
 

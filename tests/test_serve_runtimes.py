@@ -1,6 +1,7 @@
-"""`papo serve` says what it runs: each function's Python (FIDELITY 25: the one its
-template names where this machine has it, else which runs it instead), and the
-special routes an API lacks, with how to add them."""
+"""`papo serve` says what it runs: each function's Python (docs/promises.md: "A
+function runs on the Python its template names": the one its template names
+where this machine has it, else which runs it instead), and the special routes
+an API lacks, with how to add them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""papo's settings: read from the environment by one list, documented in the README."""
+"""papo's settings: read from the environment by one list, documented by the docs'
+configuration page, whose table the docs' build makes from that list."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from papo.core.rules import BotRules
 from papo.settings import HOUR_MS, VARIABLES, ConfigError, Settings
 from tests.conftest import ROOT
+from tests.docs_hooks import reference
 
 
 def setting(settings: Settings, path: str) -> object:
@@ -57,14 +59,14 @@ def test_a_value_papo_cannot_use_is_named(name: str, value: str, says: str) -> N
         Settings.from_env({name: value})
 
 
-def test_the_readme_documents_every_variable_with_its_default() -> None:
-    rows = dict(
-        re.findall(r"^\| `([A-Z_]+)` \| ([^|]+) \|", (ROOT / "README.md").read_text(), re.M)
-    )
+def test_the_docs_document_every_variable_with_its_default() -> None:
+    """The configuration page's table, as the docs' build makes it: every variable
+    papo reads, with its default in the variable's own unit (hours, seconds)."""
+    rows = dict(re.findall(r"^\| `([A-Z_]+)` \| ([^|]+) \|", reference.variables_table(), re.M))
+    assert set(rows) == {variable.names[0] for variable in VARIABLES}
     defaults = Settings()
     for variable in VARIABLES:
         name = variable.names[0]
-        assert name in rows, f"{name} is not in the README's configuration table"
         value = setting(defaults, variable.setting)
         if isinstance(value, int):
             scale = {"rules.history.ttl_ms": HOUR_MS, "rules.resume.token_ttl_ms": HOUR_MS}.get(
@@ -72,3 +74,13 @@ def test_the_readme_documents_every_variable_with_its_default() -> None:
             )
             shown = value // scale
             assert rows[name].strip() == f"`{shown}`", name
+    assert "<!-- papo:variables -->" in (ROOT / "docs" / "configuration.md").read_text()
+
+
+def test_a_variable_the_docs_do_not_explain_fails_their_build(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delitem(reference.MEANINGS, "PAPO_TABLE")
+    monkeypatch.setitem(reference.MEANINGS, "PAPO_GONE", "a setting papo no longer reads")
+    with pytest.raises(reference.DriftError, match=r"PAPO_TABLE.*PAPO_GONE"):
+        reference.render("<!-- papo:variables -->")

@@ -1,11 +1,11 @@
-"""Stage throttling (FIDELITY 24) over real WebSockets, from the template
-`tests/samples/throttled` (each route a burst of 3 and 1 a second, `rare` a
-burst of 1) and from `papo serve`'s options.
+"""Stage throttling (docs/promises.md: "Stage throttling") over real WebSockets,
+from the template `tests/samples/throttled` (each route a burst of 3 and 1 a
+second, `rare` a burst of 1) and from `papo serve`'s options.
 
 API Gateway documents the 429 `Too Many Requests` for throttled requests; the
 error frame a throttled WebSocket message gets, `{"message": "Too Many
 Requests", "connectionId":…, "requestId":…}`, is inferred from it, in the shape
-of API Gateway's other error frames (FIDELITY 9)."""
+of API Gateway's other error frames ("Internal server error", say)."""
 
 from __future__ import annotations
 

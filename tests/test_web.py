@@ -1,7 +1,7 @@
 """papo's web client in Debian's Chromium, driven by Playwright, against papo's
 handler under the emulator and the bot on the fake OpenAI server.
 
-With `PAPO_SCREENSHOT_DIR=docs`, the tests also draw the README's pictures."""
+With `PAPO_SCREENSHOT_DIR=docs`, the tests also draw the docs' pictures."""
 
 from __future__ import annotations
 
@@ -517,7 +517,7 @@ def gzipped(path: Path) -> int:
 
 
 def test_the_page_javascript_is_small() -> None:
-    """At most 120 KB gzipped (`gzip -9`, as the README says): the script the page
+    """At most 120 KB gzipped (`gzip -9`, as docs/web-client.md says): the script the page
     loads and what it imports; the sign-in's chunk (oidc-client-ts), which the page
     imports only where config.json names an issuer, on its own."""
     page = WEB_DIST / "index.html"

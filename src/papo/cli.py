@@ -15,6 +15,9 @@ from papo import __version__
 from papo.local.config import PAPO_HANDLER, ApiConfig
 
 if TYPE_CHECKING:
+    from types_boto3_dynamodb.client import DynamoDBClient
+
+    from papo.adapters.store.dynamodb_table import Problem
     from papo.local.app import ServeOptions
     from papo.local.web import PageOidc
     from papo.settings import Settings
@@ -71,6 +74,12 @@ _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
     ),
     ("--store", "PAPO_STORE", "sqlite", "papo's store: sqlite or dynamodb (papo's handler only)"),
     (
+        "--dynamodb-endpoint",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "",
+        "a local DynamoDB, such as http://127.0.0.1:5000, which handlers then use [default: AWS's]",
+    ),
+    (
         "--integration-timeout",
         "PAPO_INTEGRATION_TIMEOUT",
         "29",
@@ -105,6 +114,7 @@ def _parser(defaults: Mapping[str, str]) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"papo {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     _invite_parser(commands)
+    _table_parser(commands, defaults)
     serve = commands.add_parser(
         "serve",
         help="run the emulator of API Gateway's WebSocket API",
@@ -312,6 +322,8 @@ def _options(args: argparse.Namespace, defaults: Mapping[str, str]) -> ServeOpti
     # `.env`, for what the environment does not set: the bot's key, say.
     handler_environment = {k: v for k, v in defaults.items() if k not in os.environ}
     tls_port = int(args.tls_port) or None
+    if args.dynamodb_endpoint:
+        handler_environment["AWS_ENDPOINT_URL_DYNAMODB"] = args.dynamodb_endpoint
     if args.handler == PAPO_HANDLER and not args.template:
         handler_environment["PAPO_STORE"] = args.store
         if tls_port is None:
@@ -370,6 +382,8 @@ def _serve(args: argparse.Namespace, defaults: Mapping[str, str]) -> None:
 
     _require_local_extra()
     options = _options(args, defaults)
+    if options.papos_own and args.store.lower() == "dynamodb":
+        _require_table(args.dynamodb_endpoint, defaults)
     try:
         config = options.api_config()
     except (OSError, ValueError) as error:  # TemplateError is a ValueError
@@ -389,7 +403,8 @@ def _serve(args: argparse.Namespace, defaults: Mapping[str, str]) -> None:
 
 
 def _pythons(config: ApiConfig) -> list[str]:
-    """Which Python runs each function, when a template names one (FIDELITY 25)."""
+    """Which Python runs each function, when a template names one (docs/promises.md:
+    "A function runs on the Python its template names")."""
     from papo.local.runtime import interpreter
 
     named = {t.function_name: t.runtime for t in config.functions if t.runtime}
@@ -460,6 +475,7 @@ def _banner(
             env.get("PAPO_SQLITE_PATH", "data/papo.sqlite3")
             if store == "sqlite"
             else env.get("PAPO_TABLE", "papo")
+            + (f" at {args.dynamodb_endpoint}" if args.dynamodb_endpoint else "")
         )
         lines.append(f"  store           {store} ({where})")
         lines.append(f"  bot             {_bot_line(env)}")
@@ -574,6 +590,127 @@ def _reserve(settings: Settings, name: str, expires_at_s: int) -> None:
         sys.exit(f"papo invite: the name {name} is someone else's already; choose another")
 
 
+def _table_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], defaults: Mapping[str, str]
+) -> None:
+    table = commands.add_parser(
+        "table",
+        help="make papo's DynamoDB table (for papo serve --store dynamodb)",
+        description="papo's DynamoDB table, as the deploy template declares it.",
+    )
+    actions = table.add_subparsers(dest="table_command", required=True)
+    create = actions.add_parser(
+        "create",
+        help="create papo's table (partition key pk, sort key sk, TTL on expiresAt)",
+        description="Create papo's table on a DynamoDB, a local one or AWS's, as the "
+        "deploy template declares it.",
+    )
+    create.add_argument(
+        "--table",
+        default=_table_name(defaults),
+        help="the table's name [default: %(default)s] [PAPO_TABLE]",
+    )
+    create.add_argument(
+        "--dynamodb-endpoint",
+        default=defaults.get("AWS_ENDPOINT_URL_DYNAMODB", ""),
+        metavar="URL",
+        help="a local DynamoDB, such as http://127.0.0.1:5000 [default: AWS's] "
+        "[AWS_ENDPOINT_URL_DYNAMODB]",
+    )
+
+
+def _table_name(defaults: Mapping[str, str]) -> str:
+    from papo.settings import Settings
+
+    return defaults.get("PAPO_TABLE", "").strip() or Settings().table
+
+
+_CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
+
+def _dynamodb(endpoint: str, defaults: Mapping[str, str]) -> DynamoDBClient:
+    """A DynamoDB client with the region and credentials papo serve's handlers get:
+    the developer's (`.env` included), else the placeholders of papo serve on
+    loopback, which any local DynamoDB takes. Tried twice, briefly: this is a
+    check at start-up, not a handler's call."""
+    import boto3
+    from botocore.config import Config
+
+    from papo.local.runtime import default_region, lambda_defaults
+
+    region = default_region(defaults)
+    credentials = {name: defaults[name] for name in _CREDENTIALS if defaults.get(name)}
+    if not credentials:
+        credentials = {k: v for k, v in lambda_defaults(region).items() if k in _CREDENTIALS}
+    return boto3.client(
+        "dynamodb",
+        region_name=region,
+        endpoint_url=endpoint or None,
+        aws_access_key_id=credentials.get("AWS_ACCESS_KEY_ID"),
+        aws_secret_access_key=credentials.get("AWS_SECRET_ACCESS_KEY"),
+        aws_session_token=credentials.get("AWS_SESSION_TOKEN"),
+        config=Config(connect_timeout=5, read_timeout=10, retries={"total_max_attempts": 2}),
+    )
+
+
+def _table_said(problem: Problem, detail: str, where: str, table: str, endpoint: str) -> str:
+    """What keeps papo from using its table, and what to do, in one line."""
+    from papo.adapters.store.dynamodb_table import Problem
+
+    create = "papo table create" + (f" --dynamodb-endpoint {endpoint}" if endpoint else "")
+    because = f" ({detail})" if detail else ""
+    said = {
+        Problem.MISSING: f"DynamoDB at {where} has no table {table!r}: create it with `{create}`",
+        Problem.UNREACHABLE: f"cannot reach DynamoDB at {where}{because}: start it (then "
+        f"`{create}` makes papo's table), or give --dynamodb-endpoint its address",
+        Problem.REFUSED: f"DynamoDB at {where} refused to describe table {table!r}{because}: "
+        "check your AWS credentials and region",
+        Problem.KEYED_OTHERWISE: f"table {table!r} at {where} is keyed by {detail}, not by "
+        f"papo's pk (HASH) and sk (RANGE): set PAPO_TABLE to another name for `{create}`",
+    }
+    return said[problem]
+
+
+def _require_table(endpoint: str, defaults: Mapping[str, str]) -> None:
+    """papo serve with DynamoDB starts only where papo's table is: otherwise every
+    handshake would fail with a 502, the reason in the log."""
+    from papo.adapters.store.dynamodb_table import table_problem
+
+    client = _dynamodb(endpoint, defaults)
+    table = _table_name(defaults)
+    found = table_problem(client, table)
+    if found is not None:
+        said = _table_said(*found, client.meta.endpoint_url, table, endpoint)
+        raise SystemExit(f"papo serve: {said}")
+
+
+def _table(args: argparse.Namespace, defaults: Mapping[str, str]) -> None:
+    from botocore.exceptions import ClientError
+
+    from papo.adapters.store.dynamodb_table import Problem, create_table, table_problem
+
+    endpoint = args.dynamodb_endpoint
+    client = _dynamodb(endpoint, defaults)
+    where = client.meta.endpoint_url
+    found = table_problem(client, args.table)
+    if found is None:
+        print(f"papo table create: table {args.table!r} is already there at {where}")
+        return
+    if found[0] is not Problem.MISSING:
+        sys.exit(f"papo table create: {_table_said(*found, where, args.table, endpoint)}")
+    try:
+        create_table(client, args.table)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "") or str(error)
+        sys.exit(
+            f"papo table create: DynamoDB at {where} refused to create {args.table!r} ({code})"
+        )
+    serve = "papo serve --store dynamodb" + (f" --dynamodb-endpoint {endpoint}" if endpoint else "")
+    if args.table != _table_name(defaults):
+        serve = f"PAPO_TABLE={args.table} {serve}"
+    print(f"papo table create: created table {args.table!r} at {where}; now: {serve}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     defaults = {**_dotenv(), **os.environ}
     args = _parser(defaults).parse_args(argv)
@@ -581,3 +718,5 @@ def main(argv: Sequence[str] | None = None) -> None:
         _serve(args, defaults)
     elif args.command == "invite":
         _invite(args, defaults)
+    elif args.command == "table":
+        _table(args, defaults)

@@ -2,8 +2,9 @@
 
 `VARIABLES` is the one list of them: each names the setting it fills; the
 default is the setting's own (`papo.core.rules`, the adapters' settings),
-never repeated here. The README's table documents them, and a test keeps it
-in step with this list.
+never repeated here. The docs' configuration page is made from this list at
+each build (docs/hooks/reference.py), and fails to build for a variable it
+does not explain.
 """
 
 from __future__ import annotations

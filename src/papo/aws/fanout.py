@@ -1,7 +1,7 @@
 """A big fan-out split across invocations of this same function.
 
 One invocation posts only so fast: at 512 MB Lambda gives the function about
-0.29 of a vCPU, and each post costs some 90 µs of it (README, Figures). So past
+0.29 of a vCPU, and each post costs some 90 µs of it (docs/benchmarks.md). So past
 `PAPO_FANOUT_SPLIT` recipients the envelopes are cut into shares of at most
 that many; this invocation posts one share and hands each other one to an
 asynchronous invocation of the function (`InvocationType="Event"`, as bot

@@ -1,4 +1,5 @@
-"""`$connect`'s `REQUEST` authorizer, run as API Gateway runs it (FIDELITY 20-22).
+"""`$connect`'s `REQUEST` authorizer, run as API Gateway runs it (docs/promises.md:
+"No identity source, no handshake", "The authorizer's event", "Its policy decides").
 
 Before `$connect`, API Gateway checks that each identity source the authorizer
 names is in the request and not empty (else it refuses the handshake with 401

@@ -1,10 +1,10 @@
 """The WebSocket side of the emulated API: handshakes, routing, limits, error frames.
 
 A route integrated with a function invokes it; a MOCK route is answered here,
-invoking nothing (FIDELITY 23). Either way, a message is activity for the idle
-timeout as it arrives. `$connect`'s authorizer runs before it
-(`papo.local.authorizers`), and the stage's throttling comes first of all
-(`papo.local.throttling`).
+invoking nothing (docs/promises.md: "MOCK integrations answer without invoking
+anything"). Either way, a message is activity for the idle timeout as it
+arrives. `$connect`'s authorizer runs before it (`papo.local.authorizers`), and
+the stage's throttling comes first of all (`papo.local.throttling`).
 """
 
 from __future__ import annotations

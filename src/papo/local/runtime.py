@@ -79,7 +79,8 @@ class Runtime:
 @dataclass(frozen=True)
 class Interpreter:
     """The Python that runs a function: the one its `Runtime` names where this
-    machine has it (FIDELITY 25), else papo serve's own."""
+    machine has it, else papo serve's own (docs/promises.md: "A function runs on
+    the Python its template names")."""
 
     runtime: str | None
     """As the template names it (`python3.12`); None: none named."""

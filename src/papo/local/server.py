@@ -109,7 +109,8 @@ class _Server(uvicorn.Server):
 class Emulator:
     """The emulated API: the WebSocket API, its Management API and Lambda's Invoke
     API for its functions on `port` (0: a free one), and, when `tls_port` is set,
-    the Management API over https there too (FIDELITY 18): events then name
+    the Management API over https there too (docs/promises.md: "A handler's own
+    client works unmodified"): events then name
     `host:tls_port` as their `domainName`, handlers get `AWS_CA_BUNDLE` trusting
     the certificate made at start-up, and the API's own AWS address
     (`{apiId}.execute-api.{region}.amazonaws.com`) leads there from handlers

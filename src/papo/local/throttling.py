@@ -1,4 +1,5 @@
-"""A stage's throttling, as API Gateway applies it (FIDELITY 24): token buckets.
+"""A stage's throttling, as API Gateway applies it (docs/promises.md: "Stage
+throttling"): token buckets.
 
 A bucket holds at most `burst` tokens and gains `rate` a second; each request
 takes one, and a request that finds none is refused: a handshake with 429, a

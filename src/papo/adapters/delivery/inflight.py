@@ -4,8 +4,8 @@ Each post is a round trip to API Gateway (10 to 30 ms from Lambda), nearly all
 of it waiting, so a fan-out's time is its round trips divided by the posts
 in flight. Here they wait on an asyncio loop of its own (a thread, kept with
 its connections for the container's next invocations), with no thread per
-post: `bench/aws_fanout.py` measures this against as many threads (README,
-Figures). Imported at the first fan-out, so that invocations that post to
+post: `bench/aws_fanout.py` measures this against as many threads
+(docs/benchmarks.md). Imported at the first fan-out, so that invocations that post to
 one connection or none never load asyncio.
 """
 

@@ -740,27 +740,3 @@ class DynamoDbStore(BaseStore):
                 if live and item is not None and int(item["value"]["N"]) + amount > limit:
                     return False
         return False
-
-
-def create_table(client: DynamoDBClient, table: str) -> None:
-    """Creates papo's table (on demand, with TTL on `expiresAt`), for local use and tests.
-
-    On AWS the deployment template creates it.
-    """
-    client.create_table(
-        TableName=table,
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    client.get_waiter("table_exists").wait(TableName=table)
-    client.update_time_to_live(
-        TableName=table,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"},
-    )
