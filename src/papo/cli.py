@@ -15,8 +15,10 @@ from papo import __version__
 from papo.local.config import PAPO_HANDLER, ApiConfig
 
 if TYPE_CHECKING:
+    from papo.core.invites import Invite
     from papo.local.app import ServeOptions
     from papo.local.web import PageOidc
+    from papo.settings import Settings
 
 LOCAL_EXTRA = ("uvicorn", "starlette", "websockets", "yaml", "dotenv", "cryptography")
 """What `papo serve` needs beyond papo's handler: the `local` extra."""
@@ -523,6 +525,15 @@ def _invite_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     invite.add_argument(
         "--websocket", default="ws://127.0.0.1:8000/dev", help="the WebSocket API's address"
     )
+    revoke = invite.add_subparsers(dest="invite_command", metavar="[revoke ID_OR_LINK]").add_parser(
+        "revoke",
+        help="refuse one invite from now on, without changing the secret",
+        description="Put one invite on the list of revoked ones, which the door reads from "
+        "papo's store (PAPO_STORE: the SQLite file PAPO_SQLITE_PATH, or the DynamoDB table "
+        "PAPO_TABLE): its holders are refused at their next connection. Give the invite's id "
+        "(papo invite prints it) or its link.",
+    )
+    revoke.add_argument("invite", metavar="ID_OR_LINK", help="the invite's id, link or token")
 
 
 def _room(raw: str) -> str:
@@ -543,15 +554,82 @@ def _invite(args: argparse.Namespace, defaults: Mapping[str, str]) -> None:
     from papo.core.rooms import ROOM_DEFAULT
     from papo.settings import Settings
 
-    door = Settings.from_env(defaults).door
+    settings = Settings.from_env(defaults)
+    if args.invite_command == "revoke":
+        _revoke(args.invite, settings)
+        return
+    door = settings.door
     if not (door.invite_secret or door.invite_secret_parameter):
         sys.exit("papo invite: set PAPO_INVITE_SECRET (or PAPO_INVITE_SECRET_PARAMETER) first")
-    expires_at = int(time.time() + args.hours * 3600)
-    token = make_invite(invite_secret(door), expires_at=expires_at, name=args.name, room=args.room)
+    expires_at = _expiry(args.hours, time.time())
+    name = None if args.name is None else _invite_name(args.name, settings)
+    token = make_invite(invite_secret(door), expires_at=expires_at, name=name, room=args.room)
     # The default room's link as before rooms: an address without `room` is for main.
     room = {} if args.room == ROOM_DEFAULT else {"room": args.room}
     print(f"{args.page}?{urlencode({**room, 'invite': token})}")
     print(f"wscat -c '{args.websocket}?{urlencode({**room, 'token': token})}'")
+    invite_id = _read_token(token, settings).invite_id
+    print(f"invite {invite_id}: revoke it with `papo invite revoke {invite_id}`", file=sys.stderr)
+
+
+def _expiry(hours: float, now: float) -> int:
+    """When an invite good for `hours` expires (epoch seconds); one that the door
+    would refuse at once (not a number, endless, already over) is refused here."""
+    import math
+
+    if not math.isfinite(hours) or int(now + hours * 3600) <= int(now):
+        sys.exit(f"papo invite: --hours must be a number above 0, not {hours}")
+    return int(now + hours * 3600)
+
+
+def _invite_name(raw: str, settings: Settings) -> str:
+    """The name, as the room accepts it: one it would refuse makes no invite."""
+    from papo.core.refusals import Refusal
+    from papo.core.rules import check_name
+    from papo.core.texts import Texts
+
+    try:
+        return check_name(raw, settings.limits)
+    except Refusal as refusal:
+        sys.exit(f"papo invite: --name {raw!r}: {Texts().refusal(refusal)}")
+
+
+def _read_token(token: str, settings: Settings) -> Invite:
+    import time
+
+    from papo.aws.authorizer import invite_secret
+    from papo.core.invites import read_invite
+
+    return read_invite(invite_secret(settings.door), token, int(time.time()))
+
+
+def _revoke(given: str, settings: Settings) -> None:
+    """Puts the invite `given` (an id, a link, a token) on the list the door reads."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from papo.adapters.store.revoked_invites import revoked_invites
+    from papo.core.invites import InvalidInvite
+
+    query = parse_qs(urlsplit(given).query)
+    token = next(iter(query.get("invite", []) + query.get("token", [])), given)
+    invite_id, expires_at = token, None
+    if "." in token:  # a token, not an id: it says its id and when it expires
+        door = settings.door
+        if not (door.invite_secret or door.invite_secret_parameter):
+            sys.exit("papo invite revoke: set PAPO_INVITE_SECRET to read a link, or give its id")
+        try:
+            invite = _read_token(token, settings)
+        except InvalidInvite as invalid:
+            if str(invalid) == "expired":
+                sys.exit("papo invite revoke: that invite has expired: the door refuses it already")
+            sys.exit(f"papo invite revoke: that is no invite signed with this secret ({invalid})")
+        invite_id, expires_at = invite.invite_id, invite.expires_at
+    if not invite_id.strip() or len(invite_id) > 64:
+        sys.exit(f"papo invite revoke: {given!r} is no invite's id, link or token")
+    store = revoked_invites(settings.store, settings.sqlite_path, settings.table, settings.region)
+    store.revoke(invite_id, expires_at)
+    where = settings.sqlite_path if settings.store == "sqlite" else f"table {settings.table}"
+    print(f"invite {invite_id} revoked ({settings.store}: {where})")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

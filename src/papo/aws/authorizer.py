@@ -9,7 +9,8 @@ into the one room it names, which must be the room the handshake asks for
 Allow policy with the identity as `principalId` and the name it may take in
 the context, which every later event of the connection carries
 (`requestContext.authorizer`); anything else raises `Unauthorized`, which
-API Gateway answers with 401.
+API Gateway answers with 401. An invite on the list of revoked ones
+(`papo invite revoke`, read from papo's store) is refused as a bad one is.
 
 When the OpenID Connect issuer cannot be reached, the door cannot tell a good
 token from a bad one, and an authorizer can only answer 401, 403 or 500: it
@@ -102,7 +103,7 @@ def _identify(
             invite = read_invite(invite_secret(door), token, int(time.time()))
         except InvalidInvite:
             return None
-        if not _asks_for(room, invite.room):
+        if not _asks_for(room, invite.room) or _revoked(settings, invite):
             return None
         if invite.name is not None:
             # Every invite for one name is that person's: on any device, it is them.
@@ -119,6 +120,13 @@ def _identify(
         return None
     except IssuerUnavailable as unavailable:
         raise _Unavailable(str(unavailable)) from unavailable
+
+
+def _revoked(settings: Settings, invite: Invite) -> bool:
+    from papo.adapters.store.revoked_invites import revoked_invites
+
+    revoked = revoked_invites(settings.store, settings.sqlite_path, settings.table, settings.region)
+    return revoked.is_revoked(invite.invite_id)
 
 
 def _asks_for(asked: str | None, room: str) -> bool:
