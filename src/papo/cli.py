@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from papo.local.web import PageOidc
     from papo.settings import Settings
 
+PAPOS_AUTHORIZER = "papo.aws.authorizer:handler"
+"""papo's door, which `papo serve` puts before papo's `$connect` when PAPO_AUTH is on."""
+DOOR_IDENTITY_SOURCE = "route.request.querystring.token"
+
 LOCAL_EXTRA = ("uvicorn", "starlette", "websockets", "yaml", "dotenv", "cryptography")
 """What `papo serve` needs beyond papo's handler: the `local` extra."""
 
@@ -238,21 +242,56 @@ def _web_oidc(args: argparse.Namespace, handler_environment: dict[str, str]) -> 
     return PageOidc(args.oidc_issuer, args.oidc_client_id)
 
 
-def _trust_options(args: argparse.Namespace, defaults: Mapping[str, str]) -> dict[str, object]:
+def door_mode(environment: Mapping[str, str]) -> str:
+    """The door PAPO_AUTH turns on for papo's handler (`off`, `invite`, `oidc`);
+    SystemExit when it lacks what it needs, which would fail every handshake."""
+    from papo.settings import ConfigError, Settings
+
+    try:
+        door = Settings.from_env(environment).door
+    except ConfigError as error:
+        raise SystemExit(f"papo serve: {error}") from None
+    if door.mode == "invite" and not (door.invite_secret or door.invite_secret_parameter):
+        raise SystemExit("papo serve: PAPO_AUTH=invite needs PAPO_INVITE_SECRET")
+    if door.mode == "oidc" and not (door.oidc_issuer and door.oidc_audience):
+        raise SystemExit(
+            "papo serve: PAPO_AUTH=oidc needs PAPO_OIDC_ISSUER and PAPO_OIDC_AUDIENCE "
+            "(or --oidc-issuer and --oidc-client-id)"
+        )
+    return door.mode
+
+
+def _trust_options(
+    args: argparse.Namespace, defaults: Mapping[str, str], door: str
+) -> dict[str, object]:
+    """With papo's handler and the door on, papo's authorizer goes before
+    `$connect` unless another is given: served without it, the door is shut
+    to everyone (`papo.aws.door`)."""
+    authorizer = args.authorizer or None
+    sources = _listed(args.identity_sources, "PAPO_IDENTITY_SOURCES", defaults)
+    if authorizer is None and door != "off" and args.handler == PAPO_HANDLER and not args.template:
+        authorizer, sources = PAPOS_AUTHORIZER, sources or (DOOR_IDENTITY_SOURCE,)
     return {
-        "authorizer": args.authorizer or None,
-        "identity_sources": _listed(args.identity_sources, "PAPO_IDENTITY_SOURCES", defaults),
+        "authorizer": authorizer,
+        "identity_sources": sources,
         "throttle_burst": int(args.throttle_burst) if args.throttle_burst else None,
         "throttle_rate": float(args.throttle_rate) if args.throttle_rate else None,
         "require_signatures": args.require_signatures,
     }
 
 
-def _trust_lines(options: ServeOptions, config: ApiConfig) -> list[str]:
-    """The banner's lines on the authorizer, throttling and signatures."""
+def _trust_lines(options: ServeOptions, config: ApiConfig, door: str) -> list[str]:
+    """The banner's lines on the door, the authorizer, throttling and signatures."""
     from papo.local.signatures import beyond_loopback
 
     lines = []
+    if options.papos_own:
+        lines.append(
+            "  door            open: anyone may connect (PAPO_AUTH=off)"
+            if door == "off"
+            else f"  door            PAPO_AUTH={door}: a handshake needs ?token= "
+            + ("(papo invite prints links)" if door == "invite" else "(an ID token)")
+        )
     if config.authorizer is not None:
         target, sources = config.authorizer.target, config.authorizer.identity_sources
         lines.append(
@@ -274,6 +313,24 @@ def _trust_lines(options: ServeOptions, config: ApiConfig) -> list[str]:
             "SigV4 with the credentials handlers get"
         )
     return lines
+
+
+def _door_without_authorizer(config: ApiConfig, environment: Mapping[str, str]) -> str | None:
+    """Why the API cannot be served as it is: papo's handler with the door on
+    and no authorizer before `$connect`, which would refuse every handshake."""
+    if config.authorizer is not None:
+        return None
+    for target in config.functions:
+        mode = {**environment, **target.environment}.get("PAPO_AUTH", "off").strip().lower()
+        papos = target.handler.replace(":", ".") == PAPO_HANDLER.replace(":", ".")
+        if papos and mode not in ("", "off"):
+            return (
+                f"papo serve: {target.function_name} has PAPO_AUTH={mode}, but $connect has no "
+                f"authorizer: add --authorizer {PAPOS_AUTHORIZER} "
+                f"--identity-source {DOOR_IDENTITY_SOURCE}"
+                ", or set PAPO_AUTH=off for an open room"
+            )
+    return None
 
 
 def _listed(given: list[str] | None, variable: str, defaults: Mapping[str, str]) -> tuple[str, ...]:
@@ -323,6 +380,8 @@ def _options(args: argparse.Namespace, defaults: Mapping[str, str]) -> ServeOpti
     web_dir = Path(args.web_dir) if args.web_dir else WEB_DIST
     web_port = int(args.web_port)
     serves_web = web_port != 0 and (web_dir / "index.html").is_file()
+    web_oidc = _web_oidc(args, handler_environment) if serves_web else None
+    door = door_mode({**defaults, **handler_environment}) if args.handler == PAPO_HANDLER else "off"
     return ServeOptions(
         host=args.host,
         port=int(args.port),
@@ -343,9 +402,9 @@ def _options(args: argparse.Namespace, defaults: Mapping[str, str]) -> ServeOpti
         tls_port=tls_port,
         web_port=web_port if serves_web else None,
         web_dir=web_dir if serves_web else None,
-        web_oidc=_web_oidc(args, handler_environment) if serves_web else None,
+        web_oidc=web_oidc,
         environment=handler_environment,
-        **_trust_options(args, defaults),  # type: ignore[arg-type]
+        **_trust_options(args, defaults, door),  # type: ignore[arg-type]
         parameters=_pairs(args.parameters, "PAPO_PARAMETERS", defaults, "--parameter"),
         code={
             name: Path(path)
@@ -375,6 +434,9 @@ def _serve(args: argparse.Namespace, defaults: Mapping[str, str]) -> None:
         config = options.api_config()
     except (OSError, ValueError) as error:  # TemplateError is a ValueError
         raise SystemExit(f"papo serve: {error}") from None
+    shut = _door_without_authorizer(config, defaults)
+    if shut is not None:
+        raise SystemExit(shut)
     if args.reload:
         from papo.local.reload import serve_reloading
 
@@ -453,7 +515,9 @@ def _banner(
         f"  limits          integration {args.integration_timeout}s, "
         f"idle {args.idle_timeout}s, connection {args.max_connection_duration}s, "
         "message 128 KB, frame 32 KB",
-        *_trust_lines(options, config),
+        *_trust_lines(
+            options, config, door_mode({**env, **options.environment}) if options.papos_own else ""
+        ),
     ]
     if options.papos_own:
         store = args.store
