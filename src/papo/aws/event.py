@@ -32,8 +32,12 @@ class RequestContext(msgspec.Struct, rename="camel", frozen=True):
             return None
         if self.authorizer.get("anonymous") == "true":  # papo's door: anyone's principal
             return None
-        name = self.authorizer.get("name")
-        return Identity(str(self.authorizer["principalId"]), str(name) if name else None)
+        name, door = self.authorizer.get("name"), self.authorizer.get("door")
+        return Identity(
+            str(self.authorizer["principalId"]),
+            str(name) if name else None,
+            str(door) if door else None,
+        )
 
 
 class WebSocketEvent(msgspec.Struct, rename="camel", frozen=True):

@@ -38,6 +38,8 @@ class Identity:
 
     principal: str
     name: str | None = None
+    door: str | None = None
+    """How it came in: `invite` (a link) or `oidc` (signed in), as the authorizer said."""
 
 
 class Member(NamedTuple):
