@@ -151,3 +151,32 @@ def test_the_deployed_handler_knows_whether_the_door_is_on() -> None:
     for function in ("ChatFunction", "AuthorizerFunction"):
         variables = resources[function]["Properties"]["Environment"]["Variables"]
         assert variables["PAPO_AUTH"] == {"Ref": "Door"}
+
+
+@pytest.mark.parametrize(
+    ("door", "language", "said"),
+    [
+        ("invite", "en", "Your invitation is for the name Ana: join under that name."),
+        ("oidc", "en", "You signed in as Ana: join under that name."),
+        ("invite", "pt-BR", "Seu convite é para o nome Ana: entre com esse nome."),
+        ("oidc", "pt-BR", "Você entrou como Ana: entre com esse nome."),
+    ],
+)
+def test_a_name_bound_to_the_door_says_which_door(
+    api: ManagementApi, monkeypatch: pytest.MonkeyPatch, door: str, language: str, said: str
+) -> None:
+    """Asking for another name than the one the door let in: an invitation's
+    holder is told of the invitation, someone who signed in of their sign-in."""
+    monkeypatch.setenv("PAPO_AUTH", door)
+    monkeypatch.setenv("PAPO_LANGUAGE", language)
+    monkeypatch.setenv("PAPO_OIDC_ISSUER", "http://127.0.0.1:9")
+    monkeypatch.setenv("PAPO_OIDC_AUDIENCE", "papo")
+    ana = {"principalId": f"{door}#ana", "name": "Ana", "door": door}
+    cid = events.connection_id()
+    api.connect(cid)
+    assert handler(let_in(events.connect(cid), ana), None) == {"statusCode": 200}
+    body = json.dumps({"action": "setName", "name": "Bruno"})
+    handler(let_in(events.message(cid, "setName", body), ana), None)
+    (refusal,) = [f for f in api.frames(cid) if "code" in f]
+    assert refusal["code"] == "name_bound"
+    assert refusal["error"] == refusal["systemMessage"] == said

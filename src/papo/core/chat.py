@@ -444,7 +444,7 @@ class Chat:
             and not same_name(bound, name)
             and self.store.owner(bound) in (None, identity.principal)
         ):
-            raise Refusal(ErrorCode.NAME_BOUND, name=bound)
+            raise Refusal(ErrorCode.NAME_BOUND, name=bound, door=identity.door or "invite")
         owner = self.store.own_name(name, identity.principal, now + self.resume.ownership_ms)
         if owner != identity.principal:
             raise Refusal(ErrorCode.NAME_OWNED, name=name)
