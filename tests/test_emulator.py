@@ -522,7 +522,8 @@ def test_17_posts_racing_a_closing_client_are_gone_never_an_error(api: Emulator)
 
 
 def post_status(url: str) -> int:
-    request = urllib.request.Request(url, data=b"late", method="POST")
+    headers = {"Content-Type": "application/octet-stream"}  # urllib's own is a form's
+    request = urllib.request.Request(url, data=b"late", method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=5) as answer:
             return int(answer.status)

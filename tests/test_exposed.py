@@ -106,7 +106,9 @@ def error_code(call: Any) -> tuple[int, str]:
 
 
 def unsigned(url: str, data: bytes = b"x") -> tuple[int, str, dict[str, Any]]:
-    request = urllib.request.Request(url, data=data, method="POST")
+    # urllib's own Content-Type is a form's, which is refused as a browser's.
+    headers = {"Content-Type": "application/json"}
+    request = urllib.request.Request(url, data=data, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=5) as answer:
             return int(answer.status), "", {}

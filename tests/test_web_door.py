@@ -413,6 +413,7 @@ def test_papo_serve_without_a_sign_in_names_no_issuer(
     if not (WEB_DIST / "index.html").is_file():
         needs("the built web client (make web)")
     monkeypatch.setenv("PAPO_AUTH", "invite")
+    monkeypatch.setenv("PAPO_INVITE_SECRET", SECRET)
     monkeypatch.setenv("PAPO_OIDC_ISSUER", issuer)
     monkeypatch.setenv("PAPO_OIDC_AUDIENCE", CLIENT_ID)
     web_port = free_port()

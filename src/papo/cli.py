@@ -18,9 +18,14 @@ if TYPE_CHECKING:
     from types_boto3_dynamodb.client import DynamoDBClient
 
     from papo.adapters.store.dynamodb_table import Problem
+    from papo.core.invites import Invite
     from papo.local.app import ServeOptions
     from papo.local.web import PageOidc
     from papo.settings import Settings
+
+PAPOS_AUTHORIZER = "papo.aws.authorizer:handler"
+"""papo's door, which `papo serve` puts before papo's `$connect` when PAPO_AUTH is on."""
+DOOR_IDENTITY_SOURCE = "route.request.querystring.token"
 
 LOCAL_EXTRA = ("uvicorn", "starlette", "websockets", "yaml", "dotenv", "cryptography")
 """What `papo serve` needs beyond papo's handler: the `local` extra."""
@@ -247,21 +252,56 @@ def _web_oidc(args: argparse.Namespace, handler_environment: dict[str, str]) -> 
     return PageOidc(args.oidc_issuer, args.oidc_client_id)
 
 
-def _trust_options(args: argparse.Namespace, defaults: Mapping[str, str]) -> dict[str, object]:
+def door_mode(environment: Mapping[str, str]) -> str:
+    """The door PAPO_AUTH turns on for papo's handler (`off`, `invite`, `oidc`);
+    SystemExit when it lacks what it needs, which would fail every handshake."""
+    from papo.settings import ConfigError, Settings
+
+    try:
+        door = Settings.from_env(environment).door
+    except ConfigError as error:
+        raise SystemExit(f"papo serve: {error}") from None
+    if door.mode == "invite" and not (door.invite_secret or door.invite_secret_parameter):
+        raise SystemExit("papo serve: PAPO_AUTH=invite needs PAPO_INVITE_SECRET")
+    if door.mode == "oidc" and not (door.oidc_issuer and door.oidc_audience):
+        raise SystemExit(
+            "papo serve: PAPO_AUTH=oidc needs PAPO_OIDC_ISSUER and PAPO_OIDC_AUDIENCE "
+            "(or --oidc-issuer and --oidc-client-id)"
+        )
+    return door.mode
+
+
+def _trust_options(
+    args: argparse.Namespace, defaults: Mapping[str, str], door: str
+) -> dict[str, object]:
+    """With papo's handler and the door on, papo's authorizer goes before
+    `$connect` unless another is given: served without it, the door is shut
+    to everyone (`papo.aws.door`)."""
+    authorizer = args.authorizer or None
+    sources = _listed(args.identity_sources, "PAPO_IDENTITY_SOURCES", defaults)
+    if authorizer is None and door != "off" and args.handler == PAPO_HANDLER and not args.template:
+        authorizer, sources = PAPOS_AUTHORIZER, sources or (DOOR_IDENTITY_SOURCE,)
     return {
-        "authorizer": args.authorizer or None,
-        "identity_sources": _listed(args.identity_sources, "PAPO_IDENTITY_SOURCES", defaults),
+        "authorizer": authorizer,
+        "identity_sources": sources,
         "throttle_burst": int(args.throttle_burst) if args.throttle_burst else None,
         "throttle_rate": float(args.throttle_rate) if args.throttle_rate else None,
         "require_signatures": args.require_signatures,
     }
 
 
-def _trust_lines(options: ServeOptions, config: ApiConfig) -> list[str]:
-    """The banner's lines on the authorizer, throttling and signatures."""
+def _trust_lines(options: ServeOptions, config: ApiConfig, door: str) -> list[str]:
+    """The banner's lines on the door, the authorizer, throttling and signatures."""
     from papo.local.signatures import beyond_loopback
 
     lines = []
+    if options.papos_own:
+        lines.append(
+            "  door            open: anyone may connect (PAPO_AUTH=off)"
+            if door == "off"
+            else f"  door            PAPO_AUTH={door}: a handshake needs ?token= "
+            + ("(papo invite prints links)" if door == "invite" else "(an ID token)")
+        )
     if config.authorizer is not None:
         target, sources = config.authorizer.target, config.authorizer.identity_sources
         lines.append(
@@ -283,6 +323,24 @@ def _trust_lines(options: ServeOptions, config: ApiConfig) -> list[str]:
             "SigV4 with the credentials handlers get"
         )
     return lines
+
+
+def _door_without_authorizer(config: ApiConfig, environment: Mapping[str, str]) -> str | None:
+    """Why the API cannot be served as it is: papo's handler with the door on
+    and no authorizer before `$connect`, which would refuse every handshake."""
+    if config.authorizer is not None:
+        return None
+    for target in config.functions:
+        mode = {**environment, **target.environment}.get("PAPO_AUTH", "off").strip().lower()
+        papos = target.handler.replace(":", ".") == PAPO_HANDLER.replace(":", ".")
+        if papos and mode not in ("", "off"):
+            return (
+                f"papo serve: {target.function_name} has PAPO_AUTH={mode}, but $connect has no "
+                f"authorizer: add --authorizer {PAPOS_AUTHORIZER} "
+                f"--identity-source {DOOR_IDENTITY_SOURCE}"
+                ", or set PAPO_AUTH=off for an open room"
+            )
+    return None
 
 
 def _listed(given: list[str] | None, variable: str, defaults: Mapping[str, str]) -> tuple[str, ...]:
@@ -334,6 +392,8 @@ def _options(args: argparse.Namespace, defaults: Mapping[str, str]) -> ServeOpti
     web_dir = Path(args.web_dir) if args.web_dir else WEB_DIST
     web_port = int(args.web_port)
     serves_web = web_port != 0 and (web_dir / "index.html").is_file()
+    web_oidc = _web_oidc(args, handler_environment) if serves_web else None
+    door = door_mode({**defaults, **handler_environment}) if args.handler == PAPO_HANDLER else "off"
     return ServeOptions(
         host=args.host,
         port=int(args.port),
@@ -354,9 +414,9 @@ def _options(args: argparse.Namespace, defaults: Mapping[str, str]) -> ServeOpti
         tls_port=tls_port,
         web_port=web_port if serves_web else None,
         web_dir=web_dir if serves_web else None,
-        web_oidc=_web_oidc(args, handler_environment) if serves_web else None,
+        web_oidc=web_oidc,
         environment=handler_environment,
-        **_trust_options(args, defaults),  # type: ignore[arg-type]
+        **_trust_options(args, defaults, door),  # type: ignore[arg-type]
         parameters=_pairs(args.parameters, "PAPO_PARAMETERS", defaults, "--parameter"),
         code={
             name: Path(path)
@@ -388,6 +448,9 @@ def _serve(args: argparse.Namespace, defaults: Mapping[str, str]) -> None:
         config = options.api_config()
     except (OSError, ValueError) as error:  # TemplateError is a ValueError
         raise SystemExit(f"papo serve: {error}") from None
+    shut = _door_without_authorizer(config, defaults)
+    if shut is not None:
+        raise SystemExit(shut)
     if args.reload:
         from papo.local.reload import serve_reloading
 
@@ -467,7 +530,9 @@ def _banner(
         f"  limits          integration {args.integration_timeout}s, "
         f"idle {args.idle_timeout}s, connection {args.max_connection_duration}s, "
         "message 128 KB, frame 32 KB",
-        *_trust_lines(options, config),
+        *_trust_lines(
+            options, config, door_mode({**env, **options.environment}) if options.papos_own else ""
+        ),
     ]
     if options.papos_own:
         store = args.store
@@ -540,6 +605,15 @@ def _invite_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     invite.add_argument(
         "--websocket", default="ws://127.0.0.1:8000/dev", help="the WebSocket API's address"
     )
+    revoke = invite.add_subparsers(dest="invite_command", metavar="[revoke ID_OR_LINK]").add_parser(
+        "revoke",
+        help="refuse one invite from now on, without changing the secret",
+        description="Put one invite on the list of revoked ones, which the door reads from "
+        "papo's store (PAPO_STORE: the SQLite file PAPO_SQLITE_PATH, or the DynamoDB table "
+        "PAPO_TABLE): its holders are refused at their next connection. Give the invite's id "
+        "(papo invite prints it) or its link.",
+    )
+    revoke.add_argument("invite", metavar="ID_OR_LINK", help="the invite's id, link or token")
 
 
 def _room(raw: str) -> str:
@@ -560,17 +634,84 @@ def _invite(args: argparse.Namespace, defaults: Mapping[str, str]) -> None:
     from papo.core.rooms import ROOM_DEFAULT
     from papo.settings import Settings
 
-    door = Settings.from_env(defaults).door
+    settings = Settings.from_env(defaults)
+    if args.invite_command == "revoke":
+        _revoke(args.invite, settings)
+        return
+    door = settings.door
     if not (door.invite_secret or door.invite_secret_parameter):
         sys.exit("papo invite: set PAPO_INVITE_SECRET (or PAPO_INVITE_SECRET_PARAMETER) first")
-    expires_at = int(time.time() + args.hours * 3600)
-    token = make_invite(invite_secret(door), expires_at=expires_at, name=args.name, room=args.room)
+    expires_at = _expiry(args.hours, time.time())
+    name = None if args.name is None else _invite_name(args.name, settings)
+    token = make_invite(invite_secret(door), expires_at=expires_at, name=name, room=args.room)
     # The default room's link as before rooms: an address without `room` is for main.
     room = {} if args.room == ROOM_DEFAULT else {"room": args.room}
-    if args.name is not None:
-        _reserve(Settings.from_env(defaults), args.name, expires_at)
+    if name is not None:
+        _reserve(settings, name, expires_at)
     print(f"{args.page}?{urlencode({**room, 'invite': token})}")
     print(f"wscat -c '{args.websocket}?{urlencode({**room, 'token': token})}'")
+    invite_id = _read_token(token, settings).invite_id
+    print(f"invite {invite_id}: revoke it with `papo invite revoke {invite_id}`", file=sys.stderr)
+
+
+def _expiry(hours: float, now: float) -> int:
+    """When an invite good for `hours` expires (epoch seconds); one that the door
+    would refuse at once (not a number, endless, already over) is refused here."""
+    import math
+
+    if not math.isfinite(hours) or int(now + hours * 3600) <= int(now):
+        sys.exit(f"papo invite: --hours must be a number above 0, not {hours}")
+    return int(now + hours * 3600)
+
+
+def _invite_name(raw: str, settings: Settings) -> str:
+    """The name, as the room accepts it: one it would refuse makes no invite."""
+    from papo.core.refusals import Refusal
+    from papo.core.rules import check_name
+    from papo.core.texts import Texts
+
+    try:
+        return check_name(raw, settings.rules.limits)
+    except Refusal as refusal:
+        sys.exit(f"papo invite: --name {raw!r}: {Texts().refusal(refusal)}")
+
+
+def _read_token(token: str, settings: Settings) -> Invite:
+    import time
+
+    from papo.aws.authorizer import invite_secret
+    from papo.core.invites import read_invite
+
+    return read_invite(invite_secret(settings.door), token, int(time.time()))
+
+
+def _revoke(given: str, settings: Settings) -> None:
+    """Puts the invite `given` (an id, a link, a token) on the list the door reads."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from papo.adapters.store.revoked_invites import revoked_invites
+    from papo.core.invites import InvalidInvite
+
+    query = parse_qs(urlsplit(given).query)
+    token = next(iter(query.get("invite", []) + query.get("token", [])), given)
+    invite_id, expires_at = token, None
+    if "." in token:  # a token, not an id: it says its id and when it expires
+        door = settings.door
+        if not (door.invite_secret or door.invite_secret_parameter):
+            sys.exit("papo invite revoke: set PAPO_INVITE_SECRET to read a link, or give its id")
+        try:
+            invite = _read_token(token, settings)
+        except InvalidInvite as invalid:
+            if str(invalid) == "expired":
+                sys.exit("papo invite revoke: that invite has expired: the door refuses it already")
+            sys.exit(f"papo invite revoke: that is no invite signed with this secret ({invalid})")
+        invite_id, expires_at = invite.invite_id, invite.expires_at
+    if not invite_id.strip() or len(invite_id) > 64:
+        sys.exit(f"papo invite revoke: {given!r} is no invite's id, link or token")
+    store = revoked_invites(settings.store, settings.sqlite_path, settings.table, settings.region)
+    store.revoke(invite_id, expires_at)
+    where = settings.sqlite_path if settings.store == "sqlite" else f"table {settings.table}"
+    print(f"invite {invite_id} revoked ({settings.store}: {where})")
 
 
 def _reserve(settings: Settings, name: str, expires_at_s: int) -> None:

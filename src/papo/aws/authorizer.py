@@ -9,8 +9,14 @@ into the one room it names, which must be the room the handshake asks for
 Allow policy with the identity as `principalId` and the name it may take in
 the context, which every later event of the connection carries
 (`requestContext.authorizer`); anything else raises `Unauthorized`, which
-API Gateway answers with 401. The same function, `papo.aws.authorizer.handler`,
-runs under `papo serve --authorizer`.
+API Gateway answers with 401. An invite on the list of revoked ones
+(`papo invite revoke`, read from papo's store) is refused as a bad one is.
+
+When the OpenID Connect issuer cannot be reached, the door cannot tell a good
+token from a bad one, and an authorizer can only answer 401, 403 or 500: it
+lets the handshake on with `unavailable` in the context and no identity, and
+papo's handler answers that `$connect` with 503 (`papo.aws.door`). The same
+function, `papo.aws.authorizer.handler`, runs under `papo serve`.
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ import logging
 import time
 from typing import Any
 
-from papo.core.invites import InvalidInvite, read_invite
+from papo.aws.door import UNAVAILABLE
+from papo.core.invites import InvalidInvite, Invite, read_invite
 from papo.core.ports import Identity
 from papo.core.rooms import room_name
 from papo.core.rules import name_key
@@ -35,26 +42,42 @@ class Unauthorized(Exception):
         super().__init__("Unauthorized")
 
 
+class _Unavailable(Exception):
+    """The door cannot tell now whether the token is good."""
+
+
 def handler(event: dict[str, Any], _context: object) -> dict[str, Any]:
-    door = Settings.from_env().door
+    settings = Settings.from_env()
+    door = settings.door
     query = event.get("queryStringParameters") or {}
-    identity = _identify(door, query.get("token") or "", query.get("room"))
-    if identity is None:
+    try:
+        admitted = _identify(settings, query.get("token") or "", query.get("room"))
+    except _Unavailable as unavailable:
+        logger.warning("door unavailable", extra={"mode": door.mode, "reason": str(unavailable)})
+        return _allow(event, "unavailable", {"door": door.mode, UNAVAILABLE: "true"})
+    if admitted is None:
         logger.info("door refused", extra={"mode": door.mode})
         raise Unauthorized
+    identity, invite = admitted
+    context = {
+        "name": identity.name or "",
+        "door": door.mode,
+        **({} if invite is None else {"invite": invite.invite_id}),
+        **({} if _is_person(door, identity) else {"anonymous": "true"}),
+    }
+    return _allow(event, identity.principal, context)
+
+
+def _allow(event: dict[str, Any], principal: str, context: dict[str, str]) -> dict[str, Any]:
     return {
-        "principalId": identity.principal,
+        "principalId": principal,
         "policyDocument": {
             "Version": "2012-10-17",
             "Statement": [
                 {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": event["methodArn"]}
             ],
         },
-        "context": {
-            "name": identity.name or "",
-            "door": door.mode,
-            **({} if _is_person(door, identity) else {"anonymous": "true"}),
-        },
+        "context": context,
     }
 
 
@@ -65,9 +88,14 @@ def _is_person(door: DoorSettings, identity: Identity) -> bool:
     return door.mode == "oidc" or identity.name is not None
 
 
-def _identify(door: DoorSettings, token: str, room: str | None) -> Identity | None:
+def _identify(
+    settings: Settings, token: str, room: str | None
+) -> tuple[Identity, Invite | None] | None:
+    """Who the token says the holder is, and the invite it is, if one; None
+    when it lets nobody in."""
+    door = settings.door
     if door.mode == "off":
-        return Identity("anonymous")
+        return Identity("anonymous"), None
     if not token:
         return None
     if door.mode == "invite":
@@ -75,20 +103,29 @@ def _identify(door: DoorSettings, token: str, room: str | None) -> Identity | No
             invite = read_invite(invite_secret(door), token, int(time.time()))
         except InvalidInvite:
             return None
-        if not _asks_for(room, invite.room):
+        if not _asks_for(room, invite.room) or _revoked(settings, invite):
             return None
         if invite.name is not None:
-            return Identity(invite_principal(invite.name), invite.name)
-        return Identity(f"invite:{invite.invite_id}")
-    from papo.adapters.identity.oidc import InvalidToken, OidcSettings, verify
+            return Identity(invite_principal(invite.name), invite.name), invite
+        return Identity(f"invite:{invite.invite_id}"), invite
+    from papo.adapters.identity.oidc import InvalidToken, IssuerUnavailable, OidcSettings, verify
 
     if not door.oidc_issuer or not door.oidc_audience:
         raise RuntimeError("PAPO_AUTH=oidc needs PAPO_OIDC_ISSUER and PAPO_OIDC_AUDIENCE")
-    settings = OidcSettings(door.oidc_issuer, door.oidc_audience, door.oidc_name_claim)
+    oidc = OidcSettings(door.oidc_issuer, door.oidc_audience, door.oidc_name_claim)
     try:
-        return verify(settings, token)
+        return verify(oidc, token), None
     except InvalidToken:
         return None
+    except IssuerUnavailable as unavailable:
+        raise _Unavailable(str(unavailable)) from unavailable
+
+
+def _revoked(settings: Settings, invite: Invite) -> bool:
+    from papo.adapters.store.revoked_invites import revoked_invites
+
+    revoked = revoked_invites(settings.store, settings.sqlite_path, settings.table, settings.region)
+    return revoked.is_revoked(invite.invite_id)
 
 
 def invite_principal(name: str) -> str:

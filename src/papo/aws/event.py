@@ -32,11 +32,11 @@ class RequestContext(msgspec.Struct, rename="camel", frozen=True):
             return None
         if self.authorizer.get("anonymous") == "true":  # papo's door: anyone's principal
             return None
-        name = self.authorizer.get("name")
+        name, door = self.authorizer.get("name"), self.authorizer.get("door")
         return Identity(
             str(self.authorizer["principalId"]),
             str(name) if name else None,
-            by_link=self.authorizer.get("door") == "invite",
+            str(door) if door else None,
         )
 
 

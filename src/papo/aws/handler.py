@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from papo.aws import logs, wiring
+from papo.aws import door, logs, wiring
 from papo.aws.answers import ANSWER_KEY, SelfInvokedAnswers
 from papo.aws.event import AnswerEvent, WebSocketEvent
 from papo.aws.fanout import SHARE_KEY, ShareEvent, deliver_share
@@ -89,6 +89,12 @@ def _container_chat(settings: Settings, url: str, function: str | None) -> Chat:
 def _route(settings: Settings, event: WebSocketEvent, context: object) -> None:
     request = event.request_context
     url = wiring.endpoint_url(settings, request.domain_name, request.stage)
+    try:
+        door.check(settings.door.mode, request)
+    except door.Shut:
+        if request.route_key != "$connect":
+            wiring.delivery(settings, url).close(request.connection_id)
+        raise
     ROUTES.get(request.route_key, act)(_chat(settings, url, context), event)
 
 
@@ -125,6 +131,10 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
         run = functools.partial(_route, event=ws, context=context)
     try:
         run(Settings.from_env())
+    except door.Shut as shut:
+        # $connect: API Gateway refuses the handshake with this status.
+        logger.warning("door shut", extra={**keys, "reason": shut.why})
+        return {"statusCode": shut.status, "body": shut.why}
     except InvalidRoom as invalid:
         # $connect only: API Gateway refuses the handshake with this status.
         logger.info("connection refused", extra={**keys, "reason": str(invalid)})

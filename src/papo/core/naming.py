@@ -114,7 +114,7 @@ def check_owner(room: Room, identity: Identity | None, name: str, now: int) -> N
         and not same_name(bound, name)
         and store.owner(bound) in (None, identity.principal)
     ):
-        raise Refusal(ErrorCode.NAME_BOUND, name=bound)
+        raise Refusal(ErrorCode.NAME_BOUND, name=bound, door=identity.door or "invite")
     expires_at = now + room.rules.resume.ownership_ms
     is_bound = bound is not None and same_name(bound, name)
     if store.own_name(name, identity.principal, expires_at, bound=is_bound) != identity.principal:

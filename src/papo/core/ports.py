@@ -38,9 +38,14 @@ class Identity:
 
     principal: str
     name: str | None = None
-    by_link: bool = False
-    """Let in by a link that whoever holds it may use (an invite), not by
-    signing in: another device taking its name over is told to everyone."""
+    door: str | None = None
+    """How it came in: `invite` (a link) or `oidc` (signed in), as the authorizer said."""
+
+    @property
+    def by_link(self) -> bool:
+        """Let in by a link that whoever holds it may use (an invite), not by
+        signing in: another device taking its name over is told to everyone."""
+        return self.door == "invite"
 
 
 class Member(NamedTuple):

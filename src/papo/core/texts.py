@@ -150,6 +150,17 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
 }
 
 
+_SIGNED_IN: Mapping[str, Mapping[ErrorCode, str]] = {
+    ENGLISH: {
+        ErrorCode.NAME_BOUND: "You signed in as {name}: join under that name.",
+    },
+    PORTUGUESE: {
+        ErrorCode.NAME_BOUND: "Você entrou como {name}: entre com esse nome.",
+    },
+}
+"""What a refusal says instead to someone the door let in signed in (OpenID
+Connect, `door` detail `oidc`) rather than by an invitation."""
+
 _EXPECTED: dict[str, dict[str, str]] = {
     ENGLISH: {
         "text": "text",
@@ -204,7 +215,10 @@ class Texts:
         details = dict(refusal.details)
         if "expected" in details:
             details["expected"] = _EXPECTED[self.language][str(details["expected"])]
-        return _ERRORS[self.language][refusal.code].format(wait=wait, **details)
+        door = details.pop("door", None)
+        signed_in = _SIGNED_IN[self.language] if door == "oidc" else {}
+        sentence = signed_in.get(refusal.code) or _ERRORS[self.language][refusal.code]
+        return sentence.format(wait=wait, **details)
 
     def duration(self, seconds: int) -> str:
         """A wait in words: `45 s`, `3 min`, `2 h 5 min`."""

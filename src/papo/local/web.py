@@ -9,6 +9,10 @@ When the page signs in with OpenID Connect (papo's door, `PAPO_AUTH=oidc`),
 "clientId": …}}`), and the page goes through the authorization code flow with
 PKCE itself.
 
+Where the API listens on every address (`--host 0.0.0.0` or `::`), no page
+could connect to `ws://0.0.0.0:…`: `config.json` and the policy name the host
+the page was loaded from (its `Host` header), with the API's port.
+
 Every response carries a Content-Security-Policy that allows the page what it
 needs and nothing else: its own scripts and styles (no inline script), and
 connections to its own origin, to the WebSocket API's, and to the issuer's
@@ -19,10 +23,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -79,6 +85,23 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+_EVERY_ADDRESS = frozenset(("0.0.0.0", "::"))  # noqa: S104 - what is listened on, not bound
+_HOST = re.compile(r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?")
+
+
+def page_websocket_url(websocket_url: str, host_header: str | None) -> str:
+    """The WebSocket API's address for a page loaded through `host_header`:
+    `websocket_url`, unless that names every address (0.0.0.0, ::), which no
+    browser connects to; then the page's own host, with the API's port."""
+    parts = urlsplit(websocket_url)
+    if parts.hostname not in _EVERY_ADDRESS or not host_header:
+        return websocket_url
+    found = _HOST.fullmatch(host_header.strip())
+    if found is None:
+        return websocket_url
+    return urlunsplit(parts._replace(netloc=f"{found['host']}:{parts.port}"))
+
+
 def content_security_policy(websocket_url: str, origins: list[str] | None = None) -> str:
     """The page's policy: `connect-src` names the WebSocket API's origin, in
     both ws: and wss:, beside the page's own (for `config.json`) and `origins`
@@ -103,39 +126,48 @@ def content_security_policy(websocket_url: str, origins: list[str] | None = None
 
 
 class _SecurityHeaders:
-    """Adds the page's security headers to every response."""
+    """Adds the page's security headers to every response, made for its request."""
 
-    def __init__(self, app: ASGIApp, headers: dict[str, str]) -> None:
+    def __init__(self, app: ASGIApp, headers: Callable[[str | None], dict[str, str]]) -> None:
         self.app = app
-        self.headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        self.headers = headers
+        """The headers, for the request's `Host`."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        host = dict(scope["headers"]).get(b"host", b"").decode("latin-1") or None
+        added = [(k.lower().encode(), v.encode()) for k, v in self.headers(host).items()]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *self.headers]
+                message["headers"] = [*message.get("headers", []), *added]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
 
 def web_app(directory: Path, websocket_url: str, oidc: PageOidc | None = None) -> Starlette:
-    page_config: dict[str, object] = {"websocketUrl": websocket_url}
-    if oidc is not None:
-        page_config["oidc"] = oidc.config()
-
-    async def config(_: Request) -> Response:
+    async def config(request: Request) -> Response:
+        page_config: dict[str, object] = {
+            "websocketUrl": page_websocket_url(websocket_url, request.headers.get("host"))
+        }
+        if oidc is not None:
+            page_config["oidc"] = oidc.config()
         return JSONResponse(page_config)
 
     origins = oidc.origins() if oidc is not None else []
-    headers = {
-        "Content-Security-Policy": content_security_policy(websocket_url, origins),
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-    }
+
+    def headers(host: str | None) -> dict[str, str]:
+        return {
+            "Content-Security-Policy": content_security_policy(
+                page_websocket_url(websocket_url, host), origins
+            ),
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+        }
+
     return Starlette(
         routes=[
             Route("/config.json", config),

@@ -1,37 +1,29 @@
-"""OpenID Connect ID tokens, checked as a careful relying party checks them.
+"""OpenID Connect ID tokens, checked as OpenID Connect Core 1.0 (section 3.1.3.7)
+asks of a client.
 
-The issuer's keys come from its published JWKS (found through its discovery
-document, `{issuer}/.well-known/openid-configuration`) and are cached; a
-token no cached key verifies makes papo fetch the keys again, so a key the
-issuer rotated is picked up at once. The signature,
-issuer, audience and expiry are checked, with half a minute of leeway for
-clocks. Issuers that name no key id (`kid`) are served too: each published key
-is tried.
+A token is accepted when it is signed by one of the issuer's published keys
+(`papo.adapters.identity.issuer`), under that key's own algorithm, a
+public-key one; its `iss` is the issuer exactly; its `aud` holds papo's client
+id, and when it holds other audiences too, `azp` is papo's client id (as it
+must be whenever present); it has `sub`, `exp` and `iat`, is not expired, and
+was not issued (`iat`) nor made valid (`nbf`) in the future, give or take
+`LEEWAY_S` for clocks. The `nonce` is the signing-in client's to check: the
+door is not the party that sent it.
 """
 
 from __future__ import annotations
 
-import functools
-import json
-import time
-import urllib.request
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from papo.adapters.identity.issuer import IssuerUnavailable, issuer
 from papo.core.ports import Identity
 
-if TYPE_CHECKING:
-    import jwt
+__all__ = ["LEEWAY_S", "InvalidToken", "IssuerUnavailable", "OidcSettings", "verify"]
 
-_TIMEOUT_S = 5.0
-_LEEWAY_S = 30
-"""Clocks differ a little; an expired token is refused this long after its `exp`."""
-REFRESH_EVERY_S = 30.0
-"""At most one fetch of an issuer's keys this often when none of those held
-signed a token: a key rotated under the same `kid` is still picked up, and a
-stream of forged tokens is no stream of requests to the issuer."""
-_refreshed: dict[str, float] = {}
-"""When each issuer's keys were last fetched again (`time.monotonic()`)."""
+LEEWAY_S = 10
+"""How far the issuer's clock may be from papo's."""
+_REQUIRED = ["iss", "sub", "aud", "exp", "iat"]
 
 
 class InvalidToken(Exception):
@@ -42,62 +34,73 @@ class InvalidToken(Exception):
 class OidcSettings:
     issuer: str
     audience: str
+    """papo's client id at the issuer."""
     name_claim: str = "name"
     """The claim that gives the person's name in the room (`name`,
     `preferred_username`, `email`…)."""
-    algorithms: tuple[str, ...] = ("RS256", "ES256")
-
-
-@functools.lru_cache(maxsize=8)
-def _jwks(issuer: str) -> jwt.PyJWKClient:
-    import jwt
-
-    url = issuer.rstrip("/") + "/.well-known/openid-configuration"
-    with urllib.request.urlopen(url, timeout=_TIMEOUT_S) as answer:  # noqa: S310 - the issuer's https URL
-        discovery: dict[str, Any] = json.load(answer)
-    return jwt.PyJWKClient(discovery["jwks_uri"], cache_keys=True, timeout=int(_TIMEOUT_S))
 
 
 def verify(settings: OidcSettings, token: str) -> Identity:
-    """The identity a valid ID token names, or InvalidToken."""
+    """The identity a valid ID token names; InvalidToken, or IssuerUnavailable
+    when the issuer's keys cannot be had to tell."""
     import jwt
 
     try:
-        kid = jwt.get_unverified_header(token).get("kid")
-        claims = _decode(settings, token, kid)
-    except (jwt.PyJWTError, KeyError, ValueError) as error:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as error:
         raise InvalidToken(type(error).__name__) from error
+    kid, alg = header.get("kid"), header.get("alg")
+    if not isinstance(alg, str) or not (kid is None or isinstance(kid, str)):
+        raise InvalidToken("bad header")
+    keys = issuer(settings.issuer)
+    claims = _decoded(settings, token, alg, keys.signing_keys(kid))
+    if claims is None and kid is None:  # an issuer without key ids may have rotated its key
+        fetched = keys.refetch_keys()
+        claims = _decoded(settings, token, alg, fetched or [])
+    if claims is None:
+        raise InvalidToken("no key of the issuer signed it")
+    sub = claims["sub"]
+    if not isinstance(sub, str) or not sub:
+        raise InvalidToken("bad sub")
     name = claims.get(settings.name_claim)
-    return Identity(f"{settings.issuer}#{claims['sub']}", name if isinstance(name, str) else None)
+    return Identity(f"{settings.issuer}#{sub}", name if isinstance(name, str) else None)
 
 
-def _decode(settings: OidcSettings, token: str, kid: str | None) -> dict[str, Any]:
-    """The token's claims, checked against the issuer's keys: those held, then,
-    if none of them signed it, those the issuer publishes now (a rotated key),
-    fetched at most once every `REFRESH_EVERY_S`."""
+def _decoded(
+    settings: OidcSettings, token: str, alg: str, keys: list[Any]
+) -> dict[str, Any] | None:
+    """The token's claims, checked, when one of `keys` signed it under `alg`;
+    None when none did; InvalidToken when one did but the claims are wrong."""
     import jwt
 
-    jwks = _jwks(settings.issuer)
-    for refresh in (False, True):
-        if refresh:
-            if time.monotonic() - _refreshed.get(settings.issuer, -REFRESH_EVERY_S) < (
-                REFRESH_EVERY_S
-            ):
-                break
-            _refreshed[settings.issuer] = time.monotonic()
-        keys = [k for k in jwks.get_signing_keys(refresh=refresh) if kid in (None, k.key_id)]
-        for key in keys:
-            try:
-                claims: dict[str, Any] = jwt.decode(
-                    token,
-                    key.key,
-                    algorithms=list(settings.algorithms),
-                    audience=settings.audience,
-                    issuer=settings.issuer,
-                    leeway=_LEEWAY_S,
-                    options={"require": ["exp", "iss", "aud", "sub"]},
-                )
-            except jwt.InvalidSignatureError:
-                continue
-            return claims
-    raise jwt.InvalidSignatureError("no key of the issuer signed it")
+    for key in keys:
+        if key.algorithm_name != alg:
+            continue
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=[alg],
+                audience=settings.audience,
+                issuer=settings.issuer,
+                leeway=LEEWAY_S,
+                options={"require": _REQUIRED},
+            )
+        except jwt.InvalidSignatureError:
+            continue
+        except jwt.PyJWTError as error:
+            raise InvalidToken(type(error).__name__) from error
+        _check_authorized_party(settings, claims)
+        return claims
+    return None
+
+
+def _check_authorized_party(settings: OidcSettings, claims: dict[str, Any]) -> None:
+    """Section 3.1.3.7, points 4 and 5: a token for several audiences must name
+    papo as the party it was issued to (`azp`), and any `azp` must be papo."""
+    audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+    azp = claims.get("azp")
+    if any(a != settings.audience for a in audiences) and azp is None:
+        raise InvalidToken("several audiences and no azp")
+    if azp is not None and azp != settings.audience:
+        raise InvalidToken("azp is another client")
