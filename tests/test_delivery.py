@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.credentials import Credentials as BotoCredentials
+from botocore.credentials import ReadOnlyCredentials as Credentials
 
 from papo.adapters.delivery.fanout import FanoutDelivery
 from papo.adapters.delivery.http11 import HttpConnection, ProtocolError
@@ -21,16 +22,17 @@ from papo.adapters.delivery.management_api import (
     ManagementApiClient,
     ManagementApiError,
 )
-from papo.adapters.delivery.sigv4 import Credentials, SigV4Signer
+from papo.adapters.delivery.sigv4 import SigV4Signer
 from papo.core.ports import Envelope
 from tests.management_api import ManagementApi
 
-CREDS = Credentials("AKIDPAPOTEST", "papo-test-secret", "papo-test-token")
+KEY, SECRET, TOKEN = "AKIDPAPOTEST", "papo-test-secret", "papo-test-token"
+CREDS = Credentials(KEY, SECRET, TOKEN)
 
 
 @pytest.fixture
 def api() -> Iterator[ManagementApi]:
-    boto_creds = BotoCredentials(CREDS.access_key, CREDS.secret_key, CREDS.token)
+    boto_creds = BotoCredentials(KEY, SECRET, TOKEN)
     with ManagementApi(boto_creds) as server:
         yield server
 

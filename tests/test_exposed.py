@@ -24,7 +24,7 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
-from botocore.credentials import Credentials
+from botocore.credentials import Credentials, ReadOnlyCredentials
 from botocore.exceptions import ClientError
 from starlette.requests import Request
 from websockets.asyncio.client import connect
@@ -35,7 +35,7 @@ from papo.local.app import ServeOptions
 from papo.local.config import PAPO_HANDLER, ApiConfig
 from papo.local.runtime import lambda_defaults
 from papo.local.server import Emulator
-from papo.local.signatures import Key, Verifier, beyond_loopback
+from papo.local.signatures import Verifier, beyond_loopback
 from tests.conftest import PapoServe
 from tests.emulation import PROBE, PROBE_ROUTES
 
@@ -341,7 +341,9 @@ def check(
     """None when the check takes `request`, else its refusal's message; the
     emulator's clock `late_s` seconds after the signer's."""
     verifier = Verifier(
-        lambda: [Key(KEY, SECRET, token)], "us-east-1", clock=lambda: time.time() + late_s
+        lambda: [ReadOnlyCredentials(KEY, SECRET, token)],
+        "us-east-1",
+        clock=lambda: time.time() + late_s,
     )
     refused = verifier.check(request, body, "execute-api")
     return None if refused is None else json.loads(refused[2])["message"]

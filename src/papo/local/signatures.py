@@ -24,8 +24,8 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
+from botocore.credentials import ReadOnlyCredentials
 from starlette.requests import Request
 
 Answer = tuple[int, dict[str, str], bytes]
@@ -56,23 +56,18 @@ def beyond_loopback(host: str) -> bool:
     return not address.is_loopback
 
 
-@dataclass(frozen=True)
-class Key:
-    access_key: str
-    secret_key: str
-    token: str | None = None
-
-
-def handlers_keys(environments: Sequence[Mapping[str, str]]) -> Callable[[], list[Key]]:
+def handlers_keys(
+    environments: Sequence[Mapping[str, str]],
+) -> Callable[[], list[ReadOnlyCredentials]]:
     """The credentials handlers sign with: those each function's environment
     sets, and the developer's own as botocore finds them (read anew each time,
     so refreshed) for any function that sets none."""
-    fixed: list[Key] = []
+    fixed: list[ReadOnlyCredentials] = []
     for environment in environments:
         access_key = environment.get("AWS_ACCESS_KEY_ID")
         secret_key = environment.get("AWS_SECRET_ACCESS_KEY")
         if access_key and secret_key:
-            key = Key(access_key, secret_key, environment.get("AWS_SESSION_TOKEN"))
+            key = ReadOnlyCredentials(access_key, secret_key, environment.get("AWS_SESSION_TOKEN"))
             if key not in fixed:
                 fixed.append(key)
     if all(e.get("AWS_ACCESS_KEY_ID") and e.get("AWS_SECRET_ACCESS_KEY") for e in environments):
@@ -81,11 +76,10 @@ def handlers_keys(environments: Sequence[Mapping[str, str]]) -> Callable[[], lis
 
     found = botocore.session.get_session().get_credentials()
 
-    def current() -> list[Key]:
+    def current() -> list[ReadOnlyCredentials]:
         if found is None:
             return fixed
-        frozen = found.get_frozen_credentials()
-        return [*fixed, Key(frozen.access_key or "", frozen.secret_key or "", frozen.token)]
+        return [*fixed, found.get_frozen_credentials()]
 
     return current
 
@@ -116,7 +110,7 @@ class Verifier:
 
     def __init__(
         self,
-        keys: Callable[[], list[Key]],
+        keys: Callable[[], list[ReadOnlyCredentials]],
         region: str,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -168,12 +162,16 @@ class Verifier:
 
 
 def _signature(
-    request: Request, body: bytes, signed: list[str], key: Key, service: str, region: str
+    request: Request,
+    body: bytes,
+    signed: list[str],
+    key: ReadOnlyCredentials,
+    service: str,
+    region: str,
 ) -> str:
     """The signature botocore computes for the request as it arrived."""
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
 
     raw_path = request.scope.get("raw_path") or request.url.path.encode()
     query = request.scope.get("query_string") or b""
@@ -183,6 +181,6 @@ def _signature(
     headers = {name: ",".join(request.headers.getlist(name)) for name in signed}
     rebuilt = AWSRequest(method=request.method, url=url, data=body, headers=headers)
     rebuilt.context["timestamp"] = request.headers.get("x-amz-date", "")
-    signer = SigV4Auth(Credentials(key.access_key, key.secret_key, key.token), service, region)
+    signer = SigV4Auth(key, service, region)
     canonical = signer.canonical_request(rebuilt)
     return str(signer.signature(signer.string_to_sign(rebuilt, canonical), rebuilt))

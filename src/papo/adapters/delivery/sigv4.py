@@ -18,12 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
 
-
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    access_key: str
-    secret_key: str
-    token: str | None = None
+from botocore.credentials import ReadOnlyCredentials
 
 
 def _hmac(key: bytes, msg: str) -> bytes:
@@ -50,7 +45,7 @@ class _Second:
 class SigV4Signer:
     def __init__(
         self,
-        credentials: Callable[[], Credentials],
+        credentials: Callable[[], ReadOnlyCredentials],
         region: str,
         service: str = "execute-api",
         clock: Callable[[], float] = time.time,
@@ -101,7 +96,7 @@ class SigV4Signer:
         self,
         now: int,
         key: tuple[object, ...],
-        creds: Credentials,
+        creds: ReadOnlyCredentials,
         host: str,
         headers: dict[str, str],
     ) -> _Second:
@@ -121,7 +116,7 @@ class SigV4Signer:
             key=key,
             canonical_tail=f"\n\n{canonical_headers}\n{signed_names}\n",
             string_prefix=f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n",
-            signing_key=self._signing_key(creds.secret_key, day),
+            signing_key=self._signing_key(creds.secret_key or "", day),
             added=added,
             authorization=(
                 f"AWS4-HMAC-SHA256 Credential={creds.access_key}/{scope}, "
@@ -130,7 +125,7 @@ class SigV4Signer:
         )
 
 
-def botocore_credentials() -> Callable[[], Credentials] | None:
+def botocore_credentials() -> Callable[[], ReadOnlyCredentials] | None:
     """The credentials boto3 would use (environment, profile, container role).
 
     Returns a function giving the current frozen credentials, refreshed by
@@ -143,8 +138,4 @@ def botocore_credentials() -> Callable[[], Credentials] | None:
     if found is None:
         return None
 
-    def current() -> Credentials:
-        frozen = found.get_frozen_credentials()
-        return Credentials(frozen.access_key or "", frozen.secret_key or "", frozen.token)
-
-    return current
+    return found.get_frozen_credentials
