@@ -82,18 +82,22 @@ def import_ms(python: Path, series: Series, *extra: str) -> tuple[float, str]:
 
 
 def profile(python: Path, series: Series, count: int) -> None:
-    """The modules whose own import time was longest, from `-X importtime`."""
+    """The modules whose own import time was longest, from `-X importtime`: those
+    the timed import loaded, not the interpreter's start."""
     _, shown = import_ms(python, series, "-X", "importtime")
-    rows = []
-    for line in shown.splitlines():
+    rows: list[tuple[int, int, str]] = []
+    for line in reversed(shown.splitlines()):
         if not line.startswith("import time:") or "self [us]" in line:
             continue
-        own_us, total_us, module = line.removeprefix("import time:").split("|")
-        rows.append((int(own_us), int(total_us), module.strip()))
+        own_us, total_us, field = line.removeprefix("import time:").split("|")
+        module = field.strip()
+        if rows and len(field) - len(field.lstrip()) == 1:  # another top-level import
+            break
+        rows.append((int(own_us), int(total_us), module))
     print(f"\n{series.label}, python -X importtime: the {count} longest on their own")
     print(f"{'own ms':>7} {'with imports ms':>16}  module")
-    for own, total, name in sorted(rows, reverse=True)[:count]:
-        print(f"{own / 1e3:7.1f} {total / 1e3:16.1f}  {name}")
+    for own, total, module in sorted(rows, reverse=True)[:count]:
+        print(f"{own / 1e3:7.1f} {total / 1e3:16.1f}  {module}")
 
 
 def main(argv: list[str] | None = None) -> None:
