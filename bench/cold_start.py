@@ -16,7 +16,8 @@ is already in the runtime, compiled. So here:
 - each import timed inside a fresh process (the `import` statement alone, not
   the interpreter's start), the series taken in turn, once each per round, so
   that the machine's load falls on all of them alike; the medians of `--runs`
-  rounds, and each one's ratio to boto3's.
+  rounds and each one's ratio to boto3's, and the same of the fastest runs,
+  which a busy machine disturbs least.
 
 `--profile` adds what `python -X importtime` says of the handler's import from
 the first zip: the modules that took longest on their own.
@@ -140,23 +141,32 @@ def measure(work: Path, arch: str, archives: list[Path] | None, runs: int, top: 
     samples: dict[str, list[float]] = {one.label: [] for one in series}
     for one in series:  # not counted: the first reads the files into the page cache
         import_ms(python, one)
+    load_before = os.getloadavg()[0]
     for _ in range(runs):
         for one in series:
             samples[one.label].append(import_ms(python, one)[0])
+    load_after = os.getloadavg()[0]
 
-    boto3 = statistics.median(samples["boto3"])
+    boto3 = samples["boto3"]
     print(
         f"import in a fresh Python {lambda_zip.PYTHON_VERSION} process, {arch}, code "
-        f"read-only, no bytecode written; medians of {runs} rounds, series in turn"
+        f"read-only, no bytecode written; {runs} rounds, series in turn"
+    )
+    print(
+        f"load average {load_before:.1f} before, {load_after:.1f} after, on "
+        f"{os.cpu_count()} CPUs: a loaded machine slows the longer import more"
     )
     width = max(len(one.label) for one in series)
-    print(f"{'':{width}} {'median ms':>10} {'min ms':>8} {'max ms':>8} {'of boto3':>9}")
+    print(
+        f"{'':{width}} {'median ms':>10} {'min ms':>8} {'max ms':>8} "
+        f"{'median/boto3':>13} {'min/boto3':>10}"
+    )
     for one in series:
         times = samples[one.label]
         median = statistics.median(times)
         print(
             f"{one.label:{width}} {median:10.1f} {min(times):8.1f} {max(times):8.1f} "
-            f"{median / boto3:9.2f}"
+            f"{median / statistics.median(boto3):13.2f} {min(times) / min(boto3):10.2f}"
         )
     if top:
         profile(python, series[1], top)
