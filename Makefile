@@ -14,7 +14,7 @@ SAM := env SAM_CLI_TELEMETRY=0 $(CURDIR)/$(BIN)/uv tool run --quiet --from $(SAM
 SAM_OFFLINE := -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
 	AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline AWS_ENDPOINT_URL=http://127.0.0.1:9
 
-.PHONY: help install web test-web run test docs docs-serve lint lint-template typecheck pytest bench-delivery bench-fanout bench-bot bench-costs bench-aws bench-reads bench-storm lambda serve-lambda deploy dist lock clean
+.PHONY: help install web test-web run test docs docs-serve lint lint-template typecheck pytest bench-delivery bench-fanout bench-bot bench-costs bench-aws bench-reads bench-storm bench-cold-start lambda serve-lambda deploy dist lock clean
 
 help:
 	@echo "make run             start papo locally (emulator, SQLite, web client)"
@@ -34,6 +34,7 @@ help:
 	@echo "make bench-aws       fan-out to 100-10,000 over a Management API 20 ms away, papo vs boto3"
 	@echo "make bench-reads     DynamoDB read units of a room's member list at 100-10,000 members"
 	@echo "make bench-storm     100 and 300 people joining at once, with the join window and without"
+	@echo "make bench-cold-start  the handler's import from the zip on Python 3.12, against boto3's"
 	@echo "make lock            re-pin requirements/dev.txt from pyproject.toml"
 
 install: $(STAMP)
@@ -112,6 +113,9 @@ bench-reads: install
 
 bench-storm: install
 	$(BIN)/python bench/join_storm.py
+
+bench-cold-start: install
+	$(BIN)/python bench/cold_start.py
 
 # papo and what Lambda's Python 3.12 lacks (it has boto3), for ARCH, from any machine.
 lambda: install

@@ -1,6 +1,7 @@
 """Lambda's Python on this machine, for `make serve-lambda`: a virtual environment
-of Python 3.12 with what Lambda's runtime has beside the zip (boto3), at the
-versions papo is tested with (`requirements/dev.txt` as constraints).
+of Python 3.12 with what Lambda's runtime has beside the zip (boto3, with its
+bytecode, as the runtime has it), at the versions papo is tested with
+(`requirements/dev.txt` as constraints).
 
     python -m deploy.lambda_runtime .venv-lambda    # its bin/ goes first on PATH
 
@@ -35,7 +36,8 @@ def create(folder: Path) -> Path:
         shutil.rmtree(folder)
     subprocess.run([uv(), "venv", "--quiet", "--python", base, str(folder)], check=True)  # noqa: S603
     python = folder / "bin" / "python"
-    command = [uv(), "pip", "install", "--quiet", "--python", str(python), *IN_THE_RUNTIME]
+    command = [uv(), "pip", "install", "--quiet", "--compile-bytecode", "--python", str(python)]
+    command += IN_THE_RUNTIME
     constraints = ROOT / "requirements" / "dev.txt"
     if constraints.is_file():
         command += ["--constraint", str(constraints)]

@@ -5,7 +5,8 @@ Lambda imports the handler before the first event, and every import counts
 Each adapter loads when first built: `$connect` posts nothing, so the Management
 API's HTTP and TLS stack and botocore wait for the first frame, and the OpenAI
 SDK for the first question to the bot, and the confusables' data for the
-first name.
+first name. A resume token's hashes (hashlib, secrets), a binary frame's
+base64 and the bot's coalescing of its answer wait for the routes that use them.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ LATER = (
     "openai",
     "ssl",
     "confusable_homoglyphs",
+    "hashlib",
+    "secrets",
+    "base64",
+    "papo.core.coalesce",
 )
 
 SCRIPT = """

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from papo.core import presence, protocol, render
-from papo.core.coalesce import coalesce
 from papo.core.memory import bound_tokens, conversation, estimate_tokens, prompt_bound
 from papo.core.ports import (
     AnswerJob,
@@ -144,6 +143,8 @@ class Answerer:
         return turns, reserved, max_tokens
 
     def _batches(self, reply: BotReply) -> Iterator[str]:
+        from papo.core.coalesce import coalesce  # its thread and queue: the bot's routes only
+
         s = self.room.rules.streaming
         return coalesce(
             reply,

@@ -4,13 +4,14 @@ A resume token is `session id.secret`: the secret is 256 random bits, and the
 store keeps only its SHA-256, compared in constant time. What a client missed
 is read from the room's stream and the session's own, after the offsets it
 names, a page at a time.
+
+hashlib, hmac and secrets are imported by the routes that use a token, not
+with the handler: most routes never do, and OpenSSL's hashes are a
+noticeable part of a cold start.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from collections.abc import Callable
 from typing import Protocol
 
@@ -25,11 +26,15 @@ class Streams(RoomStream, Sessions, Protocol):
 
 
 def _hash(secret: str) -> str:
+    import hashlib
+
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def new_token(session_id: str) -> tuple[str, str]:
     """A fresh resume token for a session, and the hash the store keeps of it."""
+    import secrets
+
     secret = secrets.token_urlsafe(32)
     return f"{session_id}.{secret}", _hash(secret)
 
@@ -39,6 +44,8 @@ def session_id_of(token: str) -> str:
 
 
 def token_matches(token: str, session: Session) -> bool:
+    import hmac
+
     _, _, secret = token.partition(".")
     return hmac.compare_digest(_hash(secret), session.token_hash)
 
