@@ -9,12 +9,13 @@ does not explain.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
+import msgspec.structs
 
 from papo.adapters.bot.openai_bot import OpenAiSettings
 from papo.core.rules import MAX_ANSWER_TOKENS, Rules
@@ -27,8 +28,7 @@ class ConfigError(ValueError):
     """A setting has a value papo cannot use."""
 
 
-@dataclass(frozen=True)
-class DoorSettings:
+class DoorSettings(msgspec.Struct, frozen=True):
     """Who may connect: `off` (an open room), `invite` (signed invite links) or
     `oidc` (an ID token from an OpenID Connect issuer); read by the authorizer."""
 
@@ -40,8 +40,7 @@ class DoorSettings:
     oidc_name_claim: str = "name"
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(msgspec.Struct, frozen=True):
     store: str = "sqlite"
     sqlite_path: str = "data/papo.sqlite3"
     table: str = "papo"
@@ -52,10 +51,10 @@ class Settings:
     region: str | None = None
     key_parameter: str | None = None
     key_secret: str | None = None
-    rules: Rules = field(default_factory=Rules)
+    rules: Rules = msgspec.field(default_factory=Rules)
     """The chat core's rules, handed to it whole."""
-    door: DoorSettings = field(default_factory=DoorSettings)
-    openai: OpenAiSettings = field(default_factory=OpenAiSettings)
+    door: DoorSettings = msgspec.field(default_factory=DoorSettings)
+    openai: OpenAiSettings = msgspec.field(default_factory=OpenAiSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -84,7 +83,7 @@ def _replaced(default: Any, values: dict[str, Any]) -> Any:
         name: _replaced(getattr(default, name), value) if isinstance(value, dict) else value
         for name, value in values.items()
     }
-    return dataclasses.replace(default, **changes)
+    return msgspec.structs.replace(default, **changes)
 
 
 def _text(_: str, raw: str) -> str:
@@ -125,8 +124,7 @@ def _one_of(*choices: str, fold: bool = False) -> Callable[[str, str], str]:
     return parse
 
 
-@dataclass(frozen=True)
-class Variable:
+class Variable(msgspec.Struct, frozen=True):
     names: tuple[str, ...]
     """The variable, then any it falls back to."""
     setting: str

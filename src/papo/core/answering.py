@@ -12,7 +12,8 @@ back, less what it used.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+import msgspec
 
 from papo.core import presence, protocol, render
 from papo.core.memory import bound_tokens, conversation, estimate_tokens, prompt_bound
@@ -54,8 +55,7 @@ def _refusal(error: BotError) -> Refusal:
     return Refusal(FAILURE_CODES[error.failure], retry_after_s=retry)
 
 
-@dataclass
-class Answerer:
+class Answerer(msgspec.Struct):
     """Answers questions asked in `room`, reading and posting only through it."""
 
     room: Room

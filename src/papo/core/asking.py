@@ -5,7 +5,7 @@ and its answer produced here or handed to `Answers` to produce elsewhere
 
 from __future__ import annotations
 
-import dataclasses
+import msgspec.structs
 
 from papo.core import protocol
 from papo.core.answering import BOT_MEMORY, Answerer
@@ -77,7 +77,7 @@ def _ask(room: Room, job: AnswerJob) -> AnswerJob:
         message,
     )
     room.broadcast(room.audience(), frame)
-    return dataclasses.replace(job, question_offset=offset)
+    return msgspec.structs.replace(job, question_offset=offset)
 
 
 def _reset(room: Room, sender: str) -> None:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+
+import msgspec
 
 from papo.core import asking, messages, naming, protocol, render, resuming
 from papo.core.answering import Answerer
@@ -55,16 +56,15 @@ UNPACED = frozenset({"ping"})
 """The heartbeat is not counted: a client sends it to stay, not to speak."""
 
 
-@dataclass
-class Chat:
+class Chat(msgspec.Struct):
     """Serves a container's events, each in the room of its connection.
     `bot` None means no bot is configured; `answers` None means answers are
     produced at once, in the invocation that got the question."""
 
     store: Store
     delivery: Delivery
-    rules: Rules = field(default_factory=Rules)
-    texts: Texts = field(default_factory=Texts)
+    rules: Rules = msgspec.field(default_factory=Rules)
+    texts: Texts = msgspec.field(default_factory=Texts)
     bot: Bot | None = None
     answers: Answers | None = None
     clock: Callable[[], int] = now_ms

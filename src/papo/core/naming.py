@@ -10,7 +10,7 @@ back with a resume token is `papo.core.resuming`.
 
 from __future__ import annotations
 
-import dataclasses
+import msgspec.structs
 
 from papo.core import joining, presence, protocol, render, sessions
 from papo.core.ports import ClaimStatus, Envelope, Identity
@@ -217,7 +217,7 @@ def _rename_session(room: Room, session_id: str, name: str) -> None:
     """A renamed person's token now resumes the new name."""
     session = room.store.session(session_id)
     if session is not None:
-        room.store.save_session(dataclasses.replace(session, name=name))
+        room.store.save_session(msgspec.structs.replace(session, name=name))
 
 
 def recent_history(room: Room, now: int) -> bytes | None:

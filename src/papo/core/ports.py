@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
+import msgspec
 
-@dataclass(frozen=True, slots=True)
-class Connection:
+
+class Connection(msgspec.Struct, frozen=True):
     """A WebSocket connection the store knows; `name` is None until `setName`."""
 
     connection_id: str
@@ -31,8 +31,7 @@ class Connection:
     """Who the door let in (an invite, an OpenID Connect subject); None when it is open."""
 
 
-@dataclass(frozen=True, slots=True)
-class Identity:
+class Identity(msgspec.Struct, frozen=True):
     """Who a connection is, as the authorizer at the door said: `principal`, and
     the one `name` it may take, if its invite or identity names one."""
 
@@ -69,8 +68,7 @@ class ClaimStatus(enum.Enum):
     NO_CONNECTION = "no_connection"
 
 
-@dataclass(frozen=True, slots=True)
-class Claim:
+class Claim(msgspec.Struct, frozen=True):
     """The outcome of claiming a name; `previous` is the name the connection had."""
 
     status: ClaimStatus
@@ -142,8 +140,7 @@ class ConnectionStore(Protocol):
         """The member holding `name` (ignoring case), if any."""
 
 
-@dataclass(frozen=True, slots=True)
-class Envelope:
+class Envelope(msgspec.Struct, frozen=True):
     """Frames for one connection, posted in this order."""
 
     connection_id: str
@@ -169,8 +166,7 @@ class Delivery(Protocol):
         (410); an answer that says nothing either way counts as open."""
 
 
-@dataclass(frozen=True, slots=True)
-class LoggedMessage:
+class LoggedMessage(msgspec.Struct, frozen=True):
     """A public message kept in the room's log: people's, and the bot's answers."""
 
     msg_id: str
@@ -223,8 +219,7 @@ class RoomStream(Protocol):
         write that finished before it began."""
 
 
-@dataclass(frozen=True, slots=True)
-class Session:
+class Session(msgspec.Struct, frozen=True):
     """A person's resumable place in the room: their name, and who holds it."""
 
     session_id: str
@@ -300,8 +295,7 @@ class Store(ConnectionStore, RoomStream, Sessions, Counters, Protocol):
         """The room a connection joined (None: no such connection)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Turn:
+class Turn(msgspec.Struct, frozen=True):
     """One message of a conversation sent to the bot."""
 
     role: str
@@ -352,8 +346,7 @@ class Bot(Protocol):
         piece are retried where safe."""
 
 
-@dataclass(frozen=True, slots=True)
-class AnswerJob:
+class AnswerJob(msgspec.Struct, frozen=True):
     """A question the bot is to answer, and what was reserved for it."""
 
     answer_id: str

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass
+
+import msgspec
 
 from papo.core.ports import AnswerJob, Counters, PaceWindow
 from papo.core.refusals import ErrorCode, Refusal
@@ -24,8 +25,7 @@ MINUTE_MS = 60_000
 DAY_MS = 24 * 60 * MINUTE_MS
 
 
-@dataclass(frozen=True, slots=True)
-class Reservation:
+class Reservation(msgspec.Struct, frozen=True):
     tokens: int
     budget_key: str
     budget_expires_at: int
@@ -39,8 +39,7 @@ def _busy_key(connection_id: str) -> str:
     return f"busy:{connection_id}"
 
 
-@dataclass(frozen=True)
-class Quota:
+class Quota(msgspec.Struct, frozen=True):
     counters: Counters
     rules: BotRules
 
@@ -115,8 +114,7 @@ class Quota:
         self.release(job.asker_id, now)
 
 
-@dataclass(frozen=True)
-class Pace:
+class Pace(msgspec.Struct, frozen=True):
     """How fast one connection may send: at most `burst` frames in each window
     of `burst_window_ms`, and `per_minute` in each calendar minute; counted
     atomically in the store, so that it holds across containers."""

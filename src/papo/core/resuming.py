@@ -8,7 +8,7 @@ the offsets they name (`papo.core.sessions.missed`).
 
 from __future__ import annotations
 
-import dataclasses
+import msgspec.structs
 
 from papo.core import joining, naming, protocol, sessions
 from papo.core.ports import ClaimStatus, Envelope
@@ -52,7 +52,7 @@ def resume(room: Room, actor: Actor, name: str, resume: Payload) -> None:
         room.delivery.close(previous.connection_id)
     expires_at = now + room.rules.resume.token_ttl_ms
     store.save_session(
-        dataclasses.replace(session, connection_id=connection_id, expires_at=expires_at)
+        msgspec.structs.replace(session, connection_id=connection_id, expires_at=expires_at)
     )
     missed = sessions.missed(store, offset, session_id, private_offset, now)
     welcome = protocol.session_frame(

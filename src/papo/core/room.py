@@ -8,12 +8,12 @@ state of its own between events: that lives in the store.
 
 from __future__ import annotations
 
-import functools
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from papo.core import presence, protocol
 from papo.core.clock import now_ms
@@ -51,8 +51,7 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-@dataclass(frozen=True, slots=True)
-class Actor:
+class Actor(msgspec.Struct, frozen=True):
     """Who sent the frame being served: its connection, and who the door let
     in (None when the door is off). Passed to each action, never kept."""
 
@@ -60,16 +59,15 @@ class Actor:
     identity: Identity | None = None
 
 
-@dataclass
-class Room:
+class Room(msgspec.Struct):
     """A room's stream and audience, and what a concern needs beside them."""
 
     name: str
     store: Store
     """The store's view of this room."""
     delivery: Delivery
-    rules: Rules = field(default_factory=Rules)
-    texts: Texts = field(default_factory=Texts)
+    rules: Rules = msgspec.field(default_factory=Rules)
+    texts: Texts = msgspec.field(default_factory=Texts)
     """The server's sentences: what the stream keeps."""
     bot: Bot | None = None
     answers: Answers | None = None
@@ -78,11 +76,11 @@ class Room:
     sleep: Callable[[float], None] = time.sleep
     new_id: Callable[[], str] = new_id
 
-    @functools.cached_property
+    @property
     def pace(self) -> Pace:
         return Pace(self.store, self.rules.rate)
 
-    @functools.cached_property
+    @property
     def quota(self) -> Quota:
         return Quota(self.store, self.rules.bot)
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import functools
 import unicodedata
-from dataclasses import dataclass, field
+
+import msgspec
 
 from papo.core.names import mixes_scripts, skeleton_key
 from papo.core.refusals import ErrorCode, Refusal
@@ -24,8 +25,7 @@ message as `name: text`, so a name holding `: ` could pass for another
 sender (`Bot: the answer is`)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
+class Limits(msgspec.Struct, frozen=True):
     max_name_length: int = 32
     max_message_length: int = 4000
 
@@ -112,8 +112,7 @@ MAX_ANSWER_TOKENS = 8000
 """A whole answer goes out in one frame, and a frame has at most 128 KB."""
 
 
-@dataclass(frozen=True, slots=True)
-class BotRules:
+class BotRules(msgspec.Struct, frozen=True):
     """How the bot behaves and what it may cost."""
 
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
@@ -132,8 +131,7 @@ class BotRules:
         return self.memory_tokens + self.max_answer_tokens
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryRules:
+class HistoryRules(msgspec.Struct, frozen=True):
     """What the room keeps of its public messages, for newcomers and the bot."""
 
     messages: int = 50
@@ -142,8 +140,7 @@ class HistoryRules:
     """How long a public message is kept."""
 
 
-@dataclass(frozen=True, slots=True)
-class StreamingRules:
+class StreamingRules(msgspec.Struct, frozen=True):
     """How a streaming answer is gathered into posts (see `papo.core.coalesce`)."""
 
     interval_ms: int = 250
@@ -152,8 +149,7 @@ class StreamingRules:
     max_chars: int = 4000
 
 
-@dataclass(frozen=True, slots=True)
-class JoinRules:
+class JoinRules(msgspec.Struct, frozen=True):
     """How a big room hears who is here when many join at once. A change of
     who is here tells everyone at once, unless the room has `from_members`
     people or more and was told less than `window_ms` ago: then it waits for
@@ -167,8 +163,7 @@ class JoinRules:
     from_members: int = 20
 
 
-@dataclass(frozen=True, slots=True)
-class RateRules:
+class RateRules(msgspec.Struct, frozen=True):
     """How much one connection may say: a burst, and a steady rate."""
 
     burst: int = 10
@@ -177,8 +172,7 @@ class RateRules:
     per_minute: int = 60
 
 
-@dataclass(frozen=True, slots=True)
-class ResumeRules:
+class ResumeRules(msgspec.Struct, frozen=True):
     """How long a person may come back as themselves."""
 
     token_ttl_ms: int = 12 * 60 * 60 * 1000
@@ -190,18 +184,17 @@ class ResumeRules:
     """A name taken by an identity (the door on) stays that identity's this long."""
 
 
-@dataclass(frozen=True, slots=True)
-class Rules:
+class Rules(msgspec.Struct, frozen=True):
     """Every rule of the room, handed to the chat core whole (built by
     `papo.settings.Settings` from the environment, or by a test)."""
 
-    limits: Limits = field(default_factory=Limits)
-    bot: BotRules = field(default_factory=BotRules)
-    history: HistoryRules = field(default_factory=HistoryRules)
-    streaming: StreamingRules = field(default_factory=StreamingRules)
-    resume: ResumeRules = field(default_factory=ResumeRules)
-    rate: RateRules = field(default_factory=RateRules)
-    joins: JoinRules = field(default_factory=JoinRules)
+    limits: Limits = msgspec.field(default_factory=Limits)
+    bot: BotRules = msgspec.field(default_factory=BotRules)
+    history: HistoryRules = msgspec.field(default_factory=HistoryRules)
+    streaming: StreamingRules = msgspec.field(default_factory=StreamingRules)
+    resume: ResumeRules = msgspec.field(default_factory=ResumeRules)
+    rate: RateRules = msgspec.field(default_factory=RateRules)
+    joins: JoinRules = msgspec.field(default_factory=JoinRules)
 
 
 def check_question(text: str, rules: BotRules) -> str:

@@ -7,7 +7,8 @@ here with a stable machine code (see `papo.core.protocol.ErrorCode`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+import msgspec
 
 from papo.core.refusals import ErrorCode, Refusal
 
@@ -178,8 +179,7 @@ _EXPECTED: dict[str, dict[str, str]] = {
 """What an INVALID_FIELD refusal says its field must be, by its `expected` detail."""
 
 
-@dataclass(frozen=True, slots=True)
-class Texts:
+class Texts(msgspec.Struct, frozen=True):
     """The sentences of one language."""
 
     language: str = ENGLISH

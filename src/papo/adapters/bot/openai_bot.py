@@ -13,8 +13,9 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from papo.core.ports import BotError, BotFailure, Turn
 
@@ -26,8 +27,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_MODEL = "gpt-5.4-mini"
 
 
-@dataclass(frozen=True)
-class OpenAiSettings:
+class OpenAiSettings(msgspec.Struct, frozen=True):
     base_url: str | None = None
     model: str = DEFAULT_MODEL
     temperature: float | None = None
