@@ -147,13 +147,13 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
 _EXPECTED: dict[str, dict[str, str]] = {
     ENGLISH: {
         "text": "text",
-        "number": "a whole number, 0 or more",
+        "number": "a whole number from 0 to {most}",
         "resume": 'true, or an object with the "token" papo gave',
         "language": "one of " + ", ".join(LANGUAGES),
     },
     PORTUGUESE: {
         "text": "texto",
-        "number": "um número inteiro, 0 ou mais",
+        "number": "um número inteiro de 0 a {most}",
         "resume": 'true, ou um objeto com o "token" que o papo deu',
         "language": "um destes: " + ", ".join(LANGUAGES),
     },
@@ -194,7 +194,8 @@ class Texts:
         wait = self.duration(refusal.retry_after_s or 1)
         details = dict(refusal.details)
         if "expected" in details:
-            details["expected"] = _EXPECTED[self.language][str(details["expected"])]
+            expected = _EXPECTED[self.language][str(details["expected"])]
+            details["expected"] = expected.format(**details)
         return _ERRORS[self.language][refusal.code].format(wait=wait, **details)
 
     def duration(self, seconds: int) -> str:
