@@ -284,3 +284,25 @@ def test_gaps_of_any_width_are_one_space(room: Room) -> None:
     assert room.name("Ana Paula") is None
     for spoof in ("Ana  Paula", "Ana\u3000Paula", "Ana\u2800Paula", "Ana\u2003\u3164Paula"):
         assert room.name(spoof) == "name_taken", spoof
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("Ana\u3000\u3000Paula", "Ana Paula"),
+        ("An\u200aa", "An a"),  # a hair space shows as a space
+        ("Brun\u2007o", "Brun o"),
+        ("Ana\u3164Paula", "AnaPaula"),  # a filler some screens draw wide, others not at all
+        ("\u2800Zo\u034fe\u0308\ufe0f", "Zo\u00eb"),
+        ("Ana \u2764\ufe0f", "Ana \u2764"),
+    ],
+)
+def test_a_name_is_shown_as_it_shows_anyway(room: Room, typed: str, shown: str) -> None:
+    assert room.name(typed) is None
+    assert [m.name for m in room.store.members()] == [shown]
+
+
+def test_a_thin_space_does_not_hide_in_a_name_of_someone_here(room: Room) -> None:
+    assert room.name("Ana") is None
+    assert room.name("An\u200aa") is None
+    assert sorted(m.name for m in room.store.members()) == ["An a", "Ana"]

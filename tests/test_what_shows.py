@@ -5,8 +5,8 @@ blank braille cell, combining marks, small capitals and compatibility forms),
 on both stores. Each test has a room of its own, where Ana, Ana Paula and
 Bruno stay while the examples come and go.
 
-The oracle is Unicode's own data as the `regex` package carries it
-(Default_Ignorable_Code_Point, White_Space), which papo's code does not use.
+The judge is Unicode's own data as the `regex` package carries it
+(`tests.unicode_oracle`), which papo's code does not use.
 The number of examples is bounded, and CI runs them derandomized.
 """
 
@@ -21,40 +21,20 @@ from collections.abc import Callable
 
 import hypothesis.strategies as st
 import pytest
-import regex
 from hypothesis import HealthCheck, given, settings
 
 from papo.core.chat import Chat
 from papo.core.ports import Store
 from papo.core.rules import RateRules
 from tests.recording import RecordingDelivery
-
-DEFAULT_IGNORABLE = regex.compile(r"\p{Default_Ignorable_Code_Point}")
-WHITE_SPACE = regex.compile(r"\p{White_Space}")
-BRAILLE_BLANK = "\u2800"
-
-
-def draws_nothing(char: str) -> bool:
-    return bool(
-        DEFAULT_IGNORABLE.match(char)
-        or WHITE_SPACE.match(char)
-        or unicodedata.category(char) == "Cf"
-        or char == BRAILLE_BLANK
-    )
-
-
-def is_mark(char: str) -> bool:
-    return unicodedata.category(char).startswith("M")
-
-
-def shows_a_letter_or_digit(name: str) -> bool:
-    return any(unicodedata.category(c)[0] in "LN" and not draws_nothing(c) for c in name)
-
-
-def shows_something(text: str) -> bool:
-    """Something drawn on its own: neither nothing nor a mark (which draws on
-    the character before it)."""
-    return any(not draws_nothing(c) and not is_mark(c) for c in text)
+from tests.unicode_oracle import (
+    BRAILLE_BLANK,
+    DEFAULT_IGNORABLE,
+    WHITE_SPACE,
+    passes_for,
+    shows_a_letter_or_digit,
+    shows_something,
+)
 
 
 @functools.cache
@@ -175,10 +155,17 @@ class Room:
 
     def try_name(self, name: str) -> str | None:
         """As `join`, and whoever joined leaves again."""
+        return self.shown(name)[0]
+
+    def shown(self, name: str) -> tuple[str | None, str | None]:
+        """The code of the refusal, or the name as the room was shown it; whoever
+        joined leaves again."""
         refused = self.join(name)
-        self.chat.disconnect(f"{self.room}-{next(self.people) - 1}=")
+        cid = f"{self.room}-{next(self.people) - 1}="
+        connection = self.store.in_room(self.room).get(cid)
+        self.chat.disconnect(cid)
         self.delivery.everyone()
-        return refused
+        return refused, connection.name if connection and refused is None else None
 
     def members(self) -> list[str]:
         return sorted(m.name for m in self.store.in_room(self.room).members())
@@ -205,6 +192,31 @@ def test_a_name_that_shows_as_the_bot_or_someone_present_is_refused(
     spoof = data.draw(passing_for(target), label="spoof")
     assert room.try_name(spoof) is not None, f"{spoof!r} passed for {target}"
     assert room.members() == sorted(PRESENT)
+
+
+@st.composite
+def near(draw: st.DrawFn, name: str) -> str:
+    """A name close to `name`: some letters swapped for look-alikes, and here
+    and there anything that draws nothing, any gap or any mark."""
+    anything = st.one_of(st.just(""), nothing, gaps, marks)
+    out = [draw(anything)]
+    for char in name:
+        out.append(draw(st.one_of(st.just(char), st.sampled_from(looks_the_same(char)))))
+        out.append(draw(anything))
+    return "".join(out)
+
+
+@EXAMPLES
+@given(data=st.data(), target=st.sampled_from(RESERVED + PRESENT))
+def test_a_name_accepted_does_not_show_as_the_bot_or_someone_present(
+    room: Room, data: st.DataObject, target: str
+) -> None:
+    name = data.draw(near(target), label="name")
+    refused, shown = room.shown(name)
+    if refused is None:
+        assert shown is not None
+        for other in RESERVED + PRESENT:
+            assert not passes_for(shown, other), f"{name!r} shown as {shown!r} passes for {other}"
 
 
 @EXAMPLES

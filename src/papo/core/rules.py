@@ -62,20 +62,23 @@ def _reserved_keys() -> frozenset[str]:
 
 
 def check_name(raw: str, limits: Limits) -> str:
-    """The name as papo will show it, or a Refusal saying what is wrong."""
-    name = visible.trim(unicodedata.normalize("NFC", raw))
-    if any(unicodedata.category(ch) in _FORBIDDEN_CATEGORIES for ch in name):
+    """The name as papo will show it, or a Refusal saying what is wrong. It is
+    shown as it shows anyway (`papo.core.visible.form`): without what draws
+    nothing, each gap one plain space, so that no name holds a character that
+    some screens draw and others do not."""
+    typed = visible.trim(unicodedata.normalize("NFC", raw))
+    if any(unicodedata.category(ch) in _FORBIDDEN_CATEGORIES for ch in typed):
         raise Refusal(ErrorCode.NAME_INVALID_CHARACTERS)
-    shown = visible.form(name)
-    if not shown:
-        raise Refusal(ErrorCode.NAME_EMPTY)
-    if len(name) > limits.max_name_length:
+    if len(typed) > limits.max_name_length:
         raise Refusal(ErrorCode.NAME_TOO_LONG, limit=limits.max_name_length)
-    if not visible.has_letter_or_digit(shown):
+    name = visible.form(typed)
+    if not name:
+        raise Refusal(ErrorCode.NAME_EMPTY)
+    if not visible.has_letter_or_digit(name):
         raise Refusal(ErrorCode.NAME_NO_LETTERS)
     if not _COLONS.isdisjoint(name) or ":" in unicodedata.normalize("NFKC", name):
         raise Refusal(ErrorCode.NAME_HAS_COLON)
-    if mixes_scripts(shown):
+    if mixes_scripts(name):
         raise Refusal(ErrorCode.NAME_MIXED_SCRIPTS)
     if reserved_key(name) in _reserved_keys():
         raise Refusal(ErrorCode.NAME_RESERVED, name=name)
