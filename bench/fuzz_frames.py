@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import socket
 import subprocess
@@ -154,6 +155,7 @@ def main() -> None:
     parser.add_argument("--handshakes", type=int, default=100)
     parser.add_argument("--only", choices=["sqlite", "dynamodb"])
     args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's line for each request
     with tempfile.TemporaryDirectory(prefix="papo-fuzz-") as folder:
         data = Path(folder)
         if args.only in (None, "sqlite"):

@@ -311,12 +311,14 @@ class Findings:
 
 
 class _Client:
-    """One connection of a fuzzing client, read as it goes."""
+    """A fuzzing client: one connection at a time, read as it goes, and a new
+    one whenever the server closes it."""
 
     def __init__(self, url: str, findings: Findings) -> None:
         self.url = url
         self.findings = findings
         self.arrived = asyncio.Event()
+        self.synced = asyncio.Event()
         self.ws: ClientConnection | None = None
         self.reader: asyncio.Task[None] | None = None
         self.closing = False
@@ -329,6 +331,8 @@ class _Client:
         try:
             async for raw in ws:
                 self.findings.hear(raw)
+                if '"missed"' in str(raw):
+                    self.synced.set()
                 self.arrived.set()
         except ConnectionClosed:
             pass
@@ -336,29 +340,39 @@ class _Client:
             self.findings.closes[ws.close_code or 1006] += 1
         self.arrived.set()
 
-    async def send(self, frame: Frame, answer_s: float) -> None:
-        """Sends a frame and waits for something back (or the close), connecting
-        again if the server closed the connection."""
+    async def _send(self, data: str | bytes, text: bool) -> None:
+        """Sends on the open connection; if the server closed it meanwhile (after
+        an earlier frame), on a new one."""
         assert self.ws is not None
         assert self.reader is not None
+        try:
+            await self.ws.send(data, text=text)
+        except ConnectionClosed:
+            await self.reader
+            await self.open()
+            assert self.ws is not None
+            await self.ws.send(data, text=text)
+
+    async def send(self, frame: Frame, answer_s: float) -> None:
+        """Sends a frame and waits for something back (or the close)."""
         self.arrived.clear()
         try:
-            await self.ws.send(frame.data, text=frame.text)
+            await self._send(frame.data, frame.text)
             await asyncio.wait_for(self.arrived.wait(), answer_s)
         except ConnectionClosed:
             pass
         except TimeoutError:
             self.findings.unanswered[frame.kind] += 1
+        assert self.reader is not None
         if self.reader.done():
             await self.open()
 
     async def answers(self, answer_s: float) -> bool:
-        """Whether a `sync` (which runs the function) still gets an answer."""
-        assert self.ws is not None
-        self.arrived.clear()
+        """Whether a `sync` (which runs the function) still gets its answer."""
+        self.synced.clear()
         with contextlib.suppress(ConnectionClosed, TimeoutError):
-            await self.ws.send(json.dumps({"action": "sync"}))
-            await asyncio.wait_for(self.arrived.wait(), answer_s)
+            await self._send(json.dumps({"action": "sync"}), True)
+            await asyncio.wait_for(self.synced.wait(), answer_s)
             return True
         return False
 

@@ -41,7 +41,7 @@ def test_hostile_frames_from_outside(served: str, tmp_path: Path) -> None:
     assert findings.wrongly_heard == []
     assert dict(findings.unanswered) == {}
     assert findings.answered_at_the_end == 3
-    assert findings.closes[1007] == findings.frames["not UTF-8"]
+    assert 0 < findings.closes[1007] <= findings.frames["not UTF-8"]
     log = log_findings((tmp_path / "papo-serve.log").read_text())
     assert log["tracebacks"] == 0
     said_1007 = sum(n for line, n in log["own lines"].items() if "not in UTF" in line)
