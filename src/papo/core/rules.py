@@ -67,10 +67,10 @@ def check_name(raw: str, limits: Limits) -> str:
     nothing, each gap one plain space, so that no name holds a character that
     some screens draw and others do not."""
     typed = visible.trim(unicodedata.normalize("NFC", raw))
-    if any(unicodedata.category(ch) in _FORBIDDEN_CATEGORIES for ch in typed):
-        raise Refusal(ErrorCode.NAME_INVALID_CHARACTERS)
     if len(typed) > limits.max_name_length:
         raise Refusal(ErrorCode.NAME_TOO_LONG, limit=limits.max_name_length)
+    if any(unicodedata.category(ch) in _FORBIDDEN_CATEGORIES for ch in typed):
+        raise Refusal(ErrorCode.NAME_INVALID_CHARACTERS)
     name = visible.form(typed)
     if not name:
         raise Refusal(ErrorCode.NAME_EMPTY)
