@@ -148,6 +148,43 @@ def test_bad_names_are_refused_to_the_sender_only(room: Room, name: str, code: s
     assert [m.name for m in room.store.members()] == ["Bruno"]
 
 
+MESSAGES_THAT_SHOW_AS_NOTHING = [
+    "\u200b",  # ZERO WIDTH SPACE
+    "\u202e",  # RIGHT-TO-LEFT OVERRIDE
+    "\u2060",  # WORD JOINER
+    "\ufeff",  # BYTE ORDER MARK
+    "\u2800",  # BRAILLE PATTERN BLANK
+    "\u3164",  # HANGUL FILLER
+    "\u0301",  # an accent on nothing
+    "\u200b \u3164\n\u2800\ufe0f",
+]
+
+
+@pytest.mark.parametrize("action", ["sendPublic", "sendPrivate", "sendBot"])
+@pytest.mark.parametrize("text", MESSAGES_THAT_SHOW_AS_NOTHING)
+def test_messages_that_show_as_nothing_are_refused(room: Room, action: str, text: str) -> None:
+    room.join("A=", "Ana")
+    room.join("B=", "Bruno")
+    room.say("A=", action, to="Bruno", message=text)
+    assert refusal_to_a_only(room) == ("message_empty", action)
+
+
+@pytest.mark.parametrize("action", ["sendPublic", "sendPrivate", "sendBot"])
+@pytest.mark.parametrize("text", ["\x00", "hi\x00there", "\x1b[31mred", "\x7f", "\x85"])
+def test_control_characters_in_a_message_are_refused(room: Room, action: str, text: str) -> None:
+    room.join("A=", "Ana")
+    room.join("B=", "Bruno")
+    room.say("A=", action, to="Bruno", message=text)
+    assert refusal_to_a_only(room) == ("message_invalid_characters", action)
+
+
+def test_tabs_line_breaks_and_marks_on_letters_are_fine(room: Room) -> None:
+    room.join("A=", "Ana")
+    room.delivery.everyone()
+    room.say("A=", "sendPublic", message="e\u0301\tok\r\n\u2764\ufe0f")
+    assert room.delivery.take("A=")[0]["text"] == "e\u0301\tok\r\n\u2764\ufe0f"
+
+
 def test_a_name_of_32_characters_is_fine(room: Room) -> None:
     room.join("A=", "é" * 32)
     assert [m.name for m in room.store.members()] == ["é" * 32]
@@ -357,7 +394,9 @@ def test_brazilian_portuguese(tmp_path: Path) -> None:
     room.say("B=", "setName", name="Bia")
     assert room.delivery.take("A=")[1]["systemMessage"] == "Bruno agora se chama Bia."
     room.say("B=", "sendPublic", message="")
-    assert room.delivery.take("B=")[-1]["error"] == "A mensagem não pode ficar vazia."
+    assert room.delivery.take("B=")[-1]["error"] == (
+        "A mensagem não pode ficar vazia, nem ter só espaços e caracteres invisíveis."
+    )
     room.chat.disconnect("B=")
     assert room.delivery.take("A=")[1]["systemMessage"] == "Bia saiu."
 

@@ -206,6 +206,8 @@ def test_a_bad_resume_token_is_refused(room: Room, case: str) -> None:
         ({"token": 5}, 'The "resume.token" field of setName must be text.'),
         ({"token": "x", "offset": -1}, 'The "offset" field of setName must be a whole'),
         ({"token": "x", "offset": "3"}, 'The "offset" field of setName must be a whole'),
+        ({"token": "x", "offset": 2**63}, 'The "offset" field of setName must be a whole'),
+        ({"token": "x", "privateOffset": 2**53}, 'The "privateOffset" field of setName must'),
     ],
 )
 def test_a_malformed_resume_is_refused(room: Room, resume: object, said: str) -> None:

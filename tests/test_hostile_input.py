@@ -188,3 +188,35 @@ def test_the_handler_under_the_emulator_takes_any_frame(
     asyncio.run(asyncio.wait_for(scenario(), 120))
     assert served_papo.environment is not None
     invariants(SqliteStore(served_papo.environment["PAPO_SQLITE_PATH"]))
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"offset": 2**63},
+        {"offset": 2**64 + 1},
+        {"privateOffset": 10**40},
+        {"offset": 2**53},
+        {"offset": -(2**63) - 1},
+    ],
+)
+def test_a_whole_number_past_the_bound_is_refused(
+    containers: Callable[[], Store], fields: dict[str, int]
+) -> None:
+    """Every whole number a frame carries is bounded where it is read: past
+    2**53 - 1 it is refused with what it must be, on both stores (SQLite could
+    not even hold 2**63)."""
+    delivery = RecordingDelivery()
+    chat = Chat(store=containers(), delivery=delivery)
+    chat.connect("A=")
+    chat.act("setName", "A=", json.dumps({"name": "Ana"}))
+    delivery.everyone()
+    chat.act("sync", "A=", json.dumps({"action": "sync", **fields}))
+    (refused,) = delivery.take("A=")
+    assert refused["code"] == "invalid_field"
+    (field,) = fields
+    assert refused["error"] == (
+        f'The "{field}" field of sync must be a whole number from 0 to 9007199254740991.'
+    )
+    chat.act("sync", "A=", json.dumps({"action": "sync", "offset": 2**53 - 1}))
+    assert "code" not in delivery.take("A=")[0]

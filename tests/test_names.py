@@ -209,3 +209,100 @@ def test_skeleton_is_uts39s() -> None:
     assert names.skeleton("\u0420\u0430\u0443\u0420\u0430l") == "PayPal"  # Cyrillic ER, A, U
     assert names.skeleton("Kim") == "Kirn"
     assert names.skeleton("ǉ") == "lj"
+
+
+NAMES_THAT_SHOW_AS_NOTHING = [
+    "\u3164",  # HANGUL FILLER
+    "\uffa0",  # HALFWIDTH HANGUL FILLER
+    "\u115f",  # HANGUL CHOSEONG FILLER
+    "\u1160",  # HANGUL JUNGSEONG FILLER
+    "\u2800",  # BRAILLE PATTERN BLANK
+    "\u2800\u2800\u2800",
+    "\u034f",  # COMBINING GRAPHEME JOINER
+    "\ufe0f",  # VARIATION SELECTOR-16
+    "\u0301",  # a combining acute accent on nothing
+    "\u3164\u0301\u2800",
+    "\U000e0100",  # VARIATION SELECTOR-17
+]
+
+
+@pytest.mark.parametrize("name", NAMES_THAT_SHOW_AS_NOTHING)
+def test_names_that_show_as_nothing_are_refused(room: Room, name: str) -> None:
+    assert room.name(name) == "name_empty"
+    assert room.store.members() == []
+
+
+@pytest.mark.parametrize("name", ["!!!", "\U0001f98a", "\u2800-\u2800", "\u3164.\u3164"])
+def test_a_name_needs_a_letter_or_digit(room: Room, name: str) -> None:
+    assert room.name(name) == "name_no_letters"
+
+
+@pytest.mark.parametrize(
+    "spoof",
+    [
+        "\u0299\u1d0f\u1d1b",  # small capitals
+        "Bot\ufe0f",
+        "Bot\u034f",
+        "Bot\u3164",
+        "\u2800Bot",
+        "B\u0336ot",  # a stroke through the B
+        "Bot\u0301",  # an accent on the t
+        "Bot.",
+        "B o t",
+        "(Bot)",
+        "B.O.T.",
+        "\u0299\u1d0f\u1d1b\u2800",
+        "Sy\u034fstem",
+    ],
+)
+def test_names_that_show_as_the_bot_are_refused(room: Room, spoof: str) -> None:
+    assert room.name(spoof) == "name_reserved"
+
+
+@pytest.mark.parametrize("name", ["8ot", "Bot2", "Robot", "Bot Fan", "Abbot", "Botafogo"])
+def test_names_that_only_contain_the_bots_letters_are_fine(room: Room, name: str) -> None:
+    assert room.name(name) is None
+
+
+@pytest.mark.parametrize(
+    ("spoof", "code"),
+    [
+        ("\u1d00\u0274\u1d00", "name_confusable"),  # ANA in small capitals
+        ("Ana\ufe0f", "name_taken"),
+        ("Ana\u3164", "name_taken"),
+        ("\u2800Ana\u2800", "name_taken"),
+        ("A\u034fna", "name_taken"),
+        ("\u0301Ana", "name_taken"),
+    ],
+)
+def test_names_that_show_as_someone_here_are_refused(room: Room, spoof: str, code: str) -> None:
+    assert room.name("Ana") is None
+    assert room.name(spoof) == code
+
+
+def test_gaps_of_any_width_are_one_space(room: Room) -> None:
+    assert room.name("Ana Paula") is None
+    for spoof in ("Ana  Paula", "Ana\u3000Paula", "Ana\u2800Paula", "Ana\u2003\u3164Paula"):
+        assert room.name(spoof) == "name_taken", spoof
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("Ana\u3000\u3000Paula", "Ana Paula"),
+        ("An\u200aa", "An a"),  # a hair space shows as a space
+        ("Brun\u2007o", "Brun o"),
+        ("Ana\u3164Paula", "AnaPaula"),  # a filler some screens draw wide, others not at all
+        ("\u2800Zo\u034fe\u0308\ufe0f", "Zo\u00eb"),
+        ("Ana \u2764\ufe0f", "Ana \u2764"),
+    ],
+)
+def test_a_name_is_shown_as_it_shows_anyway(room: Room, typed: str, shown: str) -> None:
+    assert room.name(typed) is None
+    assert [m.name for m in room.store.members()] == [shown]
+
+
+def test_a_thin_space_does_not_hide_in_a_name_of_someone_here(room: Room) -> None:
+    assert room.name("Ana") is None
+    assert room.name("An\u200aa") is None
+    assert sorted(m.name for m in room.store.members()) == ["An a", "Ana"]

@@ -11,12 +11,18 @@ A name's key adds what papo compares besides looks, in this order:
 
 1. NFKC, so compatibility forms (fullwidth `\uff22`, ligature `\ufb01`) are
    the letters they stand for;
-2. case folded, then written in capitals: names that differ only in case
-   share everything after this step, and capitals are where scripts look
-   most alike (Greek `\u0392\u039f\u03a4` and Cyrillic `\u041e\u041d\u0410`
-   pass for Latin `BOT` and `OHA`);
+2. case folded, small capitals made capitals (`\u0299\u1d0f\u1d1b` is
+   `BOT` drawn small; Unicode gives them no decomposition, but names each
+   `… LETTER SMALL CAPITAL X` beside its `… CAPITAL LETTER X`), then all
+   written in capitals: names that differ only in case share everything
+   after this step, and capitals are where scripts look most alike (Greek
+   `\u0392\u039f\u03a4` and Cyrillic `\u041e\u041d\u0410` pass for Latin
+   `BOT` and `OHA`);
 3. the skeleton, then case folded again and the skeleton once more, so
    lowercase lookalikes (`rn` for `m`, Cyrillic `\u0440` for `p`) meet too.
+
+What draws nothing is left out before all of this (`papo.core.rules.name_key`
+and `papo.core.visible`).
 
 Case and looks together are transitive: `Neil` is `NEIL` in capitals, whose
 `I` passes for `l`, so `Neil` and `Nell` share a key (as do `i` and `l`
@@ -87,8 +93,29 @@ def skeleton(text: str) -> str:
 def skeleton_key(name: str) -> str:
     """The key under which names are compared: names that look alike, or differ
     only in case, share it (the steps are in the module's docstring)."""
-    capitals = unicodedata.normalize("NFKC", name).casefold().upper()
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    capitals = "".join(map(capital_of_small, folded)).upper()
     return skeleton(skeleton(capitals).casefold())
+
+
+_SMALL_CAPITAL_NAMES = (
+    (" LETTER SMALL CAPITAL ", " CAPITAL LETTER "),
+    (" SMALL CAPITAL LETTER ", " CAPITAL LETTER "),
+)
+
+
+@functools.cache
+def capital_of_small(char: str) -> str:
+    """A small capital's capital (`\u0299` is `B`), found by their Unicode
+    names; any other character as it is."""
+    name = unicodedata.name(char, "")
+    for small, capital in _SMALL_CAPITAL_NAMES:
+        if small in name:
+            try:
+                return unicodedata.lookup(name.replace(small, capital))
+            except KeyError:
+                return char
+    return char
 
 
 def scripts(name: str) -> frozenset[str]:

@@ -45,11 +45,23 @@ def text_field(payload: dict[str, Any], action: str, field: str) -> str:
     return value
 
 
+MAX_WHOLE_NUMBER = 2**53 - 1
+"""The largest whole number a frame may carry: the largest every JSON reader
+holds exactly (JavaScript's `Number.MAX_SAFE_INTEGER`), far past any offset
+papo gives, and within what SQLite and DynamoDB store."""
+
+
 def optional_int(payload: dict[str, Any], action: str, field: str) -> int:
-    """A whole number field of at least 0, or 0 when absent."""
+    """A whole number field from 0 to `MAX_WHOLE_NUMBER`, or 0 when absent."""
     value = payload.get(field, 0)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise Refusal(ErrorCode.INVALID_FIELD, action=action, field=field, expected="number")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_WHOLE_NUMBER:
+        raise Refusal(
+            ErrorCode.INVALID_FIELD,
+            action=action,
+            field=field,
+            expected="number",
+            most=MAX_WHOLE_NUMBER,
+        )
     return value
 
 

@@ -9,6 +9,7 @@ import unicodedata
 
 import msgspec
 
+from papo.core import visible
 from papo.core.names import mixes_scripts, skeleton_key
 from papo.core.refusals import ErrorCode, Refusal
 
@@ -31,38 +32,55 @@ class Limits(msgspec.Struct, frozen=True):
 
 
 def name_key(name: str) -> str:
-    """The form under which names are compared: names that look alike, or differ
-    only in case, share it (see `papo.core.names`)."""
-    return skeleton_key(name)
+    """The form under which names are compared: names that show alike, or differ
+    only in case, share it. What draws nothing is left out and gaps are one
+    space (`papo.core.visible`), then the confusable skeleton is taken
+    (`papo.core.names`)."""
+    return skeleton_key(visible.form(name))
 
 
 def same_name(a: str, b: str) -> bool:
-    """Whether two names are the same but for case and Unicode form (not merely alike)."""
-    return (
-        unicodedata.normalize("NFKC", a).casefold() == unicodedata.normalize("NFKC", b).casefold()
-    )
+    """Whether two names are the same but for case, Unicode form and what draws
+    nothing (not merely alike)."""
+    return _plain(a) == _plain(b)
+
+
+def _plain(name: str) -> str:
+    return unicodedata.normalize("NFKC", visible.form(name)).casefold()
+
+
+def reserved_key(name: str) -> str:
+    """The letters and digits of a name's key: what a name is compared by with
+    the reserved ones, so that marks, punctuation, symbols and gaps do not
+    make another name of `Bot` (`B\u0336ot`, `Bot\u0301`, `Bot.`, `B o t`)."""
+    return "".join(ch for ch in name_key(name) if unicodedata.category(ch)[0] in "LN")
 
 
 @functools.cache
 def _reserved_keys() -> frozenset[str]:
-    return frozenset(map(name_key, RESERVED_NAMES))
+    return frozenset(map(reserved_key, RESERVED_NAMES))
 
 
 def check_name(raw: str, limits: Limits) -> str:
-    """The name as papo will show it, or a Refusal saying what is wrong."""
-    name = unicodedata.normalize("NFC", raw).strip()
+    """The name as papo will show it, or a Refusal saying what is wrong. It is
+    shown as it shows anyway (`papo.core.visible.form`): without what draws
+    nothing, each gap one plain space, so that no name holds a character that
+    some screens draw and others do not."""
+    typed = visible.trim(unicodedata.normalize("NFC", raw))
+    if len(typed) > limits.max_name_length:
+        raise Refusal(ErrorCode.NAME_TOO_LONG, limit=limits.max_name_length)
+    if any(unicodedata.category(ch) in _FORBIDDEN_CATEGORIES for ch in typed):
+        raise Refusal(ErrorCode.NAME_INVALID_CHARACTERS)
+    name = visible.form(typed)
     if not name:
         raise Refusal(ErrorCode.NAME_EMPTY)
-    if any(unicodedata.category(ch) in _FORBIDDEN_CATEGORIES for ch in name):
-        raise Refusal(ErrorCode.NAME_INVALID_CHARACTERS)
-    if len(name) > limits.max_name_length:
-        raise Refusal(ErrorCode.NAME_TOO_LONG, limit=limits.max_name_length)
+    if not visible.has_letter_or_digit(name):
+        raise Refusal(ErrorCode.NAME_NO_LETTERS)
     if not _COLONS.isdisjoint(name) or ":" in unicodedata.normalize("NFKC", name):
         raise Refusal(ErrorCode.NAME_HAS_COLON)
     if mixes_scripts(name):
         raise Refusal(ErrorCode.NAME_MIXED_SCRIPTS)
-    key = name_key(name)
-    if key in _reserved_keys():
+    if reserved_key(name) in _reserved_keys():
         raise Refusal(ErrorCode.NAME_RESERVED, name=name)
     return name
 
@@ -90,15 +108,24 @@ def fit_name(raw: str, limits: Limits) -> str | None:
 
 
 def check_message(text: str, limits: Limits) -> str:
-    """The message as sent, or a Refusal if it is blank or too long."""
+    """The message as sent, or a Refusal if it is too long, holds a control
+    character, or shows nothing."""
     return _check_text(text, limits.max_message_length, ErrorCode.MESSAGE_TOO_LONG)
 
 
+_CONTROLS_IN_TEXT = frozenset("\t\n\r")
+"""The control characters a message may hold: tabs and line breaks."""
+
+
 def _check_text(text: str, limit: int, too_long: ErrorCode) -> str:
-    if not text.strip():
-        raise Refusal(ErrorCode.MESSAGE_EMPTY)
     if len(text) > limit:
         raise Refusal(too_long, limit=limit)
+    if not text.isprintable() and any(
+        unicodedata.category(ch) == "Cc" and ch not in _CONTROLS_IN_TEXT for ch in text
+    ):
+        raise Refusal(ErrorCode.MESSAGE_INVALID_CHARACTERS)
+    if not visible.shows_anything(text):
+        raise Refusal(ErrorCode.MESSAGE_EMPTY)
     return text
 
 
@@ -198,5 +225,5 @@ class Rules(msgspec.Struct, frozen=True):
 
 
 def check_question(text: str, rules: BotRules) -> str:
-    """The question as asked, or a Refusal if it is blank or too long."""
+    """The question as asked, or a Refusal as for a message."""
     return _check_text(text, rules.max_question_length, ErrorCode.QUESTION_TOO_LONG)

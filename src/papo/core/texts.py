@@ -45,10 +45,11 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
         ErrorCode.UNKNOWN_ACTION: "There is no action {action}. The actions are: {actions}.",
         ErrorCode.MISSING_FIELD: '{action} needs a "{field}" field.',
         ErrorCode.INVALID_FIELD: 'The "{field}" field of {action} must be {expected}.',
-        ErrorCode.NAME_EMPTY: "A name cannot be empty.",
+        ErrorCode.NAME_EMPTY: "A name cannot be empty, nor only blanks and invisible characters.",
+        ErrorCode.NAME_NO_LETTERS: "A name needs at least one letter or digit.",
         ErrorCode.NAME_TOO_LONG: "A name can have at most {limit} characters.",
-        ErrorCode.NAME_INVALID_CHARACTERS: "A name cannot contain control characters "
-        "or line breaks.",
+        ErrorCode.NAME_INVALID_CHARACTERS: "A name cannot contain control or invisible "
+        "formatting characters, nor line breaks.",
         ErrorCode.NAME_HAS_COLON: "A name cannot contain a colon: in the chat it would make "
         "your messages look like someone else's.",
         ErrorCode.NAME_MIXED_SCRIPTS: "A name cannot mix alphabets that way (such as Latin "
@@ -63,7 +64,10 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
         ErrorCode.TAKEN_OVER: "{name} joined on another device, so this one left the chat. "
         "If that was not you, tell whoever let you in.",
         ErrorCode.NOT_JOINED: "Choose a name with setName before sending messages.",
-        ErrorCode.MESSAGE_EMPTY: "A message cannot be empty.",
+        ErrorCode.MESSAGE_EMPTY: "A message cannot be empty, nor only blanks and invisible "
+        "characters.",
+        ErrorCode.MESSAGE_INVALID_CHARACTERS: "A message cannot contain control characters "
+        "other than tabs and line breaks.",
         ErrorCode.MESSAGE_TOO_LONG: "A message can have at most {limit} characters.",
         ErrorCode.UNKNOWN_RECIPIENT: "Nobody named {name} is in the chat.",
         ErrorCode.NOT_CONNECTED: "This connection is no longer known. Please reconnect.",
@@ -100,10 +104,12 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
         ErrorCode.UNKNOWN_ACTION: "A ação {action} não existe. As ações são: {actions}.",
         ErrorCode.MISSING_FIELD: '{action} precisa do campo "{field}".',
         ErrorCode.INVALID_FIELD: 'O campo "{field}" de {action} deve ser {expected}.',
-        ErrorCode.NAME_EMPTY: "O nome não pode ficar vazio.",
+        ErrorCode.NAME_EMPTY: "O nome não pode ficar vazio, nem ter só espaços e caracteres "
+        "invisíveis.",
+        ErrorCode.NAME_NO_LETTERS: "O nome precisa de pelo menos uma letra ou um algarismo.",
         ErrorCode.NAME_TOO_LONG: "O nome pode ter no máximo {limit} caracteres.",
-        ErrorCode.NAME_INVALID_CHARACTERS: "O nome não pode ter caracteres de controle "
-        "nem quebras de linha.",
+        ErrorCode.NAME_INVALID_CHARACTERS: "O nome não pode ter caracteres de controle nem "
+        "de formatação invisíveis, nem quebras de linha.",
         ErrorCode.NAME_HAS_COLON: "O nome não pode ter dois-pontos: no chat, suas mensagens "
         "pareceriam ser de outra pessoa.",
         ErrorCode.NAME_MIXED_SCRIPTS: "O nome não pode misturar alfabetos assim (como letras "
@@ -118,7 +124,10 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
         ErrorCode.TAKEN_OVER: "{name} entrou em outro dispositivo, então este saiu do chat. "
         "Se não foi você, avise quem te deu acesso.",
         ErrorCode.NOT_JOINED: "Escolha um nome com setName antes de enviar mensagens.",
-        ErrorCode.MESSAGE_EMPTY: "A mensagem não pode ficar vazia.",
+        ErrorCode.MESSAGE_EMPTY: "A mensagem não pode ficar vazia, nem ter só espaços e "
+        "caracteres invisíveis.",
+        ErrorCode.MESSAGE_INVALID_CHARACTERS: "A mensagem não pode ter caracteres de controle, "
+        "a não ser tabulações e quebras de linha.",
         ErrorCode.MESSAGE_TOO_LONG: "A mensagem pode ter no máximo {limit} caracteres.",
         ErrorCode.UNKNOWN_RECIPIENT: "Ninguém chamado {name} está no chat.",
         ErrorCode.NOT_CONNECTED: "Esta conexão não é mais conhecida. Reconecte-se.",
@@ -165,13 +174,13 @@ Connect, `door` detail `oidc`) rather than by an invitation."""
 _EXPECTED: dict[str, dict[str, str]] = {
     ENGLISH: {
         "text": "text",
-        "number": "a whole number, 0 or more",
+        "number": "a whole number from 0 to {most}",
         "resume": 'true, or an object with the "token" papo gave',
         "language": "one of " + ", ".join(LANGUAGES),
     },
     PORTUGUESE: {
         "text": "texto",
-        "number": "um número inteiro, 0 ou mais",
+        "number": "um número inteiro de 0 a {most}",
         "resume": 'true, ou um objeto com o "token" que o papo deu',
         "language": "um destes: " + ", ".join(LANGUAGES),
     },
@@ -214,7 +223,8 @@ class Texts(msgspec.Struct, frozen=True):
         wait = self.duration(refusal.retry_after_s or 1)
         details = dict(refusal.details)
         if "expected" in details:
-            details["expected"] = _EXPECTED[self.language][str(details["expected"])]
+            expected = _EXPECTED[self.language][str(details["expected"])]
+            details["expected"] = expected.format(**details)
         door = details.pop("door", None)
         signed_in = _SIGNED_IN[self.language] if door == "oidc" else {}
         sentence = signed_in.get(refusal.code) or _ERRORS[self.language][refusal.code]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import socket
@@ -21,7 +22,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.frames import CloseCode, Frame
 
 from papo.adapters.delivery import inprocess
-from papo.local import lambda_api
+from papo.local import lambda_api, log_limits
 from papo.local.config import ApiConfig, Limits
 from papo.local.connections import Registry
 from papo.local.gateway import Gateway
@@ -33,6 +34,8 @@ from papo.local.runtime import Runtime, lambda_defaults
 from papo.local.signatures import Verifier, handlers_keys
 from papo.local.tls import TlsFiles, make_certificate
 from papo.local.web import PageOidc, web_app
+
+log = logging.getLogger("papo.local")
 
 
 class FrameLimitedProtocol(WebSocketsSansIOProtocol):
@@ -65,6 +68,26 @@ class FrameLimitedProtocol(WebSocketsSansIOProtocol):
     def handle_cont(self, event: Frame) -> None:
         if self._within_limit(event):
             super().handle_cont(event)
+
+    def send_receive_event_to_app(self) -> None:
+        """Closes with 1007 on a text message that is not UTF-8, saying so in one
+        line (uvicorn logs a whole traceback for each, which a client could
+        repeat at will); hands any other message on."""
+        if self.curr_msg_data_type == "text" and not self.close_sent:
+            data = b"".join(self.frames)
+            try:
+                data.decode()
+            except UnicodeDecodeError:
+                self.frames = []
+                log.warning("closed %s with 1007: a text message not in UTF-8", self._peer())
+                self.conn.fail(CloseCode.INVALID_DATA, "Invalid UTF-8")
+                self.handle_parser_exception()
+                return
+            self.frames = [data]
+        super().send_receive_event_to_app()
+
+    def _peer(self) -> str:
+        return ":".join(map(str, self.client)) if self.client else "?"
 
 
 def _uvicorn_options(limits: Limits) -> dict[str, Any]:
@@ -267,6 +290,7 @@ class Emulator:
             unused.close()
         self._sockets.clear()
         self._servers = servers
+        log_limits.install()
         if threading.current_thread() is threading.main_thread():
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGINT, signal.SIGTERM):
