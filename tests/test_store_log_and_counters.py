@@ -68,6 +68,17 @@ def test_frames_after_an_offset_in_order_and_a_lost_frame_leaves_a_gap_at_most(
     assert store.frames_after(last, 10) == []
 
 
+def test_frames_before_an_offset_are_the_last_ones_below_it_in_order(store: Store) -> None:
+    for number in range(1, 8):
+        add(store, expires_at=T0 - 10_000 if number == 2 else T0 + HOUR)
+    assert store.frames_before(6, 3) == [(3, frame(3)), (4, frame(4)), (5, frame(5))]
+    assert store.frames_before(6, 10) == [(n, frame(n)) for n in (1, 3, 4, 5)]
+    assert store.frames_before(4, 2) == [(1, frame(1)), (3, frame(3))]  # 2 expired
+    assert store.frames_before(100, 2) == [(6, frame(6)), (7, frame(7))]
+    assert store.frames_before(2**53 - 1, 1) == [(7, frame(7))]
+    assert store.frames_before(1, 10) == store.frames_before(0, 10) == []
+
+
 def test_recent_messages_oldest_first(store: Store) -> None:
     for number in (1, 2, 3, 4):
         add(store, message(number, by_bot=number == 4))

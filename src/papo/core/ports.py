@@ -202,6 +202,10 @@ class RoomStream(Protocol):
     def frames_after(self, offset: int, limit: int) -> list[tuple[int, bytes]]:
         """Up to `limit` unexpired frames with offsets above `offset`, in order."""
 
+    def frames_before(self, offset: int, limit: int) -> list[tuple[int, bytes]]:
+        """The last `limit` unexpired frames with offsets below `offset`, in order:
+        fewer only when no other is kept below them."""
+
     def recent(self, limit: int, after: int = 0, until: int | None = None) -> list[LoggedMessage]:
         """The last `limit` unexpired public messages with `after < offset <= until`,
         oldest first; read so that it sees every write that finished before it began."""

@@ -547,6 +547,14 @@ class DynamoDbStore(BaseStore):
         )
         return [(int(i["sk"]["S"][2:]), bytes(i["frame"]["B"])) for i in items]
 
+    def frames_before(self, offset: int, limit: int) -> list[tuple[int, bytes]]:
+        if offset <= 1:
+            return []
+        # Keys sort as text: past the twelve digits of a key, every offset is below.
+        last = _event_key(min(offset - 1, 10**12 - 1))
+        items = self._events(_event_key(1), last, newest_first=True, public=False, limit=limit)
+        return [(int(i["sk"]["S"][2:]), bytes(i["frame"]["B"])) for i in reversed(items)]
+
     def recent(self, limit: int, after: int = 0, until: int | None = None) -> list[LoggedMessage]:
         last = "E#~" if until is None else _event_key(until)
         items = self._events(

@@ -490,6 +490,18 @@ class SqliteStore(BaseStore):
         )
         return [(int(o), bytes(f)) for o, f in rows]
 
+    def frames_before(self, offset: int, limit: int) -> list[tuple[int, bytes]]:
+        rows = (
+            self._db()
+            .execute(
+                "SELECT offset, frame FROM events WHERE room = ? AND offset < ? AND expires_at > ?"
+                " ORDER BY offset DESC LIMIT ?",
+                (self.room, offset, self._clock(), limit),
+            )
+            .fetchall()
+        )
+        return [(int(o), bytes(f)) for o, f in reversed(rows)]
+
     def recent(self, limit: int, after: int = 0, until: int | None = None) -> list[LoggedMessage]:
         rows = (
             self._db()
