@@ -231,6 +231,54 @@ def _missed(batch: list[bytes], ts: int, *, complete: bool) -> bytes:
     return b'{"missed":[' + b",".join(batch) + tail.encode()
 
 
+def lines_frames(
+    items: list[tuple[int, bytes]],
+    span: tuple[int, int],
+    *,
+    backward: bool,
+    start: bool,
+    end: bool,
+    ts: int,
+    max_bytes: int = MAX_POST_BYTES,
+) -> list[bytes]:
+    """The answer to `lines`: `items` (each frame with the room offset it is
+    placed at, in the room's order) in `lines` frames of at most `max_bytes`,
+    each saying the span of offsets it holds whole (`from`, `to`). The first
+    post is the one nearest the asker's lines (the newest when reading
+    `backward`), each next one adjoins it, and the last says `complete`; the
+    oldest says `start` when the room keeps nothing earlier, the newest
+    `end` when it had nothing later."""
+    budget = max_bytes - 160  # the keys around the items
+    chunks: list[list[tuple[int, bytes]]] = [[]]
+    size = 0
+    for item in reversed(items) if backward else items:
+        if chunks[-1] and size + len(item[1]) + 1 > budget:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(item)
+        size += len(item[1]) + 1
+    low, high = span
+    posts: list[bytes] = []
+    for index, chunk in enumerate(chunks):
+        last = index == len(chunks) - 1
+        if backward:
+            chunk.reverse()
+            # A place shared with the next (older) post is that post's to hold whole.
+            first = low if last else chunk[0][0] + (chunk[0][0] == chunks[index + 1][0][0])
+            post_span, high = (first, high), first - 1
+        else:
+            top = high if last else chunk[-1][0] - (chunk[-1][0] == chunks[index + 1][0][0])
+            post_span, low = (low, top), top + 1
+        head: dict[str, Any] = {"type": "lines", "from": post_span[0], "to": post_span[1]}
+        if start and (last if backward else index == 0):
+            head["start"] = True
+        if end and (index == 0 if backward else last):
+            head["end"] = True
+        tail = _encode({**head, "complete": last, "ts": ts})
+        posts.append(b'{"lines":[' + b",".join(f for _, f in chunk) + b"]," + tail[1:])
+    return posts
+
+
 _PONG = _encode({"type": "pong"})
 
 
