@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import msgspec
 
-from papo.core import asking, messages, naming, protocol, render, resuming
+from papo.core import asking, lines, messages, naming, protocol, render, resuming
 from papo.core.answering import Answerer
 from papo.core.clock import now_ms
 from papo.core.ports import AnswerJob, Answers, Bot, Delivery, Envelope, Identity, Store
@@ -47,6 +47,7 @@ ACTIONS: dict[str, Action] = {
     "sendPrivate": messages.send_private,
     "sendBot": asking.send_bot,
     "sync": resuming.sync,
+    "lines": lines.lines,
     "ping": messages.ping,
 }
 """What clients may ask for, by the `action` of their frame. Adding an action
