@@ -68,6 +68,7 @@ def test_the_lines_before_an_offset_and_after_one(room: Room) -> None:
     assert [item["offset"] for item in post["lines"]] == [5, 6, 7]
     assert {k: v for k, v in post.items() if k not in ("lines", "ts")} == {
         "type": "lines",
+        "before": 8,
         "from": 5,
         "to": 7,
         "complete": True,
@@ -86,6 +87,7 @@ def test_the_lines_before_an_offset_and_after_one(room: Room) -> None:
     assert (post["lines"], post["from"], post["to"], post["end"]) == ([], 11, 10, True)
 
     (post,) = room.act(ana, "lines", after=3, before=9, limit=10)
+    assert (post["after"], post["before"]) == (3, 9)  # what was asked
     assert said([post]) == [f"Ana: m{n}" for n in range(4, 9)]
     assert (post["from"], post["to"], "start" in post) == (4, 8, False)
 
@@ -190,7 +192,7 @@ def test_a_place_split_between_posts_is_held_whole_by_the_one_further_on(backwar
     posts = [
         json.loads(post)
         for post in protocol.lines_frames(
-            items, (3, 6), backward=backward, start=False, end=False, ts=1, max_bytes=260
+            items, (3, 6), {}, backward=backward, start=False, end=False, ts=1, max_bytes=300
         )
     ]
     assert [len(post["lines"]) for post in posts] == [2, 2, 1]

@@ -6,7 +6,8 @@ frames of the room's stream, the last ones below `before` or the first ones
 above `after`, with the asker's own private frames placed among them (by
 their `after`, the room's offset when they were sent). Each answer says the
 span of offsets it holds whole, so the client knows what it has without a
-gap, and whether the room keeps anything earlier or had anything later.
+gap, and whether the room keeps anything earlier or had anything later; and
+repeats what was asked, so the client knows which of its questions it answers.
 """
 
 from __future__ import annotations
@@ -55,8 +56,17 @@ def lines(room: Room, actor: Actor, payload: Payload) -> None:
     session = connection.session if connection else None
     private = _private(store, session, low, None if end else high) if session else []
     items = sorted([*frames, *private], key=lambda item: item[0])
+    asked = {
+        key: value for key, value in (("before", before), ("after", after)) if value is not None
+    }
     posts = protocol.lines_frames(
-        items, (low, high), backward=before is not None, start=start, end=end, ts=room.clock()
+        items,
+        (low, high),
+        asked,
+        backward=before is not None,
+        start=start,
+        end=end,
+        ts=room.clock(),
     )
     room.send([Envelope(actor.connection_id, tuple(posts))])
 

@@ -234,6 +234,7 @@ def _missed(batch: list[bytes], ts: int, *, complete: bool) -> bytes:
 def lines_frames(
     items: list[tuple[int, bytes]],
     span: tuple[int, int],
+    asked: dict[str, int],
     *,
     backward: bool,
     start: bool,
@@ -247,8 +248,9 @@ def lines_frames(
     post is the one nearest the asker's lines (the newest when reading
     `backward`), each next one adjoins it, and the last says `complete`; the
     oldest says `start` when the room keeps nothing earlier, the newest
-    `end` when it had nothing later."""
-    budget = max_bytes - 160  # the keys around the items
+    `end` when it had nothing later. Each repeats what was `asked` (`before`,
+    `after`), so the client tells the answer it waits for from an older one."""
+    budget = max_bytes - 200  # the keys around the items
     chunks: list[list[tuple[int, bytes]]] = [[]]
     size = 0
     for item in reversed(items) if backward else items:
@@ -269,7 +271,7 @@ def lines_frames(
         else:
             top = high if last else chunk[-1][0] - (chunk[-1][0] == chunks[index + 1][0][0])
             post_span, low = (low, top), top + 1
-        head: dict[str, Any] = {"type": "lines", "from": post_span[0], "to": post_span[1]}
+        head: dict[str, Any] = {"type": "lines", **asked, "from": post_span[0], "to": post_span[1]}
         if start and (last if backward else index == 0):
             head["start"] = True
         if end and (index == 0 if backward else last):
