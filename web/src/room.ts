@@ -14,14 +14,18 @@
  * below everything, until its final frame gives it its offset. A line heard
  * twice (live and again in what was missed) shows once.
  *
+ * The page keeps a bounded number of lines, near where the reader is, and
+ * fetches those it let go of (`lines`) as the reader scrolls (`window.ts`).
+ *
  * What the page must send comes out in `outgoing`, after each step: joining
- * (with `resume`, to come back after a drop), `sync` for a gap, the person's
- * messages one at a time (`outbox.ts`).
+ * (with `resume`, to come back after a drop), `sync` for a gap, `lines` for
+ * lines let go of, the person's messages one at a time (`outbox.ts`).
  */
 
 import { ECHO_TIMEOUT_MS, type Outgoing, type Say, answers, request } from "./outbox";
 import { type Saved } from "./reconnect";
 import { type Stream, arrive, emptyStream, release, syncDue } from "./stream";
+import { type Held, adjoins, awaited, bounded, emptyHeld, hasEarlier, keeps, pageOf, untilAfter } from "./window";
 
 export const BOT = "Bot";
 
@@ -37,6 +41,8 @@ interface Said {
   ts?: number;
   /** Part of the history a newcomer received, said before they came. */
   earlier?: true;
+  /** Fetched as the reader scrolled to it (`lines`), not heard as it was said. */
+  fetched?: true;
   place: Place;
   /** Its place in the room's stream. */
   offset?: number;
@@ -89,6 +95,8 @@ export interface Room {
   syncedAt: number | null;
   /** The person's messages, the first perhaps sent and waiting for its answer. */
   outbox: Outgoing[];
+  /** Which of the room's lines the page holds, and which it is fetching. */
+  held: Held;
   /** What to send now, the result of the last step. */
   outgoing: Frame[];
 }
@@ -111,6 +119,7 @@ export const emptyRoom: Room = {
   gapSince: null,
   syncedAt: null,
   outbox: [],
+  held: emptyHeld,
   outgoing: [],
 };
 
@@ -128,12 +137,26 @@ export type RoomAction =
   | { type: "tick"; at: number }
   /** The session this tab kept in the room (a reload), once the page knows its room. */
   | { type: "kept"; session: Saved | null }
+  /** How many lines the page keeps at most. */
+  | { type: "keep"; lines: number }
+  /** Where the reader is: the place of the line at the top of the view; null: at the newest. */
+  | { type: "reading"; place: number | null }
+  /** The reader came to the first or last line the page holds: fetch what is beyond. */
+  | { type: "more"; side: "earlier" | "later" }
+  /** Back to the newest lines, from wherever the reader was. */
+  | { type: "newest" }
   | { type: "reset" };
 
 export function roomReducer(room: Room, action: RoomAction): Room {
   const start = room.outgoing.length ? { ...room, outgoing: [] } : room;
-  const next = step(start, action);
+  const next = bound(step(start, action));
   return "at" in action ? pump(timed(next, action.at), action.at) : next;
+}
+
+/** The room within the lines it keeps (`window.ts`). */
+function bound(room: Room): Room {
+  const [lines, held] = bounded(room.lines, room.held);
+  return lines === room.lines && held === room.held ? room : { ...room, lines, held };
 }
 
 function step(room: Room, action: RoomAction): Room {
@@ -144,7 +167,7 @@ function step(room: Room, action: RoomAction): Room {
         typeof action.frame.ts === "number" ? action.frame : { ...action.frame, ts: action.at },
       );
     case "open":
-      return rejoin({ ...room, open: true, language: action.language });
+      return rejoin({ ...room, open: true, language: action.language, held: { ...room.held, loading: null } });
     case "closed": {
       // The message in flight goes again after the resume, unless its copy is among what was missed.
       const [head, ...rest] = room.outbox;
@@ -153,6 +176,7 @@ function step(room: Room, action: RoomAction): Room {
         open: false,
         resuming: false,
         asked: null,
+        held: { ...room.held, loading: null }, // an answer on its way is lost
         outbox:
           head?.sentAt !== undefined ? [{ ...head, sentAt: undefined, again: true }, ...rest] : room.outbox,
       };
@@ -171,7 +195,8 @@ function step(room: Room, action: RoomAction): Room {
         : send(next, join(action.name, action.language));
     }
     case "say":
-      return { ...room, outbox: [...room.outbox, action.say] };
+      // Who writes wants to see what they wrote, among the newest lines.
+      return { ...(room.held.until === null ? room : newest(room)), outbox: [...room.outbox, action.say] };
     case "language":
       // The server says its sentences in the language of the last setName.
       return room.me !== null && room.open
@@ -192,9 +217,57 @@ function step(room: Room, action: RoomAction): Room {
     }
     case "kept":
       return room.me === null && room.asked === null ? { ...room, session: action.session } : room;
+    case "keep":
+      return { ...room, held: { ...room.held, keep: action.lines } };
+    case "reading":
+      if (action.place === room.held.reading) return room;
+      // Following the newest, the page lets go of the oldest first.
+      return {
+        ...room,
+        held: { ...room.held, reading: action.place, ...(action.place === null ? { heading: "later" } : {}) },
+      };
+    case "more":
+      return more(room, action.side);
+    case "newest":
+      return room.held.until === null ? room : newest(room);
     case "reset":
-      return emptyRoom;
+      // How many lines to keep is the page's setting, not the room's.
+      return room.held.keep === emptyHeld.keep
+        ? emptyRoom
+        : { ...emptyRoom, held: { ...emptyHeld, keep: room.held.keep } };
   }
+}
+
+/** Asks for the lines before or after those the page holds, unless it is
+ * asking already, or there are none. */
+function more(room: Room, side: "earlier" | "later"): Room {
+  const { held } = room;
+  if (held.loading !== null || !maySync(room)) return room;
+  if (side === "earlier" && hasEarlier(held) && held.from !== null) {
+    return send(
+      { ...room, held: { ...held, loading: "earlier", asked: held.from, heading: "earlier" } },
+      { action: "lines", before: held.from, limit: pageOf(held) },
+    );
+  }
+  if (side === "later" && held.until !== null) {
+    return send(
+      { ...room, held: { ...held, loading: "later", asked: held.until - 1, heading: "later", cut: null } },
+      { action: "lines", after: held.until - 1, limit: pageOf(held) },
+    );
+  }
+  return room;
+}
+
+/** The newest lines again: those the page holds are let go of, the ones
+ * before the newest fetched, and what comes next kept as it comes. */
+function newest(room: Room): Room {
+  const from = (room.offsets.last ?? 0) + 1;
+  const held: Held = {
+    ...room.held,
+    ...{ from, start: false, until: null, loading: null, reading: null, heading: "later" },
+  };
+  const lines = room.lines.filter((line) => !Number.isFinite(line.place[0]) || line.place[1] === 2);
+  return more({ ...room, lines, held }, "earlier");
 }
 
 /** When the page should next look at the time (a `tick`): to ask for what a
@@ -238,12 +311,15 @@ function resume(room: Room, session: Session): Room {
   const offset = room.offsets.last ?? Math.max(0, (session.offset ?? 0) - LOOKBACK);
   const privateOffset = room.privates.last ?? Math.max(0, (session.privateOffset ?? 0) - LOOKBACK);
   return send(
-    {
-      ...room,
-      resuming: true,
-      offsets: { ...room.offsets, last: offset },
-      privates: { ...room.privates, last: privateOffset },
-    },
+    reading(
+      {
+        ...room,
+        resuming: true,
+        offsets: { ...room.offsets, last: offset },
+        privates: { ...room.privates, last: privateOffset },
+      },
+      offset,
+    ),
     {
       action: "setName",
       name: session.name,
@@ -252,6 +328,10 @@ function resume(room: Room, session: Session): Room {
     },
   );
 }
+
+/** The room read from after `offset` on, unless the page began already. */
+const reading = (room: Room, offset: number): Room =>
+  room.held.from === null ? { ...room, held: { ...room.held, from: offset + 1 } } : room;
 
 /** Notes when a gap opened, and when the page asked for what it misses. */
 function timed(room: Room, at: number): Room {
@@ -290,8 +370,10 @@ const here = (room: Room): Place => [room.offsets.last ?? 0, 2, ++counter];
 
 const byPlace = (a: Place, b: Place): number => a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
 
-/** The room with `line` in its place, unless it has it already. */
+/** The room with `line` in its place, unless it has it already, or it stands
+ * among lines the page let go of. */
 function add(room: Room, line: Line): Room {
+  if (!keeps(room.held, line)) return room;
   const key = lineKey(line);
   const has = (l: Line) => lineKey(l) === key || (line.offset !== undefined && l.offset === line.offset);
   if (room.lines.some(has)) return room;
@@ -356,6 +438,7 @@ export function receive(room: Room, frame: Frame): Room {
       .map((message) => historyLine(message, newcomer))
       .reduce(add, room);
   }
+  if (Array.isArray(frame.lines)) return fetched(room, frame, frame.lines);
   if (Array.isArray(frame.missed)) {
     const next = frame.missed.filter(isFrame).reduce(receive, room);
     return frame.complete === true ? caughtUp(next) : next;
@@ -401,6 +484,8 @@ function answered(room: Room, frame: Frame): Room {
 }
 
 function refused(room: Room, frame: Frame, error: string): Room {
+  // Lines fetched as the reader scrolls: asked for again as they scroll on.
+  if (frame.action === "lines") return { ...room, held: { ...room.held, loading: null } };
   if (frame.action === "setName") {
     if (frame.code === "resume_invalid" && room.resuming) {
       // Join afresh under the same name; the room hears of it.
@@ -449,7 +534,7 @@ function started(room: Room, frame: Frame, token: string): Room {
   // A new session: its private stream starts here; the room's lines after what
   // this page has read are asked for.
   next = { ...next, privates: { last: privateOffset, held: [] } };
-  if (room.offsets.last === null) next = { ...next, offsets: { last: offset, held: [] } };
+  if (room.offsets.last === null) next = reading({ ...next, offsets: { last: offset, held: [] } }, offset);
   // Until that answer, a message that may have arrived before the drop waits.
   else if (offset > room.offsets.last)
     next = send({ ...next, resuming: true }, { ...sync(room), privateOffset });
@@ -479,6 +564,33 @@ function caughtUp(room: Room): Room {
     gapSince: null,
     syncedAt: null,
   });
+}
+
+/** The room after a post of the `lines` answer it waits for: its lines, if
+ * its span adjoins what the page holds (it may have let go of lines since
+ * it asked); the last post ends the wait. An answer it no longer waits for
+ * changes nothing: the lines said since it was read may be gone. */
+function fetched(room: Room, frame: Frame, items: unknown[]): Room {
+  if (!awaited(room.held, frame.before, frame.after)) return room;
+  const from = count(frame.from);
+  const to = typeof frame.to === "number" && Number.isSafeInteger(frame.to) ? frame.to : undefined;
+  const side = from === undefined || to === undefined ? null : adjoins(room.held, from, to);
+  let next = room;
+  if (side !== null && from !== undefined && to !== undefined) {
+    const had = new Set(room.lines.map(lineKey));
+    const held: Held =
+      side === "earlier"
+        ? { ...room.held, from, start: frame.start === true }
+        : { ...room.held, until: untilAfter(room.held, to, frame.end === true) };
+    // Added as if the answer had come: the lines are within what the page holds.
+    const added = items.filter(isFrame).reduce(apply, { ...room, held: { ...room.held, until: null } });
+    next = {
+      ...added,
+      held,
+      lines: added.lines.map((line) => (had.has(lineKey(line)) ? line : { ...line, fetched: true as const })),
+    };
+  }
+  return frame.complete === true ? { ...next, held: { ...next.held, loading: null } } : next;
 }
 
 /** The room with a line of the conversation, in its place. */

@@ -49,6 +49,18 @@ describe("timeline", () => {
     expect(shape([])).toEqual([]);
   });
 
+  it("puts one divider below the history, lines fetched among it or above it", () => {
+    const fetched = (id: string, ts: number): Line => ({ ...said(id, ts), fetched: true });
+    const lines = [
+      fetched("before", at(9, 9)),
+      said("h1", at(9, 10), true),
+      fetched("joined", at(9, 11)),
+      said("h2", at(9, 12), true),
+      said("now", at(9, 13)),
+    ];
+    expect(shape(lines)).toEqual(["day 2026-03-09", "before", "h1", "joined", "h2", "earlier", "now"]);
+  });
+
   it("gives every item a key of its own", () => {
     const lines = [said("h1", at(9, 10), true), said("a", at(10, 9)), said("b", at(11, 9))];
     const keys = timeline(lines).map((item) => item.key);

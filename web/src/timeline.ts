@@ -21,10 +21,11 @@ export function dayKey(ts: number): string {
 export function timeline(lines: readonly Line[]): Item[] {
   const items: Item[] = [];
   let day: string | null = null;
-  let inHistory = false;
-  for (const line of lines) {
-    if (inHistory && !line.earlier) items.push({ kind: "earlier", key: "earlier" });
-    inHistory = line.earlier === true;
+  // Lines fetched as the reader scrolls up may stand among the history: the divider goes below it all.
+  let lastEarlier = lines.length - 1;
+  while (lastEarlier >= 0 && !lines[lastEarlier].earlier) lastEarlier--;
+  for (const [index, line] of lines.entries()) {
+    if (index === lastEarlier + 1 && lastEarlier >= 0) items.push({ kind: "earlier", key: "earlier" });
     if (line.ts !== undefined) {
       // Later days only: a line placed by its offset may carry an earlier time.
       const key = dayKey(line.ts);
@@ -35,7 +36,7 @@ export function timeline(lines: readonly Line[]): Item[] {
     }
     items.push({ kind: "line", key: lineKey(line), line });
   }
-  if (inHistory) items.push({ kind: "earlier", key: "earlier" });
+  if (lastEarlier >= 0 && lastEarlier === lines.length - 1) items.push({ kind: "earlier", key: "earlier" });
   return items;
 }
 
