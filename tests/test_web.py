@@ -517,9 +517,10 @@ def gzipped(path: Path) -> int:
 
 
 def test_the_page_javascript_is_small() -> None:
-    """At most 120 KB gzipped (`gzip -9`, as docs/web-client.md says): the script the page
+    """At most 134 KB gzipped (`gzip -9`, as docs/web-client.md says): the script the page
     loads and what it imports; the sign-in's chunk (oidc-client-ts), which the page
-    imports only where config.json names an issuer, on its own."""
+    imports only where config.json names an issuer, on its own. (120 KB until the
+    conversation was windowed: @tanstack/react-virtual is 10.4 KB of it.)"""
     page = WEB_DIST / "index.html"
     if not page.is_file():
         needs("the built web client (make web)")
@@ -537,7 +538,7 @@ def test_the_page_javascript_is_small() -> None:
             if WEB_DIST / "assets" / name not in loaded
         ]
     size = sum(map(gzipped, loaded))
-    assert size <= 120_000, f"{size:,} bytes gzipped"
+    assert size <= 134_000, f"{size:,} bytes gzipped"
     lazy = sorted(set((WEB_DIST / "assets").glob("*.js")) - loaded)
     assert [path.name.split("-")[0] for path in lazy] == ["oidc"]
     assert gzipped(lazy[0]) <= 15_000, f"the sign-in: {gzipped(lazy[0]):,} bytes gzipped"

@@ -1,4 +1,4 @@
-import { type FormEvent, useCallback, useEffect, useRef, useState } from "react";
+import { type FormEvent, useCallback, useEffect, useMemo, useRef, useState } from "react";
 
 import { pageTitle, seenLines, unreadCount } from "./attention";
 import { Composer, EVERYONE } from "./Composer";
@@ -14,12 +14,13 @@ import {
   initialLanguage,
   rememberLanguage,
 } from "./i18n";
-import { Messages } from "./Messages";
+import { Messages, type Reader } from "./Messages";
 import type { SignIn as SigningIn } from "./oidc";
 import { Backoff, type Saved, restore, save } from "./reconnect";
 import { BOT, type Frame, type RoomAction, emptyRoom, roomReducer, saved, wakeAt } from "./room";
 import { type PageRoom, pageRoom, quoted, roomAddress, roomName, roomTitle } from "./rooms";
 import { type Settings, loadConfig, settings, withLanguage } from "./socket";
+import { keepFrom } from "./window";
 
 const TITLE = "papo";
 const PING = JSON.stringify({ action: "ping" });
@@ -81,7 +82,10 @@ function parse(data: unknown): Frame | null {
 }
 
 export function App() {
-  const [room, setRoom] = useState(emptyRoom);
+  // How many lines to keep: `?keep=` in the page's address, beside its other settings.
+  const [room, setRoom] = useState(() =>
+    roomReducer(emptyRoom, { type: "keep", lines: keepFrom(window.location.search) }),
+  );
   const [waiting, setWaiting] = useState(false);
   const [language, setLanguage] = useState<Language>(initialLanguage);
   const [door, setDoor] = useState<Door | null>(null);
@@ -109,6 +113,16 @@ export function App() {
     }
     setRoom(next);
   }, []);
+
+  /** What the reader does in the conversation: where they are, and going for more lines. */
+  const reader = useMemo<Reader>(
+    () => ({
+      reading: (view) => act({ type: "reading", view }),
+      more: (side) => act({ type: "more", side }),
+      newest: () => act({ type: "newest" }),
+    }),
+    [act],
+  );
 
   useEffect(() => {
     findDoor().then(
@@ -396,7 +410,7 @@ export function App() {
             </ul>
           </aside>
           <main className="chat">
-            <Messages lines={room.lines} me={room.me} t={t} locale={locale} />
+            <Messages lines={room.lines} me={room.me} t={t} locale={locale} held={room.held} reader={reader} />
             <Composer
               t={t}
               people={room.members.filter((name) => name !== room.me)}

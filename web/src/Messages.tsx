@@ -1,87 +1,245 @@
 /**
- * The conversation: a polite live region (`role=log`) of lines, each with its
- * time, a separator where the day changes, and a divider below the history a
- * newcomer received. A streaming answer is `aria-busy` until it settles, so
- * screen readers read it once, whole.
+ * The conversation: a log (`role=log`) of lines, each with its time, a
+ * separator where the day changes, and a divider below the history a
+ * newcomer received. Only the lines near the view are in the page, measured
+ * as they render (@tanstack/react-virtual): the view follows the newest while
+ * the reader is at the bottom and stays on the line they read otherwise,
+ * whatever comes or goes above or below it. Reaching the first or last line
+ * the page holds fetches what is beyond (`window.ts`).
+ *
+ * Lines come into the page as the reader scrolls, so the log itself is no
+ * live region: a screen reader would read them again. New lines are said
+ * once each by a polite live region of their own (`Announcer`), a streaming
+ * answer once it settled; it is also `aria-busy` in the log until then.
  */
 
-import { Fragment, memo, useLayoutEffect, useMemo, useRef } from "react";
+import { type Virtualizer, useVirtualizer } from "@tanstack/react-virtual";
+import { Fragment, memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 
 import { wantsAttention } from "./attention";
 import { type Messages as Words } from "./i18n";
 import { linkify } from "./linkify";
 import { Answer } from "./Markdown";
-import { BOT, type Line } from "./room";
-import { dayLabel, fullTime, timeOfDay, timeline } from "./timeline";
+import { BOT, type Line, lineKey } from "./room";
+import { type Item, dayLabel, fullTime, timeOfDay, timeline } from "./timeline";
+import { type Held, type View, hasEarlier } from "./window";
 
 /** How close to the bottom (px) still counts as reading the latest lines. */
 const NEAR_BOTTOM = 64;
+/** Lines rendered beyond the view, above and below, for smooth scrolling. */
+const OVERSCAN = 8;
+/** How long the view stays still before it tells where the reader is. */
+const SETTLE_MS = 100;
 
-export function Messages(props: { lines: Line[]; me: string; t: Words; locale: string }) {
-  const { lines, me, t, locale } = props;
+export interface Reader {
+  /** What the reader sees: the places of the first and last lines in view; null: following the newest. */
+  reading: (view: View | null) => void;
+  more: (side: "earlier" | "later") => void;
+  newest: () => void;
+}
+
+export function Messages(props: {
+  lines: Line[];
+  me: string;
+  t: Words;
+  locale: string;
+  held: Held;
+  reader: Reader;
+}) {
+  const { lines, me, t, locale, held, reader } = props;
   const box = useRef<HTMLDivElement | null>(null);
-  const following = useRef(true);
+  const list = useRef<HTMLOListElement | null>(null);
+  const [margin, setMargin] = useState(0);
   const items = useMemo(() => timeline(lines), [lines]);
+  const earlier = hasEarlier(held);
+  const detached = held.until !== null;
 
+  const virtualizer = useVirtualizer({
+    count: items.length,
+    getScrollElement: () => box.current,
+    estimateSize: (index) => (items[index]?.kind === "line" ? 36 : 32),
+    getItemKey: (index) => items[index]?.key ?? index,
+    overscan: OVERSCAN,
+    gap: 2,
+    scrollMargin: margin,
+    // Lines coming or going above the reader leave them on the line they read.
+    anchorTo: "end",
+    scrollEndThreshold: NEAR_BOTTOM,
+  });
+
+  // The list starts below what stands above it in the log (the way to earlier lines).
   useLayoutEffect(() => {
-    const element = box.current;
-    const last = lines.at(-1);
-    if (element && (following.current || (last !== undefined && isMine(last, me))))
-      element.scrollTop = element.scrollHeight;
-  }, [lines, me]);
+    const top = list.current?.offsetTop ?? 0;
+    if (top !== margin) setMargin(top);
+  });
 
-  const onScroll = () => {
+  // At the bottom, the view follows what comes (the oldest lines going as the
+  // newest come); and it goes there for the person's own line, wherever they were.
+  const following = useRef(true);
+  const last = lines.at(-1);
+  const mine = last !== undefined && isMine(last, me) ? lineKey(last) : null;
+  useLayoutEffect(() => {
+    if (mine !== null) following.current = true;
+  }, [mine]);
+  useLayoutEffect(() => {
+    if (following.current && !detached) virtualizer.scrollToEnd();
+  }, [items, detached]);
+
+  // Where the reader is: at once when they leave the bottom or come to an end
+  // of what the page holds (which then fetches what lies beyond), else once
+  // the view stays still a moment.
+  const told = useRef<View | null>(null);
+  const settle = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const tell = () => {
     const element = box.current;
-    if (element) {
-      following.current = element.scrollHeight - element.scrollTop - element.clientHeight < NEAR_BOTTOM;
+    const view = following.current || !element ? null : viewOf(items, virtualizer, element);
+    if (view?.first !== told.current?.first || view?.last !== told.current?.last) {
+      told.current = view;
+      reader.reading(view);
     }
   };
+  const look = () => {
+    clearTimeout(settle.current);
+    const element = box.current;
+    if (!element) return;
+    const fromTop = element.scrollTop - margin;
+    const fromBottom = element.scrollHeight - element.clientHeight - element.scrollTop;
+    const was = following.current;
+    following.current = fromBottom < NEAR_BOTTOM && !detached;
+    const atTop = fromTop < element.clientHeight && earlier;
+    const atBottom = fromBottom < element.clientHeight && detached;
+    if (was !== following.current || ((atTop || atBottom) && held.loading === null)) tell();
+    else settle.current = setTimeout(tell, SETTLE_MS);
+    if (held.loading === null && (atTop || atBottom)) reader.more(atTop ? "earlier" : "later");
+  };
+  useEffect(() => () => clearTimeout(settle.current), []);
+  /** The reader takes the view: the view stops going to the bottom on its own. */
+  const hold = () => virtualizer.cancelScroll();
+
+  const previous = useRef<ReadonlySet<string>>(new Set());
+  const arrived = (line: Line) => !line.fetched && !line.earlier && !previous.current.has(lineKey(line));
+  useEffect(() => {
+    previous.current = new Set(lines.map(lineKey));
+  }, [lines]);
 
   const now = Date.now();
+  const rendered = virtualizer.getVirtualItems();
   return (
-    <div
-      className="messages"
-      role="log"
-      aria-live="polite"
-      aria-label={t.messages}
-      // It scrolls, so the keyboard can reach it to scroll it.
-      tabIndex={0}
-      ref={box}
-      onScroll={onScroll}
-    >
-      <ol>
-        {items.map((item) => {
-          switch (item.kind) {
-            case "day":
-              return (
-                <li key={item.key} className="day">
-                  <span>{dayLabel(item.ts, now, locale, t)}</span>
-                </li>
-              );
-            case "earlier":
-              return (
-                <li key={item.key} className="earlier">
-                  <span>{t.earlierMessages}</span>
-                </li>
-              );
-            case "line":
-              return <LineItem key={item.key} line={item.line} me={me} t={t} locale={locale} />;
-          }
-        })}
-      </ol>
-    </div>
+    <>
+      <div
+        className="messages"
+        role="log"
+        // Lines enter the page as the reader scrolls: the announcer says the new ones.
+        aria-live="off"
+        aria-label={t.messages}
+        // It scrolls, so the keyboard can reach it to scroll it.
+        tabIndex={0}
+        ref={box}
+        onScroll={look}
+        onWheel={hold}
+        onTouchStart={hold}
+        onKeyDown={hold}
+        onPointerDown={hold}
+      >
+        {held.loading === "earlier" ? (
+          <p className="more">{t.loadingEarlier}</p>
+        ) : (
+          earlier && (
+            <p className="more">
+              <button type="button" className="secondary" onClick={() => reader.more("earlier")}>
+                {t.showEarlier}
+              </button>
+            </p>
+          )
+        )}
+        <ol className="lines" ref={list} style={{ height: virtualizer.getTotalSize() }}>
+          {rendered.map((row) => {
+            const item = items[row.index];
+            const style = { top: row.start - margin };
+            const ref = virtualizer.measureElement;
+            switch (item.kind) {
+              case "day":
+                return (
+                  <li key={item.key} className="day" data-index={row.index} ref={ref} style={style}>
+                    <span>{dayLabel(item.ts, now, locale, t)}</span>
+                  </li>
+                );
+              case "earlier":
+                return (
+                  <li key={item.key} className="earlier" data-index={row.index} ref={ref} style={style}>
+                    <span>{t.earlierMessages}</span>
+                  </li>
+                );
+              case "line":
+                return (
+                  <LineItem
+                    key={item.key}
+                    index={row.index}
+                    measure={ref}
+                    top={style.top}
+                    line={item.line}
+                    arrived={arrived(item.line)}
+                    me={me}
+                    t={t}
+                    locale={locale}
+                  />
+                );
+            }
+          })}
+        </ol>
+        {detached && (
+          <p className="more">
+            {held.loading === "later" ? (
+              t.loadingNewer
+            ) : (
+              <button type="button" className="secondary" onClick={reader.newest}>
+                {t.newestMessages}
+              </button>
+            )}
+          </p>
+        )}
+      </div>
+      <Announcer lines={lines} me={me} t={t} />
+    </>
   );
 }
 
+/** The places of the first and last lines in view (null: none). */
+function viewOf(
+  items: readonly Item[],
+  virtualizer: Virtualizer<HTMLDivElement, Element>,
+  element: HTMLElement,
+): View | null {
+  const top = virtualizer.getVirtualItemForOffset(element.scrollTop)?.index ?? 0;
+  const bottom = virtualizer.getVirtualItemForOffset(element.scrollTop + element.clientHeight)?.index;
+  const places = items
+    .slice(top, (bottom ?? items.length - 1) + 1)
+    .flatMap((item) => (item.kind === "line" && Number.isFinite(item.line.place[0]) ? [item.line.place[0]] : []));
+  return places.length ? { first: places[0], last: places[places.length - 1] } : null;
+}
+
 /** Memoized: a streaming answer changes one line, and the others stay as they were. */
-const LineItem = memo(function LineItem(props: { line: Line; me: string; t: Words; locale: string }) {
+const LineItem = memo(function LineItem(props: {
+  index: number;
+  measure: (element: HTMLLIElement | null) => void;
+  top: number;
+  line: Line;
+  /** Heard just now: it shows itself coming in. */
+  arrived: boolean;
+  me: string;
+  t: Words;
+  locale: string;
+}) {
   const { line, me, t, locale } = props;
   const attention = wantsAttention(line, me);
   const streaming = line.kind === "bot" && line.status === "streaming";
-  const classes = ["line", attention && "attention", line.earlier && "from-history"].filter(Boolean);
+  const classes = ["line", attention && "attention", line.earlier && "from-history", props.arrived && "arrived"];
   return (
     <li
-      className={classes.join(" ")}
+      className={classes.filter(Boolean).join(" ")}
+      data-index={props.index}
+      ref={props.measure}
+      style={{ top: props.top }}
       data-kind={line.kind}
       data-mine={isMine(line, me) || undefined}
       data-status={line.kind === "bot" ? line.status : undefined}
@@ -99,6 +257,62 @@ const LineItem = memo(function LineItem(props: { line: Line; me: string; t: Word
     </li>
   );
 });
+
+/** How many lines the announcer keeps said: a screen reader reads what is added. */
+const SPOKEN = 20;
+
+/** Says each new line once, as it comes (an answer once it settled), in a
+ * polite live region no one sees. */
+function Announcer({ lines, me, t }: { lines: Line[]; me: string; t: Words }) {
+  const [said, setSaid] = useState<{ key: string; text: string }[]>([]);
+  const heard = useRef<Map<string, boolean> | null>(null);
+  useEffect(() => {
+    const before = heard.current;
+    const now = new Map(lines.map((line) => [lineKey(line), settled(line)]));
+    heard.current = now;
+    if (before === null) return; // what was there when the conversation showed, it shows
+    const fresh = lines.filter((line) => {
+      const key = lineKey(line);
+      return !line.fetched && !line.earlier && settled(line) && before.get(key) !== true;
+    });
+    if (fresh.length) {
+      setSaid((kept) =>
+        [...kept, ...fresh.map((line) => ({ key: `${lineKey(line)}-${Date.now()}`, text: spoken(line, me, t) }))]
+          .filter((entry) => entry.text)
+          .slice(-SPOKEN),
+      );
+    }
+  }, [lines, me, t]);
+  return (
+    <div className="sr-only" aria-live="polite" aria-relevant="additions">
+      {said.map((entry) => (
+        <p key={entry.key}>{entry.text}</p>
+      ))}
+    </div>
+  );
+}
+
+/** A line that will not change: anything but an answer still streaming. */
+const settled = (line: Line): boolean => !(line.kind === "bot" && line.status === "streaming");
+
+/** A line as the announcer says it ("" for a refusal: it is an alert of its own). */
+function spoken(line: Line, me: string, t: Words): string {
+  const mention = wantsAttention(line, me) && line.kind !== "private" ? ` (${t.mentionsYou})` : "";
+  switch (line.kind) {
+    case "system":
+      return line.text;
+    case "notice":
+      return t.rejoined;
+    case "error":
+      return "";
+    case "public":
+      return `${line.from}${line.toBot ? t.toBot : ""}: ${line.text}${mention}`;
+    case "private":
+      return `${line.from}${t.toPrivately(line.to)}: ${line.text}`;
+    case "bot":
+      return `${BOT}: ${line.text}${mention}`;
+  }
+}
 
 const isMine = (line: Line, me: string): boolean =>
   (line.kind === "public" || line.kind === "private") && line.from === me;

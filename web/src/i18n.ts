@@ -63,6 +63,12 @@ export interface Messages {
   copied: string;
   code: string;
   earlierMessages: string;
+  /** At the top of the conversation, while the room has lines before those the page holds. */
+  showEarlier: string;
+  loadingEarlier: string;
+  /** At its bottom, while the page let go of the newest lines. */
+  loadingNewer: string;
+  newestMessages: string;
   today: string;
   yesterday: string;
   /** Before the room's name, on the button that opens another room. */
@@ -119,6 +125,10 @@ const en: Messages = {
   copied: "Copied",
   code: "code",
   earlierMessages: "Earlier messages",
+  showEarlier: "Show earlier messages",
+  loadingEarlier: "Loading earlier messages…",
+  loadingNewer: "Loading newer messages…",
+  newestMessages: "Go to the newest messages",
   today: "Today",
   yesterday: "Yesterday",
   room: "Room",
@@ -174,6 +184,10 @@ const ptBR: Messages = {
   copied: "Copiado",
   code: "código",
   earlierMessages: "Mensagens anteriores",
+  showEarlier: "Mostrar mensagens anteriores",
+  loadingEarlier: "Carregando mensagens anteriores…",
+  loadingNewer: "Carregando mensagens mais novas…",
+  newestMessages: "Ir para as mensagens mais recentes",
   today: "Hoje",
   yesterday: "Ontem",
   room: "Sala",

@@ -25,7 +25,18 @@
 import { ECHO_TIMEOUT_MS, type Outgoing, type Say, answers, request } from "./outbox";
 import { type Saved } from "./reconnect";
 import { type Stream, arrive, emptyStream, release, syncDue } from "./stream";
-import { type Held, adjoins, awaited, bounded, emptyHeld, hasEarlier, keeps, pageOf, untilAfter } from "./window";
+import {
+  type Held,
+  type View,
+  adjoins,
+  awaited,
+  bounded,
+  emptyHeld,
+  hasEarlier,
+  keeps,
+  pageOf,
+  untilAfter,
+} from "./window";
 
 export const BOT = "Bot";
 
@@ -139,8 +150,8 @@ export type RoomAction =
   | { type: "kept"; session: Saved | null }
   /** How many lines the page keeps at most. */
   | { type: "keep"; lines: number }
-  /** Where the reader is: the place of the line at the top of the view; null: at the newest. */
-  | { type: "reading"; place: number | null }
+  /** What the reader sees: the places of the first and last lines in view; null: following the newest. */
+  | { type: "reading"; view: View | null }
   /** The reader came to the first or last line the page holds: fetch what is beyond. */
   | { type: "more"; side: "earlier" | "later" }
   /** Back to the newest lines, from wherever the reader was. */
@@ -220,11 +231,10 @@ function step(room: Room, action: RoomAction): Room {
     case "keep":
       return { ...room, held: { ...room.held, keep: action.lines } };
     case "reading":
-      if (action.place === room.held.reading) return room;
       // Following the newest, the page lets go of the oldest first.
       return {
         ...room,
-        held: { ...room.held, reading: action.place, ...(action.place === null ? { heading: "later" } : {}) },
+        held: { ...room.held, reading: action.view, ...(action.view === null ? { heading: "later" } : {}) },
       };
     case "more":
       return more(room, action.side);

@@ -39,6 +39,9 @@ const answer = (
   edge: { start?: true; end?: true } = {},
 ): Frame => ({ lines: frames, type: "lines", ...asked, from, to, ...edge, complete: true });
 
+/** The reader sees twenty lines from `first` on. */
+const seeing = (first: number): Action => ({ type: "reading", view: { first, last: first + 19 } });
+
 const texts = (room: Room) => room.lines.map((line) => ("text" in line ? line.text : line.kind));
 const offsets = (room: Room) => room.lines.map((line) => line.offset);
 
@@ -81,7 +84,7 @@ describe("a bounded memory", () => {
 
   it("fetches the lines before those it holds as the reader reaches the top, each once and in place", () => {
     const busy = after(450);
-    const asking = run(busy, { type: "reading", place: 351 }, { type: "more", side: "earlier" });
+    const asking = run(busy, seeing(351), { type: "more", side: "earlier" });
     expect(asking.outgoing).toEqual([{ action: "lines", before: 351, limit: 50 }]);
     expect(asking.held.loading).toBe("earlier");
     // Asked once, however often the reader scrolls meanwhile.
@@ -96,7 +99,7 @@ describe("a bounded memory", () => {
   });
 
   it("knows when the room keeps nothing earlier", () => {
-    const asking = run(after(220), { type: "reading", place: 201 }, { type: "more", side: "earlier" });
+    const asking = run(after(220), seeing(201), { type: "more", side: "earlier" });
     expect(asking.outgoing).toEqual([{ action: "lines", before: 201, limit: 50 }]);
     const first = run(asking, heard(answer({ before: 201 }, [said(199), said(200)], 0, 200, { start: true })));
     expect(first.held).toMatchObject({ from: 0, start: true, loading: null });
@@ -106,7 +109,7 @@ describe("a bounded memory", () => {
   });
 
   it("places the reader's private lines among those fetched", () => {
-    const asking = run(after(220), { type: "reading", place: 201 }, { type: "more", side: "earlier" });
+    const asking = run(after(220), seeing(201), { type: "more", side: "earlier" });
     const back = run(
       asking,
       heard(answer({ before: 201 }, [said(198), privately(3, 198), said(199), privately(4, 200), said(200)], 198, 200)),
@@ -115,15 +118,15 @@ describe("a bounded memory", () => {
   });
 
   it("keeps nothing of an answer it no longer waits for", () => {
-    const asking = run(after(450), { type: "reading", place: 351 }, { type: "more", side: "earlier" });
+    const asking = run(after(450), seeing(351), { type: "more", side: "earlier" });
     const stale = run(asking, heard(answer({ before: 201 }, [said(200)], 150, 200)));
     expect(stale).toEqual({ ...asking, outgoing: [] });
   });
 
   it("keeps nothing of the answer it waits for when it let go of the lines it adjoined", () => {
-    const asking = run(after(450), { type: "reading", place: 400 }, { type: "more", side: "earlier" });
+    const asking = run(after(450), seeing(400), { type: "more", side: "earlier" });
     // Following the newest again meanwhile: the page let go of 351.
-    const moved = run(asking, { type: "reading", place: null }, heard(said(451)));
+    const moved = run(asking, { type: "reading", view: null }, heard(said(451)));
     expect(moved.held.from).toBe(352);
     const answered = run(moved, heard(answer({ before: 351 }, range(301, 350).map((n) => said(n)), 301, 350)));
     expect(answered.lines).toEqual(moved.lines);
@@ -131,7 +134,7 @@ describe("a bounded memory", () => {
   });
 
   it("takes an answer of several posts, and waits until the last", () => {
-    const asking = run(after(450), { type: "reading", place: 351 }, { type: "more", side: "earlier" });
+    const asking = run(after(450), seeing(351), { type: "more", side: "earlier" });
     const first = run(
       asking,
       heard({ ...answer({ before: 351 }, range(326, 350).map((n) => said(n)), 326, 350), complete: false }),
@@ -143,7 +146,7 @@ describe("a bounded memory", () => {
   });
 
   it("forgets a refused fetch, saying nothing, and asks again when the reader scrolls again", () => {
-    const asking = run(after(450), { type: "reading", place: 351 }, { type: "more", side: "earlier" });
+    const asking = run(after(450), seeing(351), { type: "more", side: "earlier" });
     const refused = run(asking, heard({ error: "Slow down.", code: "rate_limited", action: "lines", retryAfter: 2 }));
     expect(refused.lines).toEqual(asking.lines);
     expect(refused.held.loading).toBeNull();
@@ -156,10 +159,10 @@ describe("a bounded memory", () => {
     /** The reader at 301, the newest from 401 on let go of. */
     const back = run(
       after(450),
-      { type: "reading", place: 351 },
+      seeing(351),
       { type: "more", side: "earlier" },
       heard(answer({ before: 351 }, range(301, 350).map((n) => said(n)), 301, 350)),
-      { type: "reading", place: 301 },
+      seeing(301),
     );
 
     it("keeps no line said meanwhile among those it let go of", () => {
@@ -169,13 +172,13 @@ describe("a bounded memory", () => {
     });
 
     it("fetches the newer lines as the reader comes down, and follows the room again once it has them all", () => {
-      const down = run(back, heard(said(451)), { type: "reading", place: 380 }, { type: "more", side: "later" });
+      const down = run(back, heard(said(451)), seeing(380), { type: "more", side: "later" });
       expect(down.outgoing).toEqual([{ action: "lines", after: 400, limit: 50 }]);
       const page = run(down, heard(answer({ after: 400 }, range(401, 450).map((n) => said(n)), 401, 450)));
       expect(page.held).toMatchObject({ until: 451, loading: null });
       expect(offsets(page)).toEqual(range(351, 450));
 
-      const last = run(page, { type: "reading", place: 440 }, { type: "more", side: "later" });
+      const last = run(page, seeing(440), { type: "more", side: "later" });
       expect(last.outgoing).toEqual([{ action: "lines", after: 450, limit: 50 }]);
       // Said while that was asked for: kept, as the answer joins it on.
       const during = run(last, heard(said(452)), heard(said(453)));
@@ -183,12 +186,12 @@ describe("a bounded memory", () => {
       const caughtUp = run(during, heard(answer({ after: 450 }, [said(451), said(452)], 451, 452, { end: true })));
       expect(caughtUp.held).toMatchObject({ until: null, loading: null });
       expect(offsets(caughtUp).slice(-4)).toEqual([450, 451, 452, 453]);
-      const following = run(caughtUp, { type: "reading", place: null }, heard(said(454)));
+      const following = run(caughtUp, { type: "reading", view: null }, heard(said(454)));
       expect(offsets(following).slice(-2)).toEqual([453, 454]);
     });
 
     it("lets go of what was said meanwhile when the newer lines asked for do not reach it", () => {
-      const down = run(back, { type: "reading", place: 380 }, { type: "more", side: "later" });
+      const down = run(back, seeing(380), { type: "more", side: "later" });
       const during = run(down, heard(said(451)));
       const page = run(during, heard(answer({ after: 400 }, range(401, 420).map((n) => said(n)), 401, 420)));
       expect(page.held.until).toBe(421);
@@ -274,7 +277,7 @@ function simulate(seed: number, steps: number) {
     } else if (roll < 0.75) {
       const places = room.lines.map((line) => line.place[0]).filter(Number.isFinite);
       const at = random() < 0.3 ? null : (places[Math.floor(random() * places.length)] ?? null);
-      room = run(room, { type: "reading", place: at });
+      room = run(room, at === null ? { type: "reading", view: null } : seeing(at));
     } else if (roll < 0.85) {
       room = run(room, { type: "more", side: "earlier" });
     } else if (roll < 0.95) {

@@ -23,6 +23,12 @@ export const MIN_KEEP = 100;
 /** Lines asked for at a time, at most. */
 export const PAGE = 100;
 
+/** The places of the first and last lines in view. */
+export interface View {
+  first: number;
+  last: number;
+}
+
 export interface Held {
   /** The most lines kept. */
   keep: number;
@@ -39,8 +45,8 @@ export interface Held {
    * at the bottom since it asked (the lines heard meanwhile no longer join on
    * from there); null: none. */
   cut: number | null;
-  /** Where the reader is: the place of the line at the top of the view; null: following the newest. */
-  reading: number | null;
+  /** What the reader sees: the places of the first and last lines in view; null: following the newest. */
+  reading: View | null;
   /** Which way the reader last went for more lines: the page lets go of lines on the other side first. */
   heading: "earlier" | "later";
 }
@@ -98,7 +104,7 @@ export function adjoins(held: Held, from: number, to: number): "earlier" | "late
 /** The lines the page keeps, and what it then holds: beyond `until` nothing
  * (once no newer lines are coming), and at most `keep`. It lets go of lines
  * behind the way the reader is heading, keeping a quarter of `keep` on that
- * side of where they are, then of lines ahead. A place's lines go together,
+ * side of what they see, then of lines ahead. A place's lines go together,
  * so the span stays whole. */
 export function bounded(lines: Line[], held: Held): [Line[], Held] {
   if (lines.length <= held.keep && held.until === null) return [lines, held];
@@ -109,35 +115,39 @@ export function bounded(lines: Line[], held: Held): [Line[], Held] {
   }
   const some = kept.filter((line) => !anywhere(line));
   if (some.length <= held.keep) return [kept, held];
-  const at = held.reading === null ? some.length - 1 : firstAt(some, held.reading);
+  const seen = held.reading;
+  const top = seen === null ? some.length - 1 : firstAt(some, seen.first);
+  const bottom = seen === null ? some.length - 1 : Math.max(top, firstAt(some, seen.last + 1) - 1);
   const over = some.length - held.keep;
   const margin = Math.floor(held.keep / 4);
   const behind =
     held.heading === "later"
-      ? Math.min(over, Math.max(0, at - margin))
-      : Math.min(over, Math.max(0, some.length - 1 - at - margin));
+      ? Math.min(over, Math.max(0, top - margin))
+      : Math.min(over, Math.max(0, some.length - 1 - bottom - margin));
   let first = held.heading === "later" ? behind : over - behind;
   let end = first + held.keep;
   while (first > 0 && first < some.length && some[first].place[0] === some[first - 1].place[0]) first++;
   while (end < some.length && end > first && some[end - 1].place[0] === some[end].place[0]) end--;
   if (first >= end) return [kept, held]; // more than `keep` lines in one place: kept whole
-  const top = first > 0 ? some[first].place[0] : null;
-  const bottom = end < some.length ? some[end].place[0] : null;
+  const low = first > 0 ? some[first].place[0] : null;
+  const high = end < some.length ? some[end].place[0] : null;
   const next: Held = {
     ...held,
-    ...(top === null ? {} : { from: held.from === null ? top : Math.max(held.from, top), start: false }),
-    ...(bottom === null ? {} : { until: until === null ? bottom : Math.min(until, bottom) }),
-    ...(bottom !== null && held.loading === "later" ? { cut: Math.min(held.cut ?? bottom, bottom) } : {}),
+    ...(low === null ? {} : { from: held.from === null ? low : Math.max(held.from, low), start: false }),
+    ...(high === null ? {} : { until: until === null ? high : Math.min(until, high) }),
+    ...(high !== null && held.loading === "later" ? { cut: Math.min(held.cut ?? high, high) } : {}),
   };
-  const low = some[first]?.place[0] ?? -Infinity;
   return [
-    kept.filter((line) => anywhere(line) || (line.place[0] >= low && (bottom === null || line.place[0] < bottom))),
+    kept.filter(
+      (line) =>
+        anywhere(line) || ((low === null || line.place[0] >= low) && (high === null || line.place[0] < high)),
+    ),
     next,
   ];
 }
 
-/** The index of the first line placed at `place` or later (the last line if none is). */
+/** The index of the first line placed at `place` or later (the number of lines if none is). */
 function firstAt(lines: readonly Line[], place: number): number {
   const index = lines.findIndex((line) => line.place[0] >= place);
-  return index < 0 ? lines.length - 1 : index;
+  return index < 0 ? lines.length : Math.max(0, index);
 }
