@@ -384,8 +384,8 @@ const byPlace = (a: Place, b: Place): number => a[0] - b[0] || a[1] - b[1] || a[
  * among lines the page let go of. */
 function add(room: Room, line: Line): Room {
   if (!keeps(room.held, line)) return room;
-  const key = lineKey(line);
-  const has = (l: Line) => lineKey(l) === key || (line.offset !== undefined && l.offset === line.offset);
+  const has = (l: Line) =>
+    (l.id === line.id && l.kind === line.kind) || (line.offset !== undefined && l.offset === line.offset);
   if (room.lines.some(has)) return room;
   return { ...room, lines: placed(room.lines, line) };
 }

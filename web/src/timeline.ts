@@ -21,17 +21,20 @@ export function dayKey(ts: number): string {
 export function timeline(lines: readonly Line[]): Item[] {
   const items: Item[] = [];
   let day: string | null = null;
+  let dayEnd = -Infinity; // when the day of the last separator ends
   // Lines fetched as the reader scrolls up may stand among the history: the divider goes below it all.
   let lastEarlier = lines.length - 1;
   while (lastEarlier >= 0 && !lines[lastEarlier].earlier) lastEarlier--;
   for (const [index, line] of lines.entries()) {
     if (index === lastEarlier + 1 && lastEarlier >= 0) items.push({ kind: "earlier", key: "earlier" });
-    if (line.ts !== undefined) {
-      // Later days only: a line placed by its offset may carry an earlier time.
+    // Later days only: a line placed by its offset may carry an earlier time.
+    if (line.ts !== undefined && line.ts >= dayEnd) {
       const key = dayKey(line.ts);
       if (day === null || key > day) {
         items.push({ kind: "day", key: `day-${key}`, ts: line.ts });
         day = key;
+        const date = new Date(line.ts);
+        dayEnd = new Date(date.getFullYear(), date.getMonth(), date.getDate() + 1).getTime();
       }
     }
     items.push({ kind: "line", key: lineKey(line), line });

@@ -113,7 +113,7 @@ export function bounded(lines: Line[], held: Held): [Line[], Held] {
   if (until !== null && held.loading !== "later" && kept.some((line) => !keeps(held, line))) {
     kept = kept.filter((line) => keeps(held, line));
   }
-  const some = kept.filter((line) => !anywhere(line));
+  const some = kept.some(anywhere) ? kept.filter((line) => !anywhere(line)) : kept;
   if (some.length <= held.keep) return [kept, held];
   const seen = held.reading;
   const top = seen === null ? some.length - 1 : firstAt(some, seen.first);
