@@ -14,7 +14,7 @@ SAM := env SAM_CLI_TELEMETRY=0 $(CURDIR)/$(BIN)/uv tool run --quiet --from $(SAM
 SAM_OFFLINE := -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
 	AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline AWS_ENDPOINT_URL=http://127.0.0.1:9
 
-.PHONY: help install web test-web run test docs docs-serve lint lint-template typecheck pytest bench-delivery bench-fanout bench-bot bench-costs bench-aws bench-reads bench-storm bench-cold-start lambda serve-lambda deploy dist lock clean
+.PHONY: help install web test-web run test docs docs-serve lint lint-template typecheck pytest bench-delivery bench-fanout bench-bot bench-costs bench-aws bench-reads bench-storm bench-cold-start bench-page lambda serve-lambda deploy dist lock clean
 
 help:
 	@echo "make run             start papo locally (emulator, SQLite, web client)"
@@ -35,6 +35,7 @@ help:
 	@echo "make bench-reads     DynamoDB read units of a room's member list at 100-10,000 members"
 	@echo "make bench-storm     100 and 300 people joining at once, with the join window and without"
 	@echo "make bench-cold-start  the handler's import from the zip on Python 3.12, against boto3's"
+	@echo "make bench-page      the web page at 2,000 and 10,000 lines received, before and after windowing"
 	@echo "make lock            re-pin requirements/dev.txt from pyproject.toml"
 
 install: $(STAMP)
@@ -116,6 +117,20 @@ bench-storm: install
 
 bench-cold-start: install
 	$(BIN)/python bench/cold_start.py
+
+# The page of BEFORE_COMMIT (before the conversation was windowed, unless
+# told otherwise), built from git into build/, against web/dist, in one run;
+# PAGE_ARGS="--rounds 2" and the like go to bench/page.py.
+BEFORE_COMMIT ?= ce07f19
+BEFORE_WEB := build/page-$(BEFORE_COMMIT)/web
+
+$(BEFORE_WEB)/dist/index.html:
+	rm -rf build/page-$(BEFORE_COMMIT) && mkdir -p build/page-$(BEFORE_COMMIT)
+	git archive $(BEFORE_COMMIT) web | tar -x -C build/page-$(BEFORE_COMMIT)
+	cd $(BEFORE_WEB) && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+
+bench-page: install web $(BEFORE_WEB)/dist/index.html
+	$(BIN)/python bench/page.py --before $(BEFORE_WEB)/dist $(PAGE_ARGS)
 
 # papo and what Lambda's Python 3.12 lacks (it has boto3), for ARCH, from any machine.
 lambda: install

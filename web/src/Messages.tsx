@@ -30,6 +30,8 @@ const NEAR_BOTTOM = 64;
 const OVERSCAN = 8;
 /** How long the view stays still before it tells where the reader is. */
 const SETTLE_MS = 100;
+/** How long after the reader touched the log (wheel, key, pointer) a scroll is theirs. */
+const TOUCH_MS = 1000;
 
 export interface Reader {
   /** What the reader sees: the places of the first and last lines in view; null: following the newest. */
@@ -85,6 +87,13 @@ export function Messages(props: {
     if (following.current && !detached) virtualizer.scrollToEnd();
   }, [items, detached]);
 
+  /** The reader takes the view: the view stops going to the bottom on its own. */
+  const touched = useRef(-Infinity);
+  const hold = () => {
+    touched.current = performance.now();
+    virtualizer.cancelScroll();
+  };
+
   // Where the reader is: at once when they leave the bottom or come to an end
   // of what the page holds (which then fetches what lies beyond), else once
   // the view stays still a moment.
@@ -105,7 +114,9 @@ export function Messages(props: {
     const fromTop = element.scrollTop - margin;
     const fromBottom = element.scrollHeight - element.clientHeight - element.scrollTop;
     const was = following.current;
-    following.current = fromBottom < NEAR_BOTTOM && !detached;
+    // Only the reader leaves the bottom: the view also moves as lines come and go.
+    if (fromBottom < NEAR_BOTTOM) following.current = !detached;
+    else if (detached || performance.now() - touched.current < TOUCH_MS) following.current = false;
     const atTop = fromTop < element.clientHeight && earlier;
     const atBottom = fromBottom < element.clientHeight && detached;
     if (was !== following.current || ((atTop || atBottom) && held.loading === null)) tell();
@@ -113,13 +124,12 @@ export function Messages(props: {
     if (held.loading === null && (atTop || atBottom)) reader.more(atTop ? "earlier" : "later");
   };
   useEffect(() => () => clearTimeout(settle.current), []);
-  /** The reader takes the view: the view stops going to the bottom on its own. */
-  const hold = () => virtualizer.cancelScroll();
 
-  const previous = useRef<ReadonlySet<string>>(new Set());
-  const arrived = (line: Line) => !line.fetched && !line.earlier && !previous.current.has(lineKey(line));
+  // Lines heard since the last render show themselves coming in.
+  const before = useRef<Tail>({ settled: new Map(), from: -Infinity });
+  const arrived = useMemo(() => fresh(lines, before.current), [lines]);
   useEffect(() => {
-    previous.current = new Set(lines.map(lineKey));
+    before.current = tailOf(lines);
   }, [lines]);
 
   const now = Date.now();
@@ -178,7 +188,7 @@ export function Messages(props: {
                     measure={ref}
                     top={style.top}
                     line={item.line}
-                    arrived={arrived(item.line)}
+                    arrived={arrived.has(item.key)}
                     me={me}
                     t={t}
                     locale={locale}
@@ -218,8 +228,8 @@ function viewOf(
   return places.length ? { first: places[0], last: places[places.length - 1] } : null;
 }
 
-/** Memoized: a streaming answer changes one line, and the others stay as they were. */
-const LineItem = memo(function LineItem(props: {
+/** A line where it stands in the list. */
+function LineItem(props: {
   index: number;
   measure: (element: HTMLLIElement | null) => void;
   top: number;
@@ -230,13 +240,14 @@ const LineItem = memo(function LineItem(props: {
   t: Words;
   locale: string;
 }) {
-  const { line, me, t, locale } = props;
+  const { line, me } = props;
   const attention = wantsAttention(line, me);
   const streaming = line.kind === "bot" && line.status === "streaming";
-  const classes = ["line", attention && "attention", line.earlier && "from-history", props.arrived && "arrived"];
+  const classes = ["line", attention && "attention", line.earlier && "from-history"];
   return (
     <li
       className={classes.filter(Boolean).join(" ")}
+      data-arrived={props.arrived || undefined}
       data-index={props.index}
       ref={props.measure}
       style={{ top: props.top }}
@@ -245,6 +256,23 @@ const LineItem = memo(function LineItem(props: {
       data-status={line.kind === "bot" ? line.status : undefined}
       aria-busy={streaming || undefined}
     >
+      <LineContent line={line} attention={attention} me={me} t={props.t} locale={props.locale} />
+    </li>
+  );
+}
+
+/** Memoized: lines move as others come and go, and a streaming answer changes
+ * one line; what the others say is drawn once. */
+const LineContent = memo(function LineContent(props: {
+  line: Line;
+  attention: boolean;
+  me: string;
+  t: Words;
+  locale: string;
+}) {
+  const { line, me, t, locale } = props;
+  return (
+    <>
       {line.ts !== undefined && (
         <time dateTime={new Date(line.ts).toISOString()} title={fullTime(line.ts, locale)}>
           {timeOfDay(line.ts, locale)}
@@ -253,10 +281,37 @@ const LineItem = memo(function LineItem(props: {
       <div className={bodyClass(line, me)}>
         <LineView line={line} t={t} />
       </div>
-      {attention && line.kind !== "private" && <span className="sr-only">({t.mentionsYou})</span>}
-    </li>
+      {props.attention && line.kind !== "private" && <span className="sr-only">({t.mentionsYou})</span>}
+    </>
   );
 });
+
+/** The last lines, where new ones come in: whether each had settled, by key,
+ * and the place of the first. */
+interface Tail {
+  settled: ReadonlyMap<string, boolean>;
+  from: number;
+}
+const TAIL = 100;
+
+function tailOf(lines: readonly Line[]): Tail {
+  const last = lines.slice(-TAIL);
+  return { settled: new Map(last.map((l) => [lineKey(l), settled(l)])), from: last[0]?.place[0] ?? -Infinity };
+}
+
+/** The keys of lines heard since `before` was the tail (not those fetched
+ * again, nor a newcomer's history, nor older ones the tail reaches as the
+ * page lets go of newer), and with `settling`, of answers that settled since. */
+function fresh(lines: readonly Line[], before: Tail, settling = false): Set<string> {
+  const keys = new Set<string>();
+  for (const line of lines.slice(-TAIL)) {
+    const key = lineKey(line);
+    const was = before.settled.get(key);
+    const news = (was === undefined && line.place[0] >= before.from) || (settling && was === false && settled(line));
+    if (news && !line.fetched && !line.earlier) keys.add(key);
+  }
+  return keys;
+}
 
 /** How many lines the announcer keeps said: a screen reader reads what is added. */
 const SPOKEN = 20;
@@ -265,19 +320,17 @@ const SPOKEN = 20;
  * polite live region no one sees. */
 function Announcer({ lines, me, t }: { lines: Line[]; me: string; t: Words }) {
   const [said, setSaid] = useState<{ key: string; text: string }[]>([]);
-  const heard = useRef<Map<string, boolean> | null>(null);
+  const heard = useRef<Tail | null>(null);
   useEffect(() => {
     const before = heard.current;
-    const now = new Map(lines.map((line) => [lineKey(line), settled(line)]));
-    heard.current = now;
+    heard.current = tailOf(lines);
     if (before === null) return; // what was there when the conversation showed, it shows
-    const fresh = lines.filter((line) => {
-      const key = lineKey(line);
-      return !line.fetched && !line.earlier && settled(line) && before.get(key) !== true;
-    });
-    if (fresh.length) {
+    const keys = fresh(lines, before, true);
+    const news = lines.slice(-TAIL).filter((line) => keys.has(lineKey(line)) && settled(line));
+    if (news.length) {
+      const at = Date.now();
       setSaid((kept) =>
-        [...kept, ...fresh.map((line) => ({ key: `${lineKey(line)}-${Date.now()}`, text: spoken(line, me, t) }))]
+        [...kept, ...news.map((line) => ({ key: `${lineKey(line)}-${at}`, text: spoken(line, me, t) }))]
           .filter((entry) => entry.text)
           .slice(-SPOKEN),
       );
