@@ -19,8 +19,10 @@ without a pause; Carla, on another, only listens. Once the page has received
   next animation frame, over `--keys` keys typed 40 ms apart.
 
 Medians and 95th percentiles; with `--rounds 2` each page runs twice,
-alternating, and each figure is the median of the rounds. Only loopback is
-used, and every wait is bounded.
+alternating, and each figure is the median of the rounds. `--save FILE` adds
+each page's run to FILE as it ends, and `--table FILE` prints the medians of
+all the runs saved there (runs of several invocations, on a busy machine).
+Only loopback is used, and every wait is bounded.
 """
 
 from __future__ import annotations
@@ -202,13 +204,15 @@ async def measure(page: Page, people: Room, probes: int, keys: int) -> dict[str,
         await people.bruno.send(json.dumps({"action": "sendPublic", "message": f"probe-{number}"}))
         await asyncio.sleep(0.25)
     box = page.get_by_role("textbox", name="Message")
-    await box.click()
+    # The composer waits while the page is not connected (a page far behind may lose it).
+    connected = await page.get_by_role("status").inner_text() == "you are Ana"
     typed = 0
-    while typed < keys:
+    while connected and typed < keys:
         text = TYPED[: min(len(TYPED), keys - typed)]
-        await box.press_sequentially(text, delay=40)
+        await box.press_sequentially(text, delay=40, timeout=WAIT_S * 1000)
         typed += len(text)
-        await box.fill("")
+        await box.press("Control+a", timeout=WAIT_S * 1000)
+        await box.press("Delete", timeout=WAIT_S * 1000)
     deadline = time.monotonic() + WAIT_S
     seen: dict[str, float] = {}
     while time.monotonic() < deadline:
@@ -219,6 +223,7 @@ async def measure(page: Page, people: Room, probes: int, keys: int) -> dict[str,
     came = [n for n in numbers if str(n) in seen and n in people.probes]
     delays = [seen[str(n)] - people.probes[n] for n in came]
     strokes = list(await page.evaluate("window.papoKeys"))
+    status = await page.get_by_role("status").inner_text()
     await cdp.detach()
     delay, delay95 = summary(delays)
     key, key95 = summary(strokes)
@@ -230,6 +235,7 @@ async def measure(page: Page, people: Room, probes: int, keys: int) -> dict[str,
         "missed_probes": probes - len(delays),
         "key_ms": key,
         "key_p95_ms": key95,
+        "connected": float(connected and status == "you are Ana"),
     }
 
 
@@ -265,10 +271,20 @@ def fmt(result: dict[str, float]) -> str:
         f"on screen {result['on_screen_ms']:.0f} ms (p95 {result['on_screen_p95_ms']:.0f}, "
         f"{result['missed_probes']:.0f} missed), "
         f"keystroke {result['key_ms']:.1f} ms (p95 {result['key_p95_ms']:.1f})"
+        + ("" if result["connected"] else ", the page lost its connection")
     )
 
 
 async def main(args: argparse.Namespace) -> None:
+    rounds: dict[str, list[dict[int, dict[str, float]]]] = {"before": [], "after": []}
+    if args.table:
+        runs = [json.loads(line) for line in Path(args.table).read_text().splitlines()]
+        for run in runs:
+            rounds[run["page"]].append({int(k): v for k, v in run.items() if k.isdigit()})
+        table(rounds, runs[-1]["rate"])
+        return
+    if not args.before:
+        raise SystemExit("--before: the built web client to compare with")
     pages = {"before": Path(args.before).resolve(), "after": Path(args.after).resolve()}
     for name, folder in pages.items():
         if not (folder / "index.html").is_file():
@@ -276,26 +292,36 @@ async def main(args: argparse.Namespace) -> None:
     executable = chromium_path()
     if executable is None:
         raise SystemExit("needs Chromium (Debian's chromium package)")
-    rounds: dict[str, list[dict[int, dict[str, float]]]] = {name: [] for name in pages}
+    saved = Path(args.save) if args.save else None
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         for number in range(args.rounds):
             order = list(pages) if number % 2 == 0 else list(reversed(pages))
             for name in order:
                 print(f"round {number + 1}, the page {name}: {pages[name]}", flush=True)
-                rounds[name].append(
-                    await run_page(browser, pages[name], args.at, args.rate, args.probes, args.keys)
+                result = await run_page(
+                    browser, pages[name], args.at, args.rate, args.probes, args.keys
                 )
+                rounds[name].append(result)
+                if saved is not None:
+                    with saved.open("a") as out:
+                        out.write(json.dumps({"page": name, "rate": args.rate, **result}) + "\n")
         await browser.close()
-    print(f"\n{args.rate:g} lines a second; medians of {args.rounds} round(s)")
+    table(rounds, args.rate)
+
+
+def table(rounds: dict[str, list[dict[int, dict[str, float]]]], rate: float) -> None:
+    """Each figure's median over the rounds."""
+    count = max(len(runs) for runs in rounds.values())
+    print(f"\n{rate:g} lines a second; medians of {count} round(s)")
     print(
         "| page | lines received | JS heap | lines in the page | on screen, median (p95) "
         "| keystroke to frame, median (p95) |"
     )
     print("|---|---|---|---|---|---|")
-    for name in pages:
-        for mark in args.at:
-            runs = [result[mark] for result in rounds[name]]
+    for name, results in rounds.items():
+        for mark in sorted({mark for result in results for mark in result}):
+            runs = [result[mark] for result in results if mark in result]
             m = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
             print(
                 f"| {name} | {mark:,} | {m['heap_mb']:.1f} MB | {m['lines_in_page']:,.0f} "
@@ -306,11 +332,13 @@ async def main(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--before", required=True, help="the built web client to compare with")
+    parser.add_argument("--before", help="the built web client to compare with")
     parser.add_argument("--after", default=str(ROOT / "web" / "dist"), help="[web/dist]")
     parser.add_argument("--at", type=int, nargs="+", default=[2000, 10000], help="lines received")
     parser.add_argument("--rate", type=float, default=100, help="lines a second [100]")
     parser.add_argument("--probes", type=int, default=20, help="marked lines a measure [20]")
     parser.add_argument("--keys", type=int, default=80, help="keystrokes a measure [80]")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each page [1]")
+    parser.add_argument("--save", help="add each page's run to this file, a JSON object a line")
+    parser.add_argument("--table", help="only print the medians of the runs saved in this file")
     asyncio.run(main(parser.parse_args()))
