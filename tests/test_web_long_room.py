@@ -163,6 +163,31 @@ def test_writing_while_far_back_goes_to_the_newest_lines(
     assert numbers[-1] == SAID
 
 
+def test_the_way_to_the_newest_lines_takes_the_reader_there_and_it_follows_again(
+    open_page: OpenPage,  # noqa: F811
+    papo: Emulator,  # noqa: F811
+    bruno: ClientConnection,
+) -> None:
+    ana = join(open_page, papo, "Ana", query=f"?keep={KEEP}")
+    for number in range(1, SAID + 1):
+        say(bruno, f"line {number:03d}")
+    log = ana.get_by_role("log")
+    expect(log).to_contain_text(f"Bruno: line {SAID:03d}")
+    log.hover()
+    newest = ana.get_by_role("button", name="Go to the newest messages")
+    for _ in range(100):
+        if newest.count():
+            break
+        ana.mouse.wheel(0, -2000)
+        ana.wait_for_timeout(50)
+    newest.click()
+    expect(log.locator(".lines > li.line").last).to_have_text(re.compile(f"line {SAID:03d}"))
+    expect(newest).to_have_count(0)
+    say(bruno, "and on")
+    expect(log.locator(".lines > li.line").last).to_have_text(re.compile("Bruno: and on"))
+    assert in_a_row(shown(ana))
+
+
 def test_an_answer_is_said_once_whole_and_a_line_for_the_reader_says_so(
     open_page: OpenPage,  # noqa: F811
     papo: Emulator,  # noqa: F811

@@ -84,7 +84,11 @@ export function Messages(props: {
     if (mine !== null) following.current = true;
   }, [mine]);
   useLayoutEffect(() => {
-    if (following.current && !detached) virtualizer.scrollToEnd();
+    const element = box.current;
+    if (!element || detached) return;
+    // Back among the newest (their lines fetched, or gone to them): at the bottom, it follows again.
+    if (element.scrollHeight - element.clientHeight - element.scrollTop < NEAR_BOTTOM) following.current = true;
+    if (following.current) virtualizer.scrollToEnd();
   }, [items, detached]);
 
   /** The reader takes the view: the view stops going to the bottom on its own. */
@@ -202,7 +206,14 @@ export function Messages(props: {
             {held.loading === "later" ? (
               t.loadingNewer
             ) : (
-              <button type="button" className="secondary" onClick={reader.newest}>
+              <button
+                type="button"
+                className="secondary"
+                onClick={() => {
+                  following.current = true;
+                  reader.newest();
+                }}
+              >
                 {t.newestMessages}
               </button>
             )}
