@@ -1,8 +1,9 @@
 """The `@connections` Management API: POST, GET and DELETE a connection.
 
 One set of rules, two ways in: HTTP (any client, boto3 included) and, for
-handlers running in the emulator's own threads, an in-process transport
-(`papo.adapters.delivery.inprocess`) that skips HTTP but answers the same.
+handlers running in the emulator's own threads, an in-process transport that
+skips HTTP but answers the same, handed to them in their Lambda context
+(`papo.local.worker.LambdaContext.in_process_management_api`).
 """
 
 from __future__ import annotations
