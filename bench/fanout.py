@@ -25,6 +25,12 @@ The servers are papo's handler with SQLite under the emulator (posting back
 through the Management API as on AWS), and `bench/plain_server.py`: the same
 protocol in memory on plain websockets, the floor of what Python can do here.
 Every loop is bounded in count and time, and only loopback is used.
+
+The machine is shared and noisy: `--runs K` measures every server K times,
+taking turns (plain, papo, plain, papo...), and prints the medians; with
+`--baseline DIR` (another checkout of papo, such as `git worktree add DIR
+COMMIT`) papo as it is there takes its turn too, from DIR/src, so that a
+change is measured against the code before it in one go.
 """
 
 from __future__ import annotations
@@ -34,11 +40,12 @@ import asyncio
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -258,34 +265,61 @@ async def measure_order(server: Server, n: int, senders: int, each: int, *, burs
     return Order(n * senders * each, wire, unlike, against, missing)
 
 
-def servers(data: Path) -> list[Server]:
-    papo_port, plain_port = free_port(), free_port()
-    return [
-        Server(
-            "plain websockets, in memory",
-            [sys.executable, "bench/plain_server.py", str(plain_port)],
-            f"ws://127.0.0.1:{plain_port}",
-            {},
-        ),
-        Server(
-            "papo serve, papo handler, SQLite",
-            [
-                *(sys.executable, "-m", "papo", "serve", "--port", str(papo_port)),
-                *("--tls-port", "0", "--web-port", "0"),
-            ],
-            f"ws://127.0.0.1:{papo_port}/dev",
-            {
-                "PAPO_SQLITE_PATH": str(data / f"bench-{papo_port}.sqlite3"),
-                "AWS_LAMBDA_LOG_LEVEL": "WARNING",
-                # A bench sends flat out: per-connection limits would refuse it.
-                "PAPO_RATE_BURST": "1000000",
-                "PAPO_RATE_PER_MINUTE": "1000000",
-                "AWS_ACCESS_KEY_ID": "AKIDBENCH",
-                "AWS_SECRET_ACCESS_KEY": "bench-secret",
-                "AWS_DEFAULT_REGION": "us-east-1",
-            },
-        ),
-    ]
+PAPO = "papo serve, papo handler, SQLite"
+
+
+def servers(data: Path, baseline: Path | None = None) -> list[Server]:
+    """The plain server, papo, and papo from the `baseline` checkout if one is given."""
+    plain_port = free_port()
+    plain = Server(
+        "plain websockets, in memory",
+        [sys.executable, "bench/plain_server.py", str(plain_port)],
+        f"ws://127.0.0.1:{plain_port}",
+        {},
+    )
+    papos = [papo_server(PAPO, data, {})]
+    if baseline is not None:
+        source = baseline / "src" if (baseline / "src").is_dir() else baseline
+        papos.append(papo_server(f"papo, {baseline.name}", data, {"PYTHONPATH": str(source)}))
+    return [plain, *papos]
+
+
+def papo_server(name: str, data: Path, env: dict[str, str]) -> Server:
+    port = free_port()
+    return Server(
+        name,
+        [
+            *(sys.executable, "-m", "papo", "serve", "--port", str(port)),
+            *("--tls-port", "0", "--web-port", "0"),
+        ],
+        f"ws://127.0.0.1:{port}/dev",
+        {
+            "PAPO_SQLITE_PATH": str(data / f"bench-{port}.sqlite3"),
+            "AWS_LAMBDA_LOG_LEVEL": "WARNING",
+            # A bench sends flat out: per-connection limits would refuse it.
+            "PAPO_RATE_BURST": "1000000",
+            "PAPO_RATE_PER_MINUTE": "1000000",
+            "AWS_ACCESS_KEY_ID": "AKIDBENCH",
+            "AWS_SECRET_ACCESS_KEY": "bench-secret",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            **env,
+        },
+    )
+
+
+def median(results: list[Result]) -> Result:
+    """Each figure's median over runs."""
+    return Result(*(statistics.median(getattr(r, f.name) for r in results) for f in fields(Result)))
+
+
+def print_row(n: int, name: str, r: Result, note: str = "") -> None:
+    print(
+        f"{n:<5} {name:<35} {r.joins_s:7.2f} {r.deliveries_per_s:8.0f}"
+        f"   {r.flat_p50_ms:7.1f}/{r.flat_p99_ms:<7.1f}"
+        f"   {r.paced_p50_ms:6.1f}/{r.paced_p99_ms:<7.1f}"
+        f"   {r.cpu_us_per_delivery:8.1f}{note}",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -296,6 +330,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--senders", type=int, default=0, help="measure order: this many senders at once"
+    )
+    parser.add_argument(
+        "--runs", type=int, default=1, help="measure each server this many times, in turns"
+    )
+    parser.add_argument(
+        "--baseline", type=Path, help="another checkout of papo, measured in turn with this one"
     )
     args = parser.parse_args()
     if args.senders:
@@ -308,22 +348,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as data:
         for n in args.clients:
             flat_messages = max(20, args.deliveries // n)
-            results = {}
-            for server in servers(Path(data)):
-                with server:
-                    results[server.name] = asyncio.run(measure(server, n, flat_messages))
-                r = results[server.name]
-                print(
-                    f"{n:<5} {server.name:<35} {r.joins_s:7.2f} {r.deliveries_per_s:8.0f}"
-                    f"   {r.flat_p50_ms:7.1f}/{r.flat_p99_ms:<7.1f}"
-                    f"   {r.paced_p50_ms:6.1f}/{r.paced_p99_ms:<7.1f}"
-                    f"   {r.cpu_us_per_delivery:8.1f}",
-                    flush=True,
-                )
-            plain, papo = results.values()
-            share = papo.deliveries_per_s / plain.deliveries_per_s
-            cpu = papo.cpu_us_per_delivery / plain.cpu_us_per_delivery
-            print(f"{n:<5} papo / plain: throughput {share:.0%}, CPU per delivery {cpu:.1f}x")
+            results: dict[str, list[Result]] = {}
+            for run in range(1, args.runs + 1):
+                for server in servers(Path(data), args.baseline):
+                    with server:
+                        result = asyncio.run(measure(server, n, flat_messages))
+                    results.setdefault(server.name, []).append(result)
+                    print_row(n, server.name, result, f"   run {run}" if args.runs > 1 else "")
+            medians = {name: median(runs) for name, runs in results.items()}
+            if args.runs > 1:
+                for name, result in medians.items():
+                    print_row(n, name, result, f"   median of {args.runs}")
+            plain = medians.pop(next(iter(medians)))
+            for name, papo in medians.items():
+                share = papo.deliveries_per_s / plain.deliveries_per_s
+                cpu = papo.cpu_us_per_delivery / plain.cpu_us_per_delivery
+                print(f"{n:<5} {name} / plain: throughput {share:.0%}, CPU per delivery {cpu:.2f}x")
 
 
 def order(sizes: list[int], senders: int, deliveries: int) -> None:
