@@ -588,6 +588,34 @@ def test_the_in_process_management_api_answers_as_over_http(log_path: Path) -> N
     assert api.in_process_management_api == {}  # nothing is served once it stopped
 
 
+def test_a_client_slow_to_read_holds_up_nobody(log_path: Path) -> None:
+    """Frames to a client that does not read wait for it, in the order posted,
+    while the others' go out at once."""
+
+    async def scenario(api: Emulator) -> None:
+        transport = api.in_process_management_api[api.management_url]
+        client = ManagementApiClient(Endpoint.parse(api.management_url), None, transport=transport)
+        async with (
+            connect(api.websocket_url, max_queue=1) as slow,
+            connect(api.websocket_url) as quick,
+        ):
+            slow_id = (await ask(slow, "hi"))["event"]["requestContext"]["connectionId"]
+            quick_id = (await ask(quick, "hi"))["event"]["requestContext"]["connectionId"]
+            numbers = [f"{n:04d}" for n in range(300)]
+
+            def post() -> None:
+                for number in numbers:  # some 9 MB, more than the sockets' buffers hold
+                    client.post(slow_id, number.encode() + b"x" * 30_000)
+                client.post(quick_id, b"meanwhile")
+
+            await asyncio.to_thread(post)
+            assert await quick.recv() == "meanwhile"
+            assert [(await slow.recv())[:4] for _ in numbers] == numbers
+
+    with emulator() as api:
+        run(scenario(api))
+
+
 @pytest.mark.parametrize(("workers", "handed"), [(0, True), (2, False)])
 def test_handlers_in_threads_get_the_management_api_in_their_context(
     log_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int, handed: bool
