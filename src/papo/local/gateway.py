@@ -187,7 +187,8 @@ class Gateway:
                 await connection.close(GOING_AWAY, "Going away")
                 return GOING_AWAY, "Going away"
             try:
-                message = await asyncio.wait_for(connection.websocket.receive(), wait_ms / 1000)
+                async with asyncio.timeout(wait_ms / 1000):
+                    message = await connection.websocket.receive()
             except TimeoutError:
                 continue
             if message["type"] == "websocket.disconnect":

@@ -107,12 +107,11 @@ def invoke(
     finally:
         took = (time.perf_counter() - started) * 1000
         sys.stdout.flush()  # what the handler printed, before its REPORT, as in CloudWatch
-        print(f"END RequestId: {request_id}", file=sys.stderr)
-        print(
-            f"REPORT RequestId: {request_id}\tDuration: {took:.2f} ms",
-            file=sys.stderr,
-            flush=True,
+        sys.stderr.write(
+            f"END RequestId: {request_id}\n"
+            f"REPORT RequestId: {request_id}\tDuration: {took:.2f} ms\n"
         )
+        sys.stderr.flush()
 
 
 def send(channel: socket.socket, message: Any) -> None:
