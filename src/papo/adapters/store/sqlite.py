@@ -179,7 +179,8 @@ class SqliteStore:
         self._clock = clock
         self._busy_timeout_s = busy_timeout_s
         self.room = ROOM_DEFAULT
-        self._local = threading.local()
+        self._idle: list[sqlite3.Connection] = []
+        """Open connections not in use, the one used last at the end."""
         self._writing = threading.Lock()
         self._rooms: Kept[str, str] = Kept()
         """Each connection's room, as read (`room_of`)."""
@@ -210,24 +211,43 @@ class SqliteStore:
         room = self._rooms.get(connection_id)
         if room is not None:
             return room
-        row = (
-            self._db()
-            .execute("SELECT room FROM connections WHERE connection_id = ?", (connection_id,))
-            .fetchone()
+        row = self._read_one(
+            "SELECT room FROM connections WHERE connection_id = ?", (connection_id,)
         )
         if row is None:
             return None
         self._rooms[connection_id] = room = str(row[0])
         return room
 
-    def _db(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=self._busy_timeout_s, isolation_level=None)
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """A connection to use alone, from any thread: the one used last, whose
+        caches (the schema, statements, pages) are the warmest. Opening one and
+        warming it costs ten times a public message's statements, and a
+        connection per thread went cold between the turns of many threads."""
+        try:
+            db = self._idle.pop()
+        except IndexError:
+            db = sqlite3.connect(
+                self.path,
+                timeout=self._busy_timeout_s,
+                isolation_level=None,
+                check_same_thread=False,
+            )
             self._use_wal(db)
             db.execute("PRAGMA synchronous=NORMAL")
-            self._local.db = db
-        return db
+        try:
+            yield db
+        finally:
+            self._idle.append(db)
+
+    def _read(self, statement: str, parameters: Sequence[object] = ()) -> list[Any]:
+        with self._connection() as db:
+            return db.execute(statement, parameters).fetchall()
+
+    def _read_one(self, statement: str, parameters: Sequence[object] = ()) -> Any:
+        with self._connection() as db:
+            return db.execute(statement, parameters).fetchone()
 
     def _use_wal(self, db: sqlite3.Connection) -> None:
         """Switches the file to write-ahead logging, once for all its users.
@@ -256,8 +276,7 @@ class SqliteStore:
         their own first: SQLite makes a writer that finds the file locked sleep
         (a millisecond or more each time), which many invocations at once in one
         process would otherwise all do; other processes still wait on SQLite."""
-        db = self._db()
-        with self._writing:
+        with self._writing, self._connection() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
@@ -273,8 +292,8 @@ class SqliteStore:
         same lock as `_write`: a thread that found the file locked would sleep in
         SQLite's busy handler (1 ms, then 2, 5, 10…) while each write takes tens
         of microseconds, and every public message makes a few."""
-        with self._writing:
-            return self._db().execute(statement, parameters).fetchall()
+        with self._writing, self._connection() as db:
+            return db.execute(statement, parameters).fetchall()
 
     def _purge_expired(self, db: sqlite3.Connection) -> None:
         """Under the write lock on every join: each table's expiry is indexed."""
@@ -322,25 +341,17 @@ class SqliteStore:
         return self.owner(name) or principal
 
     def owner(self, name: str) -> str | None:
-        row = (
-            self._db()
-            .execute(
-                "SELECT principal FROM owners WHERE room = ? AND name_key = ? AND expires_at > ?",
-                (self.room, name_key(name), self._clock()),
-            )
-            .fetchone()
+        row = self._read_one(
+            "SELECT principal FROM owners WHERE room = ? AND name_key = ? AND expires_at > ?",
+            (self.room, name_key(name), self._clock()),
         )
         return None if row is None else str(row[0])
 
     def get(self, connection_id: str) -> Connection | None:
-        row = (
-            self._db()
-            .execute(
-                f"SELECT {_CONNECTION} FROM connections"  # noqa: S608
-                " WHERE connection_id = ? AND room = ? AND expires_at > ?",
-                (connection_id, self.room, self._clock()),
-            )
-            .fetchone()
+        row = self._read_one(
+            f"SELECT {_CONNECTION} FROM connections"  # noqa: S608
+            " WHERE connection_id = ? AND room = ? AND expires_at > ?",
+            (connection_id, self.room, self._clock()),
         )
         return None if row is None else Connection(*row)
 
@@ -432,27 +443,19 @@ class SqliteStore:
         )
 
     def members(self) -> list[Member]:
-        rows = (
-            self._db()
-            .execute(
-                f"SELECT {_MEMBER} FROM connections"  # noqa: S608
-                " WHERE room = ? AND name IS NOT NULL AND expires_at > ?"
-                " ORDER BY joined_at, rowid",
-                (self.room, self._clock()),
-            )
-            .fetchall()
+        rows = self._read(
+            f"SELECT {_MEMBER} FROM connections"  # noqa: S608
+            " WHERE room = ? AND name IS NOT NULL AND expires_at > ?"
+            " ORDER BY joined_at, rowid",
+            (self.room, self._clock()),
         )
         return [Member._make(row) for row in rows]
 
     def find(self, name: str) -> Member | None:
-        row = (
-            self._db()
-            .execute(
-                f"SELECT {_MEMBER} FROM connections"  # noqa: S608
-                " WHERE room = ? AND name_key = ? AND expires_at > ?",
-                (self.room, name_key(name), self._clock()),
-            )
-            .fetchone()
+        row = self._read_one(
+            f"SELECT {_MEMBER} FROM connections"  # noqa: S608
+            " WHERE room = ? AND name_key = ? AND expires_at > ?",
+            (self.room, name_key(name), self._clock()),
         )
         return None if row is None else Member._make(row)
 
@@ -472,8 +475,7 @@ class SqliteStore:
         the insert find another newest, and this one reads it and builds the
         frame again for the one after."""
         room = self.room
-        with self._writing:
-            db = self._db()
+        with self._writing, self._connection() as db:
             newest = self._offsets.get(room)
             for _ in range(_APPEND_ATTEMPTS):
                 if newest is None:
@@ -488,7 +490,8 @@ class SqliteStore:
         raise RuntimeError(f"{_APPEND_ATTEMPTS} invocations at once took every next offset")
 
     def last_offset(self) -> int:
-        return self._last_offset(self._db())
+        with self._connection() as db:
+            return self._last_offset(db)
 
     def _last_offset(self, db: sqlite3.Connection) -> int:
         row = db.execute(
@@ -497,27 +500,19 @@ class SqliteStore:
         return 0 if row is None else int(row[0])
 
     def frames_after(self, offset: int, limit: int) -> list[tuple[int, bytes]]:
-        rows = (
-            self._db()
-            .execute(
-                "SELECT offset, frame FROM events WHERE room = ? AND offset > ? AND expires_at > ?"
-                " ORDER BY offset LIMIT ?",
-                (self.room, offset, self._clock(), limit),
-            )
-            .fetchall()
+        rows = self._read(
+            "SELECT offset, frame FROM events WHERE room = ? AND offset > ? AND expires_at > ?"
+            " ORDER BY offset LIMIT ?",
+            (self.room, offset, self._clock(), limit),
         )
         return [(int(o), bytes(f)) for o, f in rows]
 
     def recent(self, limit: int, after: int = 0, until: int | None = None) -> list[LoggedMessage]:
-        rows = (
-            self._db()
-            .execute(
-                "SELECT msg_id, ts, sender, text, by_bot, offset FROM events"
-                " WHERE room = ? AND sender IS NOT NULL AND offset > ? AND offset <= ?"
-                " AND expires_at > ? ORDER BY offset DESC LIMIT ?",
-                (self.room, after, _MAX_OFFSET if until is None else until, self._clock(), limit),
-            )
-            .fetchall()
+        rows = self._read(
+            "SELECT msg_id, ts, sender, text, by_bot, offset FROM events"
+            " WHERE room = ? AND sender IS NOT NULL AND offset > ? AND offset <= ?"
+            " AND expires_at > ? ORDER BY offset DESC LIMIT ?",
+            (self.room, after, _MAX_OFFSET if until is None else until, self._clock(), limit),
         )
         return [LoggedMessage(i, ts, s, t, bool(b), o) for i, ts, s, t, b, o in reversed(rows)]
 
@@ -532,12 +527,8 @@ class SqliteStore:
         )
 
     def mark(self, name: str) -> int:
-        row = (
-            self._db()
-            .execute(
-                "SELECT value FROM room WHERE room = ? AND key = ?", (self.room, f"mark:{name}")
-            )
-            .fetchone()
+        row = self._read_one(
+            "SELECT value FROM room WHERE room = ? AND key = ?", (self.room, f"mark:{name}")
         )
         return 0 if row is None else int(row[0])
 
@@ -556,14 +547,10 @@ class SqliteStore:
         )
 
     def session(self, session_id: str) -> Session | None:
-        row = (
-            self._db()
-            .execute(
-                "SELECT session_id, token_hash, name, connection_id, expires_at FROM sessions"
-                " WHERE session_id = ? AND room = ? AND expires_at > ?",
-                (session_id, self.room, self._clock()),
-            )
-            .fetchone()
+        row = self._read_one(
+            "SELECT session_id, token_hash, name, connection_id, expires_at FROM sessions"
+            " WHERE session_id = ? AND room = ? AND expires_at > ?",
+            (session_id, self.room, self._clock()),
         )
         return None if row is None else Session(*row)
 
@@ -587,15 +574,11 @@ class SqliteStore:
     def private_frames_after(
         self, session_id: str, offset: int, limit: int
     ) -> list[tuple[int, bytes]]:
-        rows = (
-            self._db()
-            .execute(
-                "SELECT offset, frame FROM privates"
-                " WHERE session_id = ? AND offset > ? AND expires_at > ?"
-                " ORDER BY offset LIMIT ?",
-                (session_id, offset, self._clock(), limit),
-            )
-            .fetchall()
+        rows = self._read(
+            "SELECT offset, frame FROM privates"
+            " WHERE session_id = ? AND offset > ? AND expires_at > ?"
+            " ORDER BY offset LIMIT ?",
+            (session_id, offset, self._clock(), limit),
         )
         return [(int(o), bytes(f)) for o, f in rows]
 
