@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -611,6 +612,29 @@ def test_a_client_slow_to_read_holds_up_nobody(log_path: Path) -> None:
             await asyncio.to_thread(post)
             assert await quick.recv() == "meanwhile"
             assert [(await slow.recv())[:4] for _ in numbers] == numbers
+
+    with emulator() as api:
+        run(scenario(api))
+
+
+def test_posts_from_many_threads_at_once_all_arrive_each_threads_in_order(log_path: Path) -> None:
+    async def scenario(api: Emulator) -> None:
+        transport = api.in_process_management_api[api.management_url]
+        client = ManagementApiClient(Endpoint.parse(api.management_url), None, transport=transport)
+        async with connect(api.websocket_url, max_queue=None) as ws:
+            cid = (await ask(ws, "hi"))["event"]["requestContext"]["connectionId"]
+
+            def post(thread: int) -> None:
+                for n in range(500):
+                    client.post(cid, f"{thread} {n}".encode())
+
+            with ThreadPoolExecutor(8) as pool:
+                await asyncio.gather(
+                    *(asyncio.get_running_loop().run_in_executor(pool, post, t) for t in range(8))
+                )
+            received = [str(await ws.recv()).split() for _ in range(8 * 500)]
+            for thread in range(8):
+                assert [int(n) for t, n in received if t == str(thread)] == list(range(500))
 
     with emulator() as api:
         run(scenario(api))
