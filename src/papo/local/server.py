@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 import socket
@@ -268,10 +269,13 @@ class Emulator:
             unused.close()
         self._sockets.clear()
         self._servers = servers
-        if threading.current_thread() is threading.main_thread():
+        if threading.current_thread() is threading.main_thread():  # the process's own server
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signum, self.stop)
+            # What start-up built lives as long as the server: the collector's full
+            # passes, some 25 ms each at 100 clients, need not visit it again.
+            gc.freeze()
         self.invoker.open(self.in_process_management_api)
         tasks = [
             asyncio.ensure_future(server.serve(kept))
