@@ -9,7 +9,9 @@ one's own "joined"), then measures:
 - flat out: one client sends M messages back to back; deliveries per second
   until every client has every message, and the latency of each delivery;
 - paced: 5 messages a second for 4 seconds; the latency of each delivery;
-- server CPU (user + system, from /proc) per delivery during the flat-out run.
+- server CPU (user + system, from /proc) per delivery during the flat-out run,
+  and the part of it the main thread spent (`loop`): the event loop's, which
+  reads and writes the WebSockets; papo serve runs its handlers in other threads.
 
 `--senders K` measures order instead, papo alone: K clients send at once, and
 every client counts the messages that came after one with a higher offset
@@ -65,6 +67,12 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process (all its threads), from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main_thread_seconds(pid: int) -> float:
+    """CPU of a process's main thread, the event loop's (/proc's scheduler
+    statistics, in ns: a thread's share of the ticks above would be too coarse)."""
+    return int(Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()[0]) / 1e9
 
 
 @dataclass
@@ -147,6 +155,9 @@ class Result:
     paced_p50_ms: float
     paced_p99_ms: float
     cpu_us_per_delivery: float
+    loop_us_per_delivery: float
+    """The main thread's part: the event loop (WebSocket I/O, routing, frames
+    written); the rest is other threads', papo serve's handlers in threads."""
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -183,7 +194,7 @@ async def measure(server: Server, n: int, flat_messages: int) -> Result:
 
     sender = clients[0]
     await expect(clients, flat_messages)
-    cpu_before = cpu_seconds(server.pid)
+    cpu_before, loop_before = cpu_seconds(server.pid), main_thread_seconds(server.pid)
     started = time.perf_counter()
     for seq in range(flat_messages):
         text = f"{seq}|{time.perf_counter()}"
@@ -191,6 +202,7 @@ async def measure(server: Server, n: int, flat_messages: int) -> Result:
     await asyncio.wait_for(asyncio.gather(*(c.done.wait() for c in clients)), PHASE_TIMEOUT_S)
     elapsed = time.perf_counter() - started
     cpu_used = cpu_seconds(server.pid) - cpu_before
+    loop_used = main_thread_seconds(server.pid) - loop_before
     deliveries = flat_messages * n
     flat = [lat for c in clients for lat in c.latencies]
 
@@ -215,6 +227,7 @@ async def measure(server: Server, n: int, flat_messages: int) -> Result:
         paced_p50_ms=percentile(paced, 0.5),
         paced_p99_ms=percentile(paced, 0.99),
         cpu_us_per_delivery=cpu_used / deliveries * 1e6,
+        loop_us_per_delivery=loop_used / deliveries * 1e6,
     )
 
 
@@ -317,7 +330,7 @@ def print_row(n: int, name: str, r: Result, note: str = "") -> None:
         f"{n:<5} {name:<35} {r.joins_s:7.2f} {r.deliveries_per_s:8.0f}"
         f"   {r.flat_p50_ms:7.1f}/{r.flat_p99_ms:<7.1f}"
         f"   {r.paced_p50_ms:6.1f}/{r.paced_p99_ms:<7.1f}"
-        f"   {r.cpu_us_per_delivery:8.1f}{note}",
+        f"   {r.cpu_us_per_delivery:8.1f}  {r.loop_us_per_delivery:5.1f}{note}",
         flush=True,
     )
 
@@ -343,7 +356,7 @@ def main() -> None:
         return
     print(
         "N     server                              joins s  deliv/s   flat p50/p99 ms"
-        "   paced p50/p99 ms   CPU µs/deliv"
+        "   paced p50/p99 ms   CPU µs/deliv  loop"
     )
     with tempfile.TemporaryDirectory() as data:
         for n in args.clients:
