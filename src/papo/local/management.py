@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections import deque
 from typing import Any
 
@@ -20,6 +21,8 @@ from papo.local import ids
 from papo.local.config import ApiConfig
 from papo.local.connections import LiveConnection, Registry
 from papo.local.signatures import Verifier
+
+log = logging.getLogger("papo.local")
 
 Answer = tuple[int, dict[str, str], bytes]
 """(status, headers, body)"""
@@ -129,7 +132,10 @@ class InProcessTransport:
         pending = self._pending
         while pending:
             connection, frame = pending.popleft()
-            connection.post(frame)
+            try:
+                connection.post(frame)
+            except Exception:  # one connection's failure must not hold back the others' frames
+                log.exception("writing a posted frame to %s failed", connection.connection_id)
 
     def __call__(self, method: str, connection_id: str, data: bytes) -> tuple[int, bytes]:
         if method == "POST":
