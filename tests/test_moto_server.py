@@ -61,3 +61,33 @@ def test_a_transaction_that_succeeds_writes_everything(moto_url: str, dynamodb_t
     )
     scanned = dynamodb.scan(TableName=dynamodb_table, ConsistentRead=True)["Items"]
     assert sorted(i["sk"]["S"] for i in scanned) == ["one", "two"]
+
+
+def test_a_query_reads_its_partition_in_order_whatever_else_the_table_holds(
+    moto_url: str, dynamodb_table: str
+) -> None:
+    dynamodb = boto3.client("dynamodb", endpoint_url=moto_url)
+    for pk in ("ROOM#a", "ROOM#b", "ROOM#c"):
+        for sk in ("E#2", "E#1", "N#x", "E#3"):
+            dynamodb.put_item(TableName=dynamodb_table, Item=item(pk, sk, value=f"{pk} {sk}"))
+
+    def query(**asked: Any) -> list[str]:
+        found = dynamodb.query(
+            TableName=dynamodb_table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": {"S": "ROOM#b"}, ":prefix": {"S": "E#"}},
+            **asked,
+        )
+        return [i["value"]["S"] for i in found["Items"]]
+
+    assert query() == ["ROOM#b E#1", "ROOM#b E#2", "ROOM#b E#3"]
+    assert query(ScanIndexForward=False, Limit=2) == ["ROOM#b E#3", "ROOM#b E#2"]
+    assert (
+        dynamodb.query(
+            TableName=dynamodb_table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": "ROOM#none"}},
+        )["Items"]
+        == []
+    )
+    assert len(dynamodb.scan(TableName=dynamodb_table)["Items"]) == 12
