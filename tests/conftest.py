@@ -20,6 +20,7 @@ from papo.adapters.store.sqlite import SqliteStore
 from papo.core.ports import Store
 from tests.fake_openai import FakeOpenAi
 from tests.moto_server import SerialMotoServer
+from tests.served import SharedEmulators
 
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
@@ -55,6 +56,49 @@ def moto_url() -> Iterator[str]:
     server.start()
     yield server.url
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def shared_emulators(
+    tmp_path_factory: pytest.TempPathFactory, moto_url: str
+) -> Iterator[SharedEmulators]:
+    """The emulators `serve` shares, for this session (each xdist worker has its own);
+    moto's server outlives them, as their handlers may still reach it as they stop."""
+    emulators = SharedEmulators(tmp_path_factory.mktemp("served"), moto_url)
+    yield emulators
+    emulators.close()
+
+
+@pytest.fixture(scope="module")
+def threads_end_with_module(shared_emulators: SharedEmulators) -> Iterator[None]:
+    """A shared emulator running handlers in this process's threads stops with the
+    module that used it: its environment is this process's while it runs."""
+    yield
+    shared_emulators.end_of_module()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Within each module, the tests that `serve` in one mode on one store run one
+    after another, so that they share its emulator (`SharedEmulators`); their
+    order is kept otherwise, and so is every other test's."""
+
+    def served_as(item: pytest.Item) -> tuple[int, str] | None:
+        callspec = getattr(item, "callspec", None)
+        if callspec is None or "serve" not in callspec.params:
+            return None
+        return (callspec.params["serve"], str(callspec.params.get("store_kind")))
+
+    modules: dict[str, int] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.partition("::")[0], len(modules))
+    order = {id(item): n for n, item in enumerate(items)}
+
+    def position(item: pytest.Item) -> tuple[int, tuple[int, str], int]:
+        served = served_as(item)
+        group = (-1, "") if served is None else served
+        return (modules[item.nodeid.partition("::")[0]], group, order[id(item)])
+
+    items.sort(key=position)
 
 
 @pytest.fixture

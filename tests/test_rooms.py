@@ -17,15 +17,18 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from papo.aws.handler import ROUTE_KEYS
 from papo.core.chat import Chat
 from papo.core.ports import LoggedMessage, Session, Store
 from papo.core.rooms import ROOM_DEFAULT
 from papo.core.rules import JoinRules, RateRules
+from papo.local.config import PAPO_HANDLER
 from papo.local.server import Emulator
 from tests.bot_room import bot_room, people
+from tests.emulation import emulator
 from tests.fake_openai import FakeOpenAi, Reply
 from tests.recording import RecordingDelivery
-from tests.served import Reader, Serve, environment, public, room_url, serve
+from tests.served import UNPACED, Reader, Serve, environment, public, room_url, serve
 
 __all__ = ["environment", "serve"]  # fixtures
 
@@ -150,6 +153,33 @@ def test_two_rooms_never_see_each_others_messages_members_or_history(serve: Serv
 
     with serve() as api:
         asyncio.run(asyncio.wait_for(scenario(api), 90))
+
+
+def test_a_connection_naming_no_room_is_in_main(tmp_path: Path) -> None:
+    """The course's clients name no room: under an emulator of its own (the
+    shared ones give each test a room of its own instead of main), they meet
+    those who name `main`, and nobody of another room."""
+
+    async def scenario(api: Emulator) -> None:
+        course, named = Reader(api, "Cid"), Reader(api, "Ana", ROOM_DEFAULT)
+        other = Reader(api, "Bea", "team")
+        for reader in (course, named, other):
+            await reader.open()
+        await course.say("sendPublic", message="for main")
+        await named.until(lambda: "Cid: for main" in public(named))
+        await other.say("sendPublic", message="for the team")
+        await course.say("sendPublic", message="again")
+        await named.until(lambda: "Cid: again" in public(named))
+        assert "Bea: for the team" not in public(course) + public(named)
+        assert "Cid: for main" not in public(other)
+        for reader in (course, named, other):
+            await reader.close()
+
+    environment = {"PAPO_STORE": "sqlite", "PAPO_SQLITE_PATH": str(tmp_path / "papo.sqlite3")}
+    with emulator(
+        PAPO_HANDLER, ROUTE_KEYS, environment={**environment, **UNPACED}, tls_port=0
+    ) as api:
+        asyncio.run(asyncio.wait_for(scenario(api), 30))
 
 
 def test_a_resume_token_works_only_in_its_room(serve: Serve) -> None:
