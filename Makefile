@@ -77,8 +77,12 @@ lint-template: install
 typecheck: install
 	$(BIN)/mypy
 
+# The suite in parallel (pytest-xdist): its tests mostly wait on servers, so more
+# processes than cores; each xdist_group (the wheel, the Lambda zip) stays in one.
+PYTEST_PROCESSES ?= 4
+
 pytest: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_PROCESSES) --dist loadgroup
 
 bench-delivery: install
 	$(BIN)/python bench/delivery.py

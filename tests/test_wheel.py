@@ -16,6 +16,9 @@ import pytest
 from deploy.lambda_zip import uv
 from tests.conftest import ROOT, free_port
 
+# One process builds the wheel for all of them.
+pytestmark = pytest.mark.xdist_group("wheel")
+
 WEB_DIST = ROOT / "web" / "dist"
 CONSTRAINTS = ["--constraint", str(ROOT / "requirements" / "dev.txt")]
 
@@ -40,7 +43,7 @@ def test_papo_serve_without_the_local_extra_says_what_to_install() -> None:
     ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`python -m build`: the sdist, then the wheel from it, as PyPI would get them."""
     if not (WEB_DIST / "index.html").is_file():
