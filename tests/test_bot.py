@@ -24,12 +24,17 @@ def run(scenario: Any) -> None:
 def test_the_answer_streams_to_everyone_and_ends_as_the_course_showed_it(
     tmp_path: Path, fake: FakeOpenAi
 ) -> None:
-    fake.default = Reply(pieces=["Papo ", "is ", "a ", "chat."], delay_s=0.15)
+    fake.default = Reply(pieces=["Papo ", "is ", "a ", "chat."], held=True)
 
     async def scenario(api: Emulator) -> None:
         async with people(api, "Ana", "Bruno") as (ana, bruno):
             await ana.say("sendBot", message="What is papo?")
-            heard = {p.name: await p.answer() for p in (ana, bruno)}
+            heard = {ana.name: await ana.until(lambda f: f.get("type") == "public")}
+            fake.release()  # the first piece, heard before the rest goes
+            heard[ana.name] += await ana.until(lambda f: f.get("type") == "botDelta")
+            fake.release(3)
+            heard[ana.name] += await ana.answer()
+            heard[bruno.name] = await bruno.answer()
             await ana.quiet()
             for frames in heard.values():
                 question, *pieces, final = frames
@@ -257,16 +262,18 @@ def test_the_room_has_a_daily_token_budget(tmp_path: Path, fake: FakeOpenAi) -> 
 
 
 def test_one_answer_at_a_time_per_asker(tmp_path: Path, fake: FakeOpenAi) -> None:
-    fake.default = Reply(pieces=["Slow", " answer", " here."], delay_s=0.3)
+    fake.default = Reply(pieces=["Slow", " answer", " here."], held=True)
 
     async def scenario(api: Emulator) -> None:
         async with people(api, "Ana", "Bruno") as (ana, bruno):
             await ana.say("sendBot", message="First?")
+            fake.release()
             await ana.until(lambda f: f.get("type") == "botDelta")
             await ana.say("sendBot", message="Second?")
             await bruno.say("sendBot", message="Mine?")
             frames = await ana.until(lambda f: f.get("code") == "bot_busy")
             assert not [f for f in frames if f.get("text") == "Second?"]
+            fake.release(3 + 3 + 3)  # both answers, then the next one's
             finals = [f for f in await ana.answer() if is_final(f)]
             finals += [f for f in await ana.answer() if is_final(f)]
             assert sorted(f["text"] for f in finals) == ["Slow answer here."] * 2

@@ -215,7 +215,7 @@ def screenshot(page: Page, name: str) -> None:
 def test_a_conversation_with_the_bot_streaming_in(
     browser: Browser, papo: Emulator, fake: FakeOpenAi
 ) -> None:
-    fake.default = Reply(pieces=["Papo ", "is ", "a ", "chat ", "with ", "a ", "bot."], delay_s=0.6)
+    fake.default = Reply(pieces=["Papo ", "is ", "a ", "chat ", "with ", "a ", "bot."], held=True)
     ana = join(browser, papo, "Ana")
     bruno = join(browser, papo, "Bruno")
     expect(ana.get_by_label("People")).to_have_text("AnaBruno")
@@ -228,9 +228,10 @@ def test_a_conversation_with_the_bot_streaming_in(
     send(ana, "Ask the bot", "What is papo?")
     for page in (ana, bruno):
         expect(page.get_by_role("log")).to_contain_text("Ana to Bot: What is papo?")
+    fake.release()
     streaming = bruno.locator(".bot.streaming")
-    expect(streaming).to_be_visible()
-    expect(streaming.locator(".answer")).not_to_have_text("Papo is a chat with a bot.")
+    expect(streaming.locator(".answer")).to_have_text("Papo")
+    fake.release(6)
     for page in (ana, bruno):
         expect(page.locator(".bot.complete")).to_have_text("Bot: Papo is a chat with a bot.")
     assert not [line for line in bruno.get_by_role("alert").all_inner_texts() if line]
@@ -279,7 +280,7 @@ def test_people_talk_and_the_bot_answers_in_markdown(
     color_scheme: str,
     picture: str,
 ) -> None:
-    fake.default = Reply(pieces=MARKDOWN_PIECES, delay_s=1.0)
+    fake.default = Reply(pieces=MARKDOWN_PIECES, held=True)
     ana = join(
         open_page,
         papo,
@@ -326,6 +327,7 @@ def test_people_talk_and_the_bot_answers_in_markdown(
     expect(ana.locator(".private")).to_have_text("Bruno to Ana, privately: just for you")
 
     send(ana, "Ask the bot", "What is papo?")
+    fake.release(len(MARKDOWN_PIECES) - 1)  # the last, which closes the code, held back
     for page in (ana, bruno):
         streaming = page.locator(".bot.streaming")
         # Half a table shows as a table, and an unclosed code block as code.
@@ -333,6 +335,7 @@ def test_people_talk_and_the_bot_answers_in_markdown(
         expect(streaming.locator("pre code")).to_contain_text("def hello(name):")
         expect(streaming.locator(".answer")).not_to_contain_text("```")
         expect(page.locator("li[aria-busy=true] .bot.streaming")).to_have_count(1)
+    fake.release()
 
     for page in (ana, bruno):
         answer = page.locator(".bot.complete .answer")
