@@ -14,10 +14,12 @@ from pathlib import Path
 import boto3
 import pytest
 from hypothesis import settings
+from playwright.sync_api import Browser
 
 from papo.adapters.store.dynamodb import DynamoDbStore, create_table
 from papo.adapters.store.sqlite import SqliteStore
 from papo.core.ports import Store
+from tests.browser import Browsers
 from tests.fake_openai import FakeOpenAi
 from tests.moto_server import SerialMotoServer
 from tests.served import SharedEmulators
@@ -47,6 +49,27 @@ def fake() -> Iterator[FakeOpenAi]:
     """A local OpenAI-compatible server, for the bot."""
     with FakeOpenAi().running() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def browsers() -> Iterator[Browsers]:
+    held = Browsers()
+    yield held
+    held.close()
+
+
+@pytest.fixture(autouse=True)
+def browser_only_where_used(browsers: Browsers, request: pytest.FixtureRequest) -> None:
+    """A test that does not use the browser runs without it (see `tests.browser`)."""
+    if "browser" not in request.fixturenames:
+        browsers.close()
+
+
+@pytest.fixture
+def browser(browsers: Browsers) -> Browser:
+    """Chromium, shared with the tests of the page that ran just before; each page
+    in a context of its own."""
+    return browsers.get()
 
 
 @pytest.fixture(scope="session")
