@@ -15,9 +15,13 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, expect, sync_playwright
 
 from papo.local.web import WEB_DIST
+
+# The page's expectations wait for what they expect up to 15 s, not Playwright's
+# 5: the suite runs in more processes than the machine has cores.
+expect.set_options(timeout=15_000)
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",

@@ -101,14 +101,16 @@ def threads_end_with_module(shared_emulators: SharedEmulators) -> Iterator[None]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Within each module, the tests that `serve` in one mode on one store run one
-    after another, so that they share its emulator (`SharedEmulators`); their
-    order is kept otherwise, and so is every other test's."""
+    """The modules one process runs whole (an `xdist_group`: the page's, the wheel's,
+    the Lambda zip's) go first, so that the shorter tests fill in around them.
+    Within each module, the tests that `serve` in one mode on one store run one
+    after another, so that they share its emulator (`SharedEmulators`); the
+    order is kept otherwise."""
 
-    def served_as(item: pytest.Item) -> tuple[int, str] | None:
+    def served_as(item: pytest.Item) -> tuple[int, str]:
         callspec = getattr(item, "callspec", None)
         if callspec is None or "serve" not in callspec.params:
-            return None
+            return (-1, "")
         return (callspec.params["serve"], str(callspec.params.get("store_kind")))
 
     modules: dict[str, int] = {}
@@ -116,10 +118,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         modules.setdefault(item.nodeid.partition("::")[0], len(modules))
     order = {id(item): n for n, item in enumerate(items)}
 
-    def position(item: pytest.Item) -> tuple[int, tuple[int, str], int]:
-        served = served_as(item)
-        group = (-1, "") if served is None else served
-        return (modules[item.nodeid.partition("::")[0]], group, order[id(item)])
+    def position(item: pytest.Item) -> tuple[bool, int, tuple[int, str], int]:
+        whole = item.get_closest_marker("xdist_group") is not None
+        module = modules[item.nodeid.partition("::")[0]]
+        return (not whole, module, served_as(item), order[id(item)])
 
     items.sort(key=position)
 
