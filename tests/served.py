@@ -32,6 +32,8 @@ Frame = dict[str, Any]
 def environment(
     store_kind: str, aws_env: None, tmp_path: Path, request: pytest.FixtureRequest
 ) -> dict[str, str]:
+    """The environment of papo's handler on the test's store, for a test that starts
+    an emulator of its own (`serve` shares its emulators, each with its store)."""
     if store_kind == "sqlite":
         return {"PAPO_STORE": "sqlite", "PAPO_SQLITE_PATH": str(tmp_path / "papo.sqlite3")}
     table = request.getfixturevalue("dynamodb_table")
@@ -112,7 +114,6 @@ class SharedEmulators:
     def __init__(self, folder: Path, moto_url: str) -> None:
         self.folder = folder
         self.moto_url = moto_url
-        self.started = 0
         self._running: dict[ServedKey, tuple[Emulator, contextlib.ExitStack]] = {}
 
     def get(self, key: ServedKey) -> Emulator:
@@ -137,7 +138,6 @@ class SharedEmulators:
                 **dict(key.limits),
             )
         )
-        self.started += 1
         self._running[key] = (api, stack)
         return api
 
