@@ -78,11 +78,12 @@ typecheck: install
 	$(BIN)/mypy
 
 # The suite in parallel (pytest-xdist): its tests mostly wait on servers, so more
-# processes than cores; each xdist_group (the wheel, the Lambda zip) stays in one.
+# processes than cores. Each module runs in one process, which starts the servers
+# its tests share (a browser, emulators, the wheel, the Lambda zip) once.
 PYTEST_PROCESSES ?= 4
 
 pytest: install
-	$(BIN)/pytest -n $(PYTEST_PROCESSES) --dist loadgroup
+	$(BIN)/pytest -n $(PYTEST_PROCESSES) --dist loadfile
 
 bench-delivery: install
 	$(BIN)/python bench/delivery.py

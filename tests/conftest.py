@@ -100,12 +100,24 @@ def threads_end_with_module(shared_emulators: SharedEmulators) -> Iterator[None]
     shared_emulators.end_of_module()
 
 
+LONGEST_FIRST = (
+    "test_rooms.py",
+    "test_web.py",
+    "test_order_and_resume.py",
+    "test_hostile_input.py",
+    "test_bot.py",
+    "test_artifact.py",
+    "test_web_door.py",
+    "test_web_reconnect.py",
+)
+"""The modules that take longest: `make test` runs each module in one process
+(`--dist loadfile`), and these go first, so that shorter ones fill in around them."""
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The modules one process runs whole (an `xdist_group`: the page's, the wheel's,
-    the Lambda zip's) go first, so that the shorter tests fill in around them.
-    Within each module, the tests that `serve` in one mode on one store run one
-    after another, so that they share its emulator (`SharedEmulators`); the
-    order is kept otherwise."""
+    """The longest modules first (`LONGEST_FIRST`); within each module, the tests
+    that `serve` in one mode on one store run one after another, so that they
+    share its emulator (`SharedEmulators`); the order is kept otherwise."""
 
     def served_as(item: pytest.Item) -> tuple[int, str]:
         callspec = getattr(item, "callspec", None)
@@ -113,15 +125,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             return (-1, "")
         return (callspec.params["serve"], str(callspec.params.get("store_kind")))
 
+    def module_of(item: pytest.Item) -> str:
+        return item.nodeid.partition("::")[0]
+
     modules: dict[str, int] = {}
     for item in items:
-        modules.setdefault(item.nodeid.partition("::")[0], len(modules))
+        modules.setdefault(module_of(item), len(modules))
     order = {id(item): n for n, item in enumerate(items)}
 
-    def position(item: pytest.Item) -> tuple[bool, int, tuple[int, str], int]:
-        whole = item.get_closest_marker("xdist_group") is not None
-        module = modules[item.nodeid.partition("::")[0]]
-        return (not whole, module, served_as(item), order[id(item)])
+    def position(item: pytest.Item) -> tuple[int, int, tuple[int, str], int]:
+        name = module_of(item).rpartition("/")[2]
+        first = LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+        return (first, modules[module_of(item)], served_as(item), order[id(item)])
 
     items.sort(key=position)
 

@@ -32,9 +32,6 @@ from tests.bot_room import KEY, Person, is_final
 from tests.conftest import ROOT, PapoServe
 from tests.fake_openai import FakeOpenAi
 
-# One process builds the zip (and Lambda's Python beside it) for all of them.
-pytestmark = pytest.mark.xdist_group("lambda-zip")
-
 TEMPLATE = ROOT / "deploy" / "template.yaml"
 RUNTIME = "3.12"
 ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}.get(

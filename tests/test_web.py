@@ -37,9 +37,6 @@ __all__ = ["needs"]  # for the other tests of the page
 PHONE: ViewportSize = {"width": 390, "height": 844}
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 
-# One process runs this module, with one browser (tests/browser.py).
-pytestmark = pytest.mark.xdist_group("page")
-
 MARKDOWN_PIECES = [
     "Here is **papo** in short, with `inline code` and [its page](https://example.com/papo):\n\n",
     "- a room for people who talk\n- a bot that answers in *Markdown*\n\n",

@@ -47,9 +47,6 @@ from tests.test_web import (  # the page's fixtures and helpers
     serious_violations,
 )
 
-# One process runs this module, with one browser (tests/browser.py).
-pytestmark = pytest.mark.xdist_group("page-door")
-
 SECRET = "papo-test-invite-secret"
 CLIENT_ID = "papo-web"
 # Each wait before reconnecting is then 0.9 of its longest: some 900 ms away at first.

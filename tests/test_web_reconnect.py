@@ -38,9 +38,6 @@ from tests.test_web import (  # the page's fixtures and helpers
     serious_violations,
 )
 
-# One process runs this module, with one browser (tests/browser.py).
-pytestmark = pytest.mark.xdist_group("page-reconnect")
-
 IDLE_S = 3.0
 HEARTBEAT_OFF = "?heartbeat=0"
 # Each wait before reconnecting is then 0.9 of its longest: some 900 ms away at first.

@@ -9,7 +9,6 @@ import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 from playwright.sync_api import expect
 
 from papo.local.server import Emulator
@@ -26,9 +25,6 @@ from tests.test_web import (  # the page's fixtures and helpers
     send,
     serious_violations,
 )
-
-# One process runs this module, with one browser (tests/browser.py).
-pytestmark = pytest.mark.xdist_group("page-rooms")
 
 
 def room_of(url: str) -> str | None:

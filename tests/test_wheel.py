@@ -16,9 +16,6 @@ import pytest
 from deploy.lambda_zip import uv
 from tests.conftest import ROOT, free_port
 
-# One process builds the wheel for all of them.
-pytestmark = pytest.mark.xdist_group("wheel")
-
 WEB_DIST = ROOT / "web" / "dist"
 CONSTRAINTS = ["--constraint", str(ROOT / "requirements" / "dev.txt")]
 
