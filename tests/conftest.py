@@ -213,11 +213,17 @@ def _listens(process: subprocess.Popen[bytes], port: int) -> bool:
     raise RuntimeError("papo serve did not start")
 
 
-def _served_url(log: Path, port: int) -> str:
+def _served_url(process: subprocess.Popen[bytes], log: Path, port: int) -> str | None:
     """The WebSocket API's URL, as the banner of the papo serve on `port` says
-    (its stage is the template's, where it names one)."""
-    found = re.search(rf"WebSocket API +(ws://127\.0\.0\.1:{port}/\S+)", log.read_text())
-    assert found is not None, log.read_text()
+    (its stage is the template's, where it names one); None: it ended first. Its
+    banner may reach the log a moment after it listens, on a loaded machine."""
+    deadline = time.monotonic() + 30
+    banner = re.compile(rf"WebSocket API +(ws://127\.0\.0\.1:{port}/\S+)")
+    while not (found := banner.search(log.read_text())):
+        if process.poll() is not None:
+            return None
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.05)
     return found[1]
 
 
@@ -226,7 +232,8 @@ def papo_serve(tmp_path: Path) -> Iterator[PapoServe]:
     """Starts `papo serve` as a user runs it, with these arguments, in that folder
     (`cwd=`); gives the process and its WebSocket URL. Stopped after the test."""
     started: list[subprocess.Popen[bytes]] = []
-    log = (tmp_path / "papo-serve.log").open("wb")
+    log_path = tmp_path / "papo-serve.log"
+    log = log_path.open("wb")
 
     def start(*args: str, cwd: Path = ROOT) -> tuple[subprocess.Popen[bytes], str]:
         for _ in range(3):
@@ -237,10 +244,11 @@ def papo_serve(tmp_path: Path) -> Iterator[PapoServe]:
             env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(ROOT / "src"), str(ROOT)))}
             process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=log)
             started.append(process)
-            if _listens(process, port):
-                return process, _served_url(tmp_path / "papo-serve.log", port)
-            said = (tmp_path / "papo-serve.log").read_text()
-            # A port probed free may be taken by another connection before papo binds it.
+            url = _listens(process, port) and _served_url(process, log_path, port)
+            if url:
+                return process, url
+            said = log_path.read_text()
+            # A port probed free may be taken by another process before papo binds it.
             assert "address already in use" in said, said
         raise RuntimeError("papo serve did not start")
 
