@@ -91,8 +91,13 @@ lint-template: install
 typecheck: install
 	$(BIN)/mypy
 
+# The suite in parallel (pytest-xdist): its tests mostly wait on servers, so more
+# processes than cores. Each module runs in one process, which starts the servers
+# its tests share (a browser, emulators, the wheel, the Lambda zip) once.
+PYTEST_PROCESSES ?= 4
+
 pytest: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_PROCESSES) --dist loadfile
 
 bench-delivery: install
 	$(BIN)/python bench/delivery.py

@@ -316,7 +316,10 @@ class Emulator:
                 server.should_exit = True
                 done, _ = await asyncio.wait([task], timeout=1)
                 if not done:
-                    # Idle keep-alive TLS clients would hold each close for 30 s.
+                    # Idle keep-alive TLS clients would hold each close for 30 s
+                    # (TLS's shutdown waits for their close_notify, and aborting a
+                    # TLS transport already shutting down leaves its socket open).
+                    server.force_exit = True
                     for connection in list(server.server_state.connections):
                         connection.transport.abort()
                 await asyncio.gather(task, return_exceptions=True)
