@@ -108,6 +108,20 @@ _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
         "0",
         "run handlers in N worker processes, like N Lambda containers (0: in threads)",
     ),
+    (
+        "--timeout",
+        "PAPO_TIMEOUT",
+        "",
+        "the --handler function's Timeout in seconds, past which an invocation is stopped "
+        "[default: Lambda's 3, papo's own handler's 300]",
+    ),
+    (
+        "--memory",
+        "PAPO_MEMORY",
+        "",
+        "the --handler function's MemorySize in MB, kept where it runs in processes of its "
+        "own [default: Lambda's 128, papo's own handler's 512]",
+    ),
 )
 
 
@@ -399,6 +413,8 @@ def _options(args: argparse.Namespace, defaults: Mapping[str, str]) -> ServeOpti
         port=int(args.port),
         stage=args.stage or None,
         handler=args.handler,
+        timeout_s=float(args.timeout) if args.timeout else None,
+        memory_mb=int(args.memory) if args.memory else None,
         routes=_listed(args.routes, "PAPO_ROUTES", defaults) or _papos_routes(args),
         route_responses=frozenset(_listed(args.route_responses, "PAPO_ROUTE_RESPONSES", defaults)),
         route_selection_expression=args.route_selection_expression,
@@ -478,6 +494,14 @@ def _pythons(config: ApiConfig) -> list[str]:
         from papo.local.invoker import one_environment
 
         in_threads = [t for t in config.functions if not interpreter(t.runtime).foreign]
+        integration = config.limits.integration_timeout_s
+        stopped = [t for t in in_threads if t.timeout_s < integration]
+        lines += [
+            f"    {t.function_name} runs in processes of its own: its Timeout, {t.timeout_s:g}s,"
+            f" is shorter than the integration timeout, and a process can be stopped"
+            for t in stopped
+        ]
+        in_threads = [t for t in in_threads if t.timeout_s >= integration]
         lines += [
             f"    {name} runs in processes of its own: its Environment contradicts"
             " another function's, which this process holds"
