@@ -6,8 +6,19 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from papo.local.handler_reference import HandlerReference
+
 PAPO_HANDLER = "papo.aws.handler:handler"
 """papo's own handler; its routes are its `ROUTE_KEYS`, which `papo serve` names."""
+
+
+def is_papos_handler(handler: str) -> bool:
+    """Whether `handler` names papo's own, in either spelling (`papo.aws.handler.handler`)."""
+    try:
+        return HandlerReference.parse(handler) == HandlerReference.parse(PAPO_HANDLER)
+    except ValueError:
+        return False
+
 
 PAPOS_TIMEOUT_S = 300.0
 PAPOS_MEMORY_MB = 512

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from papo.local import hostnames, worker
+from papo.local import handler_reference, hostnames, worker
 from papo.local.config import RouteTarget
 
 LEFT_OUT = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP")
@@ -89,6 +89,7 @@ class Container:
                 "limit_memory": limit_memory,
                 "hosts": dict(hosts),
                 "hostnames": hostnames.__file__,
+                "handler_reference": handler_reference.__file__,
             },
         )
         try:

@@ -74,7 +74,9 @@ class LambdaContext:
 
 
 class ImportModuleError(Exception):
-    """The handler's module could not be imported (Lambda: `Runtime.ImportModuleError`)."""
+    """The handler's module could not be imported, or its `Handler` names none
+    (Lambda: `Runtime.ImportModuleError`); reported alike in threads and in
+    containers."""
 
 
 class HandlerError(Exception):
@@ -218,6 +220,11 @@ def invoke(
             request_id, function.name, deadline_ms, in_process_management_api, function.memory_mb
         )
         return loaded(event, context)
+    except ImportModuleError as error:
+        # One line, the same wherever the import was tried: Lambda's.
+        status, error_type = "error", "Runtime.ImportModuleError"
+        print(f"[ERROR]\t{request_id}\t{error_type}: {error}", file=sys.stderr)
+        raise HandlerError(f"{error_type}: {error}") from None
     except Exception as error:  # noqa: BLE001 - as Lambda's runtime, any failure of the handler
         status = "error"
         lines = traceback.format_exception(type(error), error, error.__traceback__)
@@ -265,16 +272,6 @@ def _load_file(name: str, path: str) -> Any:
     return module
 
 
-def _import_handler(reference: str) -> Handler:
-    module_name, _, function_name = reference.partition(":")
-    if not function_name:
-        module_name, _, function_name = reference.rpartition(".")
-    function = getattr(importlib.import_module(module_name), function_name)
-    if not callable(function):
-        raise TypeError(f"{reference} is not callable")
-    return function  # type: ignore[no-any-return]
-
-
 BOOTSTRAP = (
     "import sys, importlib.util as u\n"
     "del sys.path[0]\n"  # `-c` puts the current folder first; Lambda does not
@@ -306,6 +303,7 @@ def main(fd: int) -> None:
     setup = receive(channel)
     function = Function.from_json(setup["function"])
     hostnames = _load_file("_papo_hostnames", setup["hostnames"])
+    references = _load_file("_papo_handler_reference", setup["handler_reference"])
     for host, (address, port) in setup["hosts"].items():
         hostnames.claim(host, (address, port))
     sys.path.insert(0, setup["code_dir"])
@@ -315,11 +313,14 @@ def main(fd: int) -> None:
     loaded: Handler | None = None
     failure = ""
     try:
-        loaded = _import_handler(setup["handler"])
-    except Exception as error:  # noqa: BLE001 - reported on each invocation, as Lambda does
-        reference = setup["handler"]
-        module = reference.partition(":")[0] if ":" in reference else reference.rpartition(".")[0]
-        failure = f"Unable to import module '{module}': {error}"
+        reference = references.HandlerReference.parse(setup["handler"])
+    except ValueError as error:
+        failure = str(error)  # as the loader says it, in threads
+    else:
+        try:
+            loaded = reference.find(importlib.import_module(reference.module))
+        except Exception as error:  # noqa: BLE001 - reported on each invocation, as Lambda does
+            failure = reference.import_failure(error)
     init_ms: float | None = (time.perf_counter() - started) * 1000
     send(channel, {"ready": True})
 
