@@ -38,6 +38,12 @@ connection open at no Lambda invocation's cost. Over papo's handler's own route
 of the same key, which serves deployments without them."""
 
 
+def serves_papos_own(handler: str, template: Path | str | None) -> bool:
+    """Whether papo serve runs papo's own handler on papo's own routes: no
+    template, and `--handler` left at papo's."""
+    return not template and handler == PAPO_HANDLER
+
+
 @dataclass(frozen=True)
 class ServeOptions:
     host: str = "127.0.0.1"
@@ -87,7 +93,7 @@ class ServeOptions:
 
     @property
     def papos_own(self) -> bool:
-        return self.template is None and self.handler == PAPO_HANDLER
+        return serves_papos_own(self.handler, self.template)
 
     def api_config(self) -> ApiConfig:
         """The API to emulate; OSError or ValueError (TemplateError) when it cannot be."""
@@ -125,7 +131,7 @@ class ServeOptions:
         )
 
     def _handler_target(self) -> RouteTarget:
-        own = self.handler == PAPO_HANDLER
+        own = self.papos_own
         timeout = PAPOS_TIMEOUT_S if own else LAMBDA_TIMEOUT_S
         memory = PAPOS_MEMORY_MB if own else LAMBDA_MEMORY_MB
         return RouteTarget(

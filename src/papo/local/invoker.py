@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -19,7 +19,8 @@ from papo.local import worker
 from papo.local.config import ApiConfig, RouteTarget
 from papo.local.containers import ContainerDied, Containers, function_of
 from papo.local.loader import Loader
-from papo.local.runtime import Interpreter, Runtime, interpreter
+from papo.local.placement import placement
+from papo.local.runtime import Interpreter, Runtime
 
 CONTAINERS = 10
 """At most this many containers a function in threads mode (--workers N says N)."""
@@ -57,33 +58,12 @@ def _in_container(containers: Containers, event: dict[str, Any], request_id: str
         raise HandlerFailed(str(error)) from None
 
 
-def one_environment(targets: Iterable[RouteTarget]) -> tuple[dict[str, str], set[str]]:
-    """The environment one process can hold for these functions, and those,
-    after the first, that set a variable another set before them to another
-    value: they cannot share it."""
-    held: dict[str, str] = {}
-    apart: set[str] = set()
-    for target in targets:
-        if any(held.get(name, value) != value for name, value in target.environment.items()):
-            apart.add(target.function_name)
-        else:
-            held.update(target.environment)
-    return held, apart
-
-
 class Invoker:
     """Runs the API's functions: in threads of this process, or in containers,
-    processes of their own, one invocation at a time each, as Lambda's.
-
-    A thread cannot be stopped, so a function runs in containers wherever it
-    must be: with `--workers N` (N containers a function), and in threads mode
-    when its Timeout is shorter than the API's integration timeout (API
-    Gateway would still be waiting when Lambda stops it), when its template
-    names another Python, or when its variables contradict another function's
-    (two functions, one variable, two values: the process holds one
-    environment). Containers keep the function's Timeout and MemorySize; what
-    runs in threads keeps neither, and its `Max Memory Used` is the whole
-    server's.
+    processes of their own, one invocation at a time each, as Lambda's; which,
+    `papo.local.placement` decides. Containers keep the function's Timeout and
+    MemorySize; what runs in threads keeps neither, and its `Max Memory Used`
+    is the whole server's.
     """
 
     def __init__(self, config: ApiConfig, runtime: Runtime) -> None:
@@ -91,30 +71,13 @@ class Invoker:
         self.runtime = runtime
         self._leave: Callable[[], None] | None = None
         functions = {target.function_name: target for target in config.functions}
-        self.interpreters: dict[str, Interpreter] = {
-            name: interpreter(target.runtime) for name, target in functions.items()
-        }
-        apart = {name for name, found in self.interpreters.items() if found.foreign}
+        placed = placement(config)
+        self.interpreters: Mapping[str, Interpreter] = placed.interpreters
         self._threads = ThreadPoolExecutor(64, thread_name_prefix="papo-lambda")
-        shared_in_threads: dict[str, str] = {}
-        self.environment_apart: set[str] = set()
-        """Functions run in containers in threads mode, for their environment."""
-        self.to_be_stopped: set[str] = set()
-        """Functions run in containers in threads mode, so that they stop at their Timeout."""
-        if config.workers > 0:
-            apart |= set(functions)
-        else:
-            self.to_be_stopped = {
-                name
-                for name, target in functions.items()
-                if name not in apart and target.timeout_s < config.limits.integration_timeout_s
-            }
-            apart |= self.to_be_stopped
-            in_threads = [t for name, t in functions.items() if name not in apart]
-            shared_in_threads, self.environment_apart = one_environment(in_threads)
-            apart |= self.environment_apart
         self._loader = Loader()
-        self._in_threads = Runtime({**runtime.environment, **shared_in_threads}, runtime.hosts)
+        self._in_threads = Runtime(
+            {**runtime.environment, **placed.shared_in_threads}, runtime.hosts
+        )
         self._management_api: worker.ManagementApis = {}
         # Taken before `open` puts the threads' variables into this process's.
         started_in = dict(os.environ)
@@ -126,7 +89,7 @@ class Invoker:
                 runtime.hosts,
                 config.workers or CONTAINERS,
             )
-            for name in apart
+            for name in placed.apart
         }
 
     def in_containers(self, function_name: str) -> bool:
