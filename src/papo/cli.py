@@ -106,7 +106,8 @@ _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
         "--workers",
         "PAPO_WORKERS",
         "0",
-        "run handlers in N worker processes, like N Lambda containers (0: in threads)",
+        "run each function in up to N processes of its own, like N Lambda containers "
+        "(0: in threads, but for functions that must be stopped at their Timeout)",
     ),
     (
         "--timeout",

@@ -165,7 +165,8 @@ class ApiConfig:
     region: str = "us-east-1"
     limits: Limits = field(default_factory=Limits)
     workers: int = 0
-    """0 runs handlers in threads of the server's process; N > 0, in N worker processes."""
+    """0 runs handlers in threads of the server's process (those that must be stopped
+    in processes of their own); N > 0, each function in up to N processes of its own."""
     route_responses: frozenset[str] = frozenset()
     """Routes with a route response (two-way): the `body` their handler returns, or
     their MOCK integration's response, is sent back to the client. Other routes send
