@@ -227,7 +227,11 @@ class Reader:
         self._changed = asyncio.Event()
 
     async def open(self, **resume: Any) -> None:
-        self.ws = await connect(room_url(self.api, self.in_room), ping_interval=None)
+        # The scenario bounds the wait: many handshakes at once, each a `$connect`
+        # invocation, may queue for longer than websockets' 10 s on a loaded machine.
+        self.ws = await connect(
+            room_url(self.api, self.in_room), ping_interval=None, open_timeout=None
+        )
         self._task = asyncio.create_task(self._read(self.ws))
         if resume:
             await self.say("setName", name=self.name, resume=resume)
