@@ -201,8 +201,8 @@ PapoServe = Callable[..., tuple["subprocess.Popen[bytes]", str]]
 
 
 def _listens(process: subprocess.Popen[bytes], port: int) -> bool:
-    """Whether `process` listens on `port` within 30 s (False: it ended first)."""
-    deadline = time.monotonic() + 30
+    """Whether `process` listens on `port` within 90 s (False: it ended first)."""
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
             return False
@@ -218,7 +218,7 @@ def _served_url(process: subprocess.Popen[bytes], log: Path, port: int) -> str |
     """The WebSocket API's URL, as the banner of the papo serve on `port` says
     (its stage is the template's, where it names one); None: it ended first. Its
     banner may reach the log a moment after it listens, on a loaded machine."""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90
     banner = re.compile(rf"WebSocket API +(ws://127\.0\.0\.1:{port}/\S+)")
     while not (found := banner.search(log.read_text())):
         if process.poll() is not None:
