@@ -96,8 +96,10 @@ typecheck: install
 # its tests share (a browser, emulators, the wheel, the Lambda zip) once.
 PYTEST_PROCESSES ?= 4
 
+# Tracebacks as Python prints them: pytest's own rendering of a frame without a
+# line number (a test stopped by pytest-timeout's signal) takes its process down.
 pytest: install
-	$(BIN)/pytest -n $(PYTEST_PROCESSES) --dist loadfile
+	$(BIN)/pytest -n $(PYTEST_PROCESSES) --dist loadfile --tb=native
 
 bench-delivery: install
 	$(BIN)/python bench/delivery.py
