@@ -252,9 +252,9 @@ def test_people_joining_together_cost_a_members_frame_each_not_one_per_join(
     serve: Serve,
 ) -> None:
     """30 people join at once: each ends with the whole list, as a course client
-    reads it, and a client that keeps count has every announcement once; the
-    room was told who is here fewer times than people joined. (How many fewer
-    depends on how fast joins come in: see the next test for the count.)"""
+    reads it, and a client that keeps count has every announcement once. How
+    many times the room was told depends on how fast joins come in, which a
+    loaded machine spreads out: the count is the next test's, on both stores."""
     people_count = 30
 
     async def scenario(api: Emulator) -> None:
@@ -263,8 +263,6 @@ def test_people_joining_together_cost_a_members_frame_each_not_one_per_join(
         everyone = sorted(r.name for r in readers)
         for reader in readers:
             await reader.until(lambda r=reader: sorted(members_frames(r)[-1]) == everyone)  # type: ignore[misc]
-        told = sum(len(members_frames(r)) for r in readers)
-        assert told < people_count * (people_count + 1) // 2  # fewer than one tell per join
         for reader in readers:
             await reader.fill()
             joined = [f["name"] for f in reader.room.values() if f.get("event") == "joined"]
