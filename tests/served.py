@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from papo.adapters.store.dynamodb import DynamoDbStore
 from papo.adapters.store.dynamodb_table import create_table
@@ -320,3 +320,12 @@ def has_all(reader: Reader, total: int) -> bool:
 
 def heard(reader: Reader, text: str) -> bool:
     return text in public(reader)
+
+
+async def handshake(url: str) -> int:
+    """101 when the handshake succeeds, else the status it was refused with."""
+    try:
+        async with connect(url):
+            return 101
+    except InvalidStatus as refused:
+        return refused.response.status_code

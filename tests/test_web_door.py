@@ -32,7 +32,7 @@ from playwright.sync_api import Browser, Request, expect
 
 from papo.aws.handler import ROUTE_KEYS
 from papo.core.invites import make_invite
-from papo.local.config import PAPO_HANDLER, ApiConfig, Authorizer, RouteTarget
+from papo.local.config import PAPO_HANDLER, ApiConfig, Authorizer
 from papo.local.server import Emulator
 from papo.local.web import WEB_DIST, PageOidc
 from tests.conftest import PapoServe, free_port
@@ -63,9 +63,7 @@ def behind_the_door(tmp_path: Path, **environment: str) -> Iterator[Emulator]:
     config = ApiConfig.for_handler(
         PAPO_HANDLER,
         ROUTE_KEYS,
-        authorizer=Authorizer(
-            RouteTarget("papo.aws.authorizer:handler"), ("route.request.querystring.token",)
-        ),
+        authorizer=Authorizer.papos(),
     )
     environment = {
         "PAPO_STORE": "sqlite",

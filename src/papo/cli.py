@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from papo import __version__
-from papo.local.config import PAPO_HANDLER, ApiConfig
+from papo.local.config import DOOR_IDENTITY_SOURCE, PAPO_HANDLER, PAPOS_AUTHORIZER, ApiConfig
 
 if TYPE_CHECKING:
     from types_boto3_dynamodb.client import DynamoDBClient
@@ -23,9 +23,6 @@ if TYPE_CHECKING:
     from papo.local.web import PageOidc
     from papo.settings import Settings
 
-PAPOS_AUTHORIZER = "papo.aws.authorizer:handler"
-"""papo's door, which `papo serve` puts before papo's `$connect` when PAPO_AUTH is on."""
-DOOR_IDENTITY_SOURCE = "route.request.querystring.token"
 
 LOCAL_EXTRA = ("uvicorn", "starlette", "websockets", "yaml", "dotenv", "cryptography")
 """What `papo serve` needs beyond papo's handler: the `local` extra."""
