@@ -86,6 +86,18 @@ class InRoom(Emulator):
             return DynamoDbStore(client, environment["PAPO_TABLE"]).in_room(self.room)
         return SqliteStore(environment["PAPO_SQLITE_PATH"]).in_room(self.room)
 
+    def management_client(self) -> Any:
+        """A Management API client of this emulator, signed with its handlers' own
+        credentials: not with whatever boto3 found first in this process."""
+        environment = self.environment or {}
+        return boto3.client(
+            "apigatewaymanagementapi",
+            endpoint_url=self.management_url,
+            region_name=environment.get("AWS_REGION", "us-east-1"),
+            aws_access_key_id=environment.get("AWS_ACCESS_KEY_ID", "AKIDPAPOTEST"),
+            aws_secret_access_key=environment.get("AWS_SECRET_ACCESS_KEY", "papo-test-secret"),
+        )
+
     def room_url(self, room: str | None) -> str:
         """The address of the test's own room (None), or of another of its rooms."""
         named = self.room if room is None else f"{self.room}-{room}"

@@ -93,6 +93,18 @@ def test_an_invite_is_revoked_by_its_link_too(
     assert not admitted(token)
 
 
+def test_an_id_is_never_read_as_an_option(door: dict[str, str]) -> None:
+    """Ids are hex, so none begins with "-"; one that does (earlier versions
+    made some) is revoked after "--", as command lines take such arguments."""
+    ids = {invite_id(invite()) for _ in range(300)}
+    assert all(set(i) <= set("0123456789abcdef") for i in ids)
+    main(["invite", "revoke", "--", "-older1"])
+    store = revoked_invites(
+        door["PAPO_STORE"], door.get("PAPO_SQLITE_PATH", ""), door.get("PAPO_TABLE", "")
+    )
+    assert store.is_revoked("-older1")
+
+
 def test_papo_invite_says_the_id_to_revoke_it_by(
     door: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:

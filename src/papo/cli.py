@@ -608,7 +608,8 @@ def _invite_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         description="Put one invite on the list of revoked ones, which the door reads from "
         "papo's store (PAPO_STORE: the SQLite file PAPO_SQLITE_PATH, or the DynamoDB table "
         "PAPO_TABLE): its holders are refused at their next connection. Give the invite's id "
-        "(papo invite prints it) or its link.",
+        "(papo invite prints it) or its link. An id that begins with '-' (earlier versions "
+        "made some) goes after '--': papo invite revoke -- -ID.",
     )
     revoke.add_argument("invite", metavar="ID_OR_LINK", help="the invite's id, link or token")
 
