@@ -14,7 +14,7 @@ SAM := env SAM_CLI_TELEMETRY=0 $(CURDIR)/$(BIN)/uv tool run --quiet --from $(SAM
 SAM_OFFLINE := -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
 	AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline AWS_ENDPOINT_URL=http://127.0.0.1:9
 
-.PHONY: help install web test-web run test docs docs-serve lint lint-template typecheck pytest bench-delivery bench-fanout bench-bot bench-costs bench-aws bench-reads bench-storm bench-cold-start bench-page lambda serve-lambda deploy dist lock clean
+.PHONY: help install web test-web run test docs docs-serve lint lint-template typecheck pytest bench-delivery bench-fanout bench-hot-path bench-bot bench-costs bench-aws bench-reads bench-storm bench-cold-start bench-page lambda serve-lambda deploy dist lock clean
 
 help:
 	@echo "make run             start papo locally (emulator, SQLite, web client)"
@@ -24,6 +24,7 @@ help:
 	@echo "make docs-serve      serve the documentation at http://127.0.0.1:8001/, rebuilt on every change"
 	@echo "make bench-delivery  CPU per Management API post, papo vs boto3"
 	@echo "make bench-fanout    public-message fan-out, papo serve vs a plain websockets server"
+	@echo "make bench-hot-path  the CPU of each step of a public message in papo's handler"
 	@echo "make bench-bot       the bot's first-token latency and posts per answer"
 	@echo "make lambda          the Lambda zip: dist/papo-lambda-arm64.zip (ARCH=x86_64 for the other)"
 	@echo "make serve-lambda    papo serve runs that zip from deploy/template.yaml, on Python 3.12"
@@ -91,14 +92,24 @@ lint-template: install
 typecheck: install
 	$(BIN)/mypy
 
+# The suite in parallel (pytest-xdist): its tests mostly wait on servers, so more
+# processes than cores. Each module runs in one process, which starts the servers
+# its tests share (a browser, emulators, the wheel, the Lambda zip) once.
+PYTEST_PROCESSES ?= 4
+
+# Tracebacks as Python prints them: pytest's own rendering of a frame without a
+# line number (a test stopped by pytest-timeout's signal) takes its process down.
 pytest: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_PROCESSES) --dist loadfile --tb=native
 
 bench-delivery: install
 	$(BIN)/python bench/delivery.py
 
 bench-fanout: install
 	$(BIN)/python bench/fanout.py
+
+bench-hot-path: install
+	$(BIN)/python bench/hot_path.py
 
 bench-bot: install
 	$(BIN)/python bench/bot.py

@@ -9,7 +9,9 @@ one's own "joined"), then measures:
 - flat out: one client sends M messages back to back; deliveries per second
   until every client has every message, and the latency of each delivery;
 - paced: 5 messages a second for 4 seconds; the latency of each delivery;
-- server CPU (user + system, from /proc) per delivery during the flat-out run.
+- server CPU (user + system, from /proc) per delivery during the flat-out run,
+  and the part of it the main thread spent (`loop`): the event loop's, which
+  reads and writes the WebSockets; papo serve runs its handlers in other threads.
 
 `--senders K` measures order instead, papo alone: K clients send at once, and
 every client counts the messages that came after one with a higher offset
@@ -25,6 +27,12 @@ The servers are papo's handler with SQLite under the emulator (posting back
 through the Management API as on AWS), and `bench/plain_server.py`: the same
 protocol in memory on plain websockets, the floor of what Python can do here.
 Every loop is bounded in count and time, and only loopback is used.
+
+The machine is shared and noisy: `--runs K` measures every server K times,
+taking turns (plain, papo, plain, papo...), and prints the medians; with
+`--baseline DIR` (another checkout of papo, such as `git worktree add DIR
+COMMIT`) papo as it is there takes its turn too, from DIR/src, so that a
+change is measured against the code before it in one go.
 """
 
 from __future__ import annotations
@@ -34,11 +42,12 @@ import asyncio
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -58,6 +67,12 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process (all its threads), from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main_thread_seconds(pid: int) -> float:
+    """CPU of a process's main thread, the event loop's (/proc's scheduler
+    statistics, in ns: a thread's share of the ticks above would be too coarse)."""
+    return int(Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()[0]) / 1e9
 
 
 @dataclass
@@ -140,6 +155,9 @@ class Result:
     paced_p50_ms: float
     paced_p99_ms: float
     cpu_us_per_delivery: float
+    loop_us_per_delivery: float
+    """The main thread's part: the event loop (WebSocket I/O, routing, frames
+    written); the rest is other threads', papo serve's handlers in threads."""
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -176,7 +194,7 @@ async def measure(server: Server, n: int, flat_messages: int) -> Result:
 
     sender = clients[0]
     await expect(clients, flat_messages)
-    cpu_before = cpu_seconds(server.pid)
+    cpu_before, loop_before = cpu_seconds(server.pid), main_thread_seconds(server.pid)
     started = time.perf_counter()
     for seq in range(flat_messages):
         text = f"{seq}|{time.perf_counter()}"
@@ -184,6 +202,7 @@ async def measure(server: Server, n: int, flat_messages: int) -> Result:
     await asyncio.wait_for(asyncio.gather(*(c.done.wait() for c in clients)), PHASE_TIMEOUT_S)
     elapsed = time.perf_counter() - started
     cpu_used = cpu_seconds(server.pid) - cpu_before
+    loop_used = main_thread_seconds(server.pid) - loop_before
     deliveries = flat_messages * n
     flat = [lat for c in clients for lat in c.latencies]
 
@@ -208,6 +227,7 @@ async def measure(server: Server, n: int, flat_messages: int) -> Result:
         paced_p50_ms=percentile(paced, 0.5),
         paced_p99_ms=percentile(paced, 0.99),
         cpu_us_per_delivery=cpu_used / deliveries * 1e6,
+        loop_us_per_delivery=loop_used / deliveries * 1e6,
     )
 
 
@@ -258,34 +278,61 @@ async def measure_order(server: Server, n: int, senders: int, each: int, *, burs
     return Order(n * senders * each, wire, unlike, against, missing)
 
 
-def servers(data: Path) -> list[Server]:
-    papo_port, plain_port = free_port(), free_port()
-    return [
-        Server(
-            "plain websockets, in memory",
-            [sys.executable, "bench/plain_server.py", str(plain_port)],
-            f"ws://127.0.0.1:{plain_port}",
-            {},
-        ),
-        Server(
-            "papo serve, papo handler, SQLite",
-            [
-                *(sys.executable, "-m", "papo", "serve", "--port", str(papo_port)),
-                *("--tls-port", "0", "--web-port", "0"),
-            ],
-            f"ws://127.0.0.1:{papo_port}/dev",
-            {
-                "PAPO_SQLITE_PATH": str(data / f"bench-{papo_port}.sqlite3"),
-                "AWS_LAMBDA_LOG_LEVEL": "WARNING",
-                # A bench sends flat out: per-connection limits would refuse it.
-                "PAPO_RATE_BURST": "1000000",
-                "PAPO_RATE_PER_MINUTE": "1000000",
-                "AWS_ACCESS_KEY_ID": "AKIDBENCH",
-                "AWS_SECRET_ACCESS_KEY": "bench-secret",
-                "AWS_DEFAULT_REGION": "us-east-1",
-            },
-        ),
-    ]
+PAPO = "papo serve, papo handler, SQLite"
+
+
+def servers(data: Path, baseline: Path | None = None) -> list[Server]:
+    """The plain server, papo, and papo from the `baseline` checkout if one is given."""
+    plain_port = free_port()
+    plain = Server(
+        "plain websockets, in memory",
+        [sys.executable, "bench/plain_server.py", str(plain_port)],
+        f"ws://127.0.0.1:{plain_port}",
+        {},
+    )
+    papos = [papo_server(PAPO, data, {})]
+    if baseline is not None:
+        source = baseline / "src" if (baseline / "src").is_dir() else baseline
+        papos.append(papo_server(f"papo, {baseline.name}", data, {"PYTHONPATH": str(source)}))
+    return [plain, *papos]
+
+
+def papo_server(name: str, data: Path, env: dict[str, str]) -> Server:
+    port = free_port()
+    return Server(
+        name,
+        [
+            *(sys.executable, "-m", "papo", "serve", "--port", str(port)),
+            *("--tls-port", "0", "--web-port", "0"),
+        ],
+        f"ws://127.0.0.1:{port}/dev",
+        {
+            "PAPO_SQLITE_PATH": str(data / f"bench-{port}.sqlite3"),
+            "AWS_LAMBDA_LOG_LEVEL": "WARNING",
+            # A bench sends flat out: per-connection limits would refuse it.
+            "PAPO_RATE_BURST": "1000000",
+            "PAPO_RATE_PER_MINUTE": "1000000",
+            "AWS_ACCESS_KEY_ID": "AKIDBENCH",
+            "AWS_SECRET_ACCESS_KEY": "bench-secret",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            **env,
+        },
+    )
+
+
+def median(results: list[Result]) -> Result:
+    """Each figure's median over runs."""
+    return Result(*(statistics.median(getattr(r, f.name) for r in results) for f in fields(Result)))
+
+
+def print_row(n: int, name: str, r: Result, note: str = "") -> None:
+    print(
+        f"{n:<5} {name:<35} {r.joins_s:7.2f} {r.deliveries_per_s:8.0f}"
+        f"   {r.flat_p50_ms:7.1f}/{r.flat_p99_ms:<7.1f}"
+        f"   {r.paced_p50_ms:6.1f}/{r.paced_p99_ms:<7.1f}"
+        f"   {r.cpu_us_per_delivery:8.1f}  {r.loop_us_per_delivery:5.1f}{note}",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -297,33 +344,39 @@ def main() -> None:
     parser.add_argument(
         "--senders", type=int, default=0, help="measure order: this many senders at once"
     )
+    parser.add_argument(
+        "--runs", type=int, default=1, help="measure each server this many times, in turns"
+    )
+    parser.add_argument(
+        "--baseline", type=Path, help="another checkout of papo, measured in turn with this one"
+    )
     args = parser.parse_args()
     if args.senders:
         order(args.clients, args.senders, args.deliveries)
         return
     print(
         "N     server                              joins s  deliv/s   flat p50/p99 ms"
-        "   paced p50/p99 ms   CPU µs/deliv"
+        "   paced p50/p99 ms   CPU µs/deliv  loop"
     )
     with tempfile.TemporaryDirectory() as data:
         for n in args.clients:
             flat_messages = max(20, args.deliveries // n)
-            results = {}
-            for server in servers(Path(data)):
-                with server:
-                    results[server.name] = asyncio.run(measure(server, n, flat_messages))
-                r = results[server.name]
-                print(
-                    f"{n:<5} {server.name:<35} {r.joins_s:7.2f} {r.deliveries_per_s:8.0f}"
-                    f"   {r.flat_p50_ms:7.1f}/{r.flat_p99_ms:<7.1f}"
-                    f"   {r.paced_p50_ms:6.1f}/{r.paced_p99_ms:<7.1f}"
-                    f"   {r.cpu_us_per_delivery:8.1f}",
-                    flush=True,
-                )
-            plain, papo = results.values()
-            share = papo.deliveries_per_s / plain.deliveries_per_s
-            cpu = papo.cpu_us_per_delivery / plain.cpu_us_per_delivery
-            print(f"{n:<5} papo / plain: throughput {share:.0%}, CPU per delivery {cpu:.1f}x")
+            results: dict[str, list[Result]] = {}
+            for run in range(1, args.runs + 1):
+                for server in servers(Path(data), args.baseline):
+                    with server:
+                        result = asyncio.run(measure(server, n, flat_messages))
+                    results.setdefault(server.name, []).append(result)
+                    print_row(n, server.name, result, f"   run {run}" if args.runs > 1 else "")
+            medians = {name: median(runs) for name, runs in results.items()}
+            if args.runs > 1:
+                for name, result in medians.items():
+                    print_row(n, name, result, f"   median of {args.runs}")
+            plain = medians.pop(next(iter(medians)))
+            for name, papo in medians.items():
+                share = papo.deliveries_per_s / plain.deliveries_per_s
+                cpu = papo.cpu_us_per_delivery / plain.cpu_us_per_delivery
+                print(f"{n:<5} {name} / plain: throughput {share:.0%}, CPU per delivery {cpu:.2f}x")
 
 
 def order(sizes: list[int], senders: int, deliveries: int) -> None:

@@ -134,10 +134,14 @@ def compile_bytecode(folder: Path, python: str) -> None:
     """Each module's `__pycache__/*.cpython-312.pyc`, compiled by `python`; any
     bytecode already there is thrown away first (uv may compile with another
     Python). The bytecode names its sources under /var/task whatever folder
-    it is compiled in, so the same sources make the same bytes."""
+    it is compiled in, so the same sources make the same bytes. One process
+    compiles them all, in order: marshal marks an object it writes more than
+    once by the object's reference count, which in a pool of processes
+    depends on which files each happened to compile before, so parallel
+    builds of the same sources could differ in a few bytes."""
     for stale in sorted(folder.rglob("__pycache__")):
         shutil.rmtree(stale)
-    command = [python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash"]
+    command = [python, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash"]
     command += ["-s", str(folder), "-p", TASK_ROOT, str(folder)]
     subprocess.run(command, check=True)  # noqa: S603 - our own command
 

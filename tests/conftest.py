@@ -14,13 +14,16 @@ from pathlib import Path
 import boto3
 import pytest
 from hypothesis import settings
+from playwright.sync_api import Browser
 
 from papo.adapters.store.dynamodb import DynamoDbStore
 from papo.adapters.store.dynamodb_table import create_table
 from papo.adapters.store.sqlite import SqliteStore
 from papo.core.ports import Store
+from tests.browser import Browsers
 from tests.fake_openai import FakeOpenAi
 from tests.moto_server import SerialMotoServer
+from tests.served import SharedEmulators
 
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
@@ -50,12 +53,93 @@ def fake() -> Iterator[FakeOpenAi]:
 
 
 @pytest.fixture(scope="session")
+def browsers() -> Iterator[Browsers]:
+    held = Browsers()
+    yield held
+    held.close()
+
+
+@pytest.fixture(autouse=True)
+def browser_only_where_used(browsers: Browsers, request: pytest.FixtureRequest) -> None:
+    """A test that does not use the browser runs without it (see `tests.browser`)."""
+    if "browser" not in request.fixturenames:
+        browsers.close()
+
+
+@pytest.fixture
+def browser(browsers: Browsers) -> Browser:
+    """Chromium, shared with the tests of the page that ran just before; each page
+    in a context of its own."""
+    return browsers.get()
+
+
+@pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
     """AWS services through moto's server mode, on a free loopback port."""
     server = SerialMotoServer()
     server.start()
     yield server.url
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def shared_emulators(
+    tmp_path_factory: pytest.TempPathFactory, moto_url: str
+) -> Iterator[SharedEmulators]:
+    """The emulators `serve` shares, for this session (each xdist worker has its own);
+    moto's server outlives them, as their handlers may still reach it as they stop."""
+    emulators = SharedEmulators(tmp_path_factory.mktemp("served"), moto_url)
+    yield emulators
+    emulators.close()
+
+
+@pytest.fixture(scope="module")
+def threads_end_with_module(shared_emulators: SharedEmulators) -> Iterator[None]:
+    """A shared emulator running handlers in this process's threads stops with the
+    module that used it: its environment is this process's while it runs."""
+    yield
+    shared_emulators.end_of_module()
+
+
+LONGEST_FIRST = (
+    "test_rooms.py",
+    "test_web.py",
+    "test_order_and_resume.py",
+    "test_hostile_input.py",
+    "test_bot.py",
+    "test_artifact.py",
+    "test_web_door.py",
+    "test_web_reconnect.py",
+)
+"""The modules that take longest: `make test` runs each module in one process
+(`--dist loadfile`), and these go first, so that shorter ones fill in around them."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest modules first (`LONGEST_FIRST`); within each module, the tests
+    that `serve` in one mode on one store run one after another, so that they
+    share its emulator (`SharedEmulators`); the order is kept otherwise."""
+
+    def served_as(item: pytest.Item) -> tuple[int, str]:
+        callspec = getattr(item, "callspec", None)
+        if callspec is None or "serve" not in callspec.params:
+            return (-1, "")
+        return (callspec.params["serve"], str(callspec.params.get("store_kind")))
+
+    def module_of(item: pytest.Item) -> str:
+        return item.nodeid.partition("::")[0]
+
+    modules: dict[str, int] = {}
+    for item in items:
+        modules.setdefault(module_of(item), len(modules))
+    order = {id(item): n for n, item in enumerate(items)}
+
+    def position(item: pytest.Item) -> tuple[int, int, tuple[int, str], int]:
+        name = module_of(item).rpartition("/")[2]
+        first = LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+        return (first, modules[module_of(item)], served_as(item), order[id(item)])
+
+    items.sort(key=position)
 
 
 @pytest.fixture
@@ -117,8 +201,8 @@ PapoServe = Callable[..., tuple["subprocess.Popen[bytes]", str]]
 
 
 def _listens(process: subprocess.Popen[bytes], port: int) -> bool:
-    """Whether `process` listens on `port` within 30 s (False: it ended first)."""
-    deadline = time.monotonic() + 30
+    """Whether `process` listens on `port` within 90 s (False: it ended first)."""
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
             return False
@@ -130,11 +214,17 @@ def _listens(process: subprocess.Popen[bytes], port: int) -> bool:
     raise RuntimeError("papo serve did not start")
 
 
-def _served_url(log: Path, port: int) -> str:
+def _served_url(process: subprocess.Popen[bytes], log: Path, port: int) -> str | None:
     """The WebSocket API's URL, as the banner of the papo serve on `port` says
-    (its stage is the template's, where it names one)."""
-    found = re.search(rf"WebSocket API +(ws://127\.0\.0\.1:{port}/\S+)", log.read_text())
-    assert found is not None, log.read_text()
+    (its stage is the template's, where it names one); None: it ended first. Its
+    banner may reach the log a moment after it listens, on a loaded machine."""
+    deadline = time.monotonic() + 90
+    banner = re.compile(rf"WebSocket API +(ws://127\.0\.0\.1:{port}/\S+)")
+    while not (found := banner.search(log.read_text())):
+        if process.poll() is not None:
+            return None
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.05)
     return found[1]
 
 
@@ -143,7 +233,8 @@ def papo_serve(tmp_path: Path) -> Iterator[PapoServe]:
     """Starts `papo serve` as a user runs it, with these arguments, in that folder
     (`cwd=`); gives the process and its WebSocket URL. Stopped after the test."""
     started: list[subprocess.Popen[bytes]] = []
-    log = (tmp_path / "papo-serve.log").open("wb")
+    log_path = tmp_path / "papo-serve.log"
+    log = log_path.open("wb")
 
     def start(*args: str, cwd: Path = ROOT) -> tuple[subprocess.Popen[bytes], str]:
         for _ in range(3):
@@ -154,10 +245,11 @@ def papo_serve(tmp_path: Path) -> Iterator[PapoServe]:
             env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(ROOT / "src"), str(ROOT)))}
             process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=log)
             started.append(process)
-            if _listens(process, port):
-                return process, _served_url(tmp_path / "papo-serve.log", port)
-            said = (tmp_path / "papo-serve.log").read_text()
-            # A port probed free may be taken by another connection before papo binds it.
+            url = _listens(process, port) and _served_url(process, log_path, port)
+            if url:
+                return process, url
+            said = log_path.read_text()
+            # A port probed free may be taken by another process before papo binds it.
             assert "address already in use" in said, said
         raise RuntimeError("papo serve did not start")
 

@@ -2,8 +2,8 @@
 server-sent events over chunked HTTP/1.1, as OpenAI sends them.
 
 Each request takes the next scripted `Reply` (or the default one): it may
-stream slowly, answer an error status, stop mid-stream or never finish, and
-every request is recorded.
+stream as the test releases it (`held`), answer an error status, stop
+mid-stream or never finish, and every request is recorded.
 """
 
 from __future__ import annotations
@@ -23,8 +23,11 @@ from typing import Any
 @dataclass
 class Reply:
     pieces: list[str] = field(default_factory=lambda: ["Hello", " from", " the", " bot."])
+    held: bool = False
+    """Each piece waits for the test to release it (`FakeOpenAi.release`): the
+    test sees the answer stream in, at its own pace, not the clock's."""
     delay_s: float = 0.0
-    """Between two pieces."""
+    """Between two pieces (for benchmarks: tests release pieces instead)."""
     wait_s: float = 0.0
     """Before answering at all."""
     status: int = 200
@@ -61,6 +64,9 @@ class FakeOpenAi:
         self.default = Reply()
         self.requests: list[Recorded] = []
         self._lock = threading.Lock()
+        self._released = 0
+        self._closing = False
+        self._turn = threading.Condition()
         self._server = _Server(("127.0.0.1", 0), _handler(self))
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
@@ -73,6 +79,21 @@ class FakeOpenAi:
             self.requests.append(recorded)
             return self.replies.pop(0) if self.replies else self.default
 
+    def release(self, pieces: int = 1) -> None:
+        """Lets `pieces` more pieces of held replies go out, in order."""
+        with self._turn:
+            self._released += pieces
+            self._turn.notify_all()
+
+    def next_piece_released(self) -> bool:
+        """Waits until the test releases a piece; False once the server stops."""
+        with self._turn:
+            self._turn.wait_for(lambda: self._released > 0 or self._closing)
+            if self._closing:
+                return False
+            self._released -= 1
+            return True
+
     @contextmanager
     def running(self) -> Iterator[FakeOpenAi]:
         thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -80,6 +101,9 @@ class FakeOpenAi:
         try:
             yield self
         finally:
+            with self._turn:
+                self._closing = True
+                self._turn.notify_all()
             self._server.shutdown()
             self._server.server_close()
 
@@ -123,6 +147,8 @@ def _handler(fake: FakeOpenAi) -> type[BaseHTTPRequestHandler]:
                     return
                 if reply.garbage_after is not None and number == reply.garbage_after:
                     self._write(b"data: {not json\n\n")
+                if reply.held and not fake.next_piece_released():
+                    return
                 if number:
                     time.sleep(reply.delay_s)
                 if recorded.first_piece_at is None:

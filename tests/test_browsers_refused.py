@@ -21,8 +21,8 @@ from playwright.sync_api import sync_playwright
 from websockets.asyncio.client import ClientConnection, connect
 
 from papo.local.server import Emulator
+from tests.browser import CHROMIUM_FLAGS, chromium_path, needs
 from tests.emulation import emulator, probe_log
-from tests.test_web import CHROMIUM_FLAGS, chromium_path, needs
 
 FUNCTION = "tests-lambdas-probe"
 

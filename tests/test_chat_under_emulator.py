@@ -6,52 +6,16 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from papo.adapters.store.dynamodb import DynamoDbStore
-from papo.adapters.store.sqlite import SqliteStore
-from papo.aws.handler import ROUTE_KEYS
 from papo.core.ports import ConnectionStore
-from papo.local.config import PAPO_HANDLER
 from papo.local.server import Emulator
-from tests.emulation import emulator
+from tests.served import Serve, serve
 
-
-@pytest.fixture
-def room_store(
-    store_kind: str,
-    aws_env: None,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    request: pytest.FixtureRequest,
-) -> ConnectionStore:
-    monkeypatch.setenv("PAPO_STORE", store_kind)
-    if store_kind == "sqlite":
-        path = tmp_path / "papo.sqlite3"
-        monkeypatch.setenv("PAPO_SQLITE_PATH", str(path))
-        return SqliteStore(path)
-    table = request.getfixturevalue("dynamodb_table")
-    monkeypatch.setenv("PAPO_TABLE", table)
-    client = boto3.client("dynamodb", endpoint_url=request.getfixturevalue("moto_url"))
-    return DynamoDbStore(client, table)
-
-
-@pytest.fixture(params=[0, 2], ids=["in-threads", "in-2-workers"])
-def papo(
-    room_store: ConnectionStore, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
-) -> Iterator[Emulator]:
-    """papo's handler as deployed: it posts to https://{domainName}/{stage} of its events;
-    in the emulator's threads in process, from worker processes over TLS."""
-    monkeypatch.delenv("PAPO_MANAGEMENT_ENDPOINT", raising=False)
-    monkeypatch.delenv("AWS_CA_BUNDLE", raising=False)
-    with emulator(PAPO_HANDLER, ROUTE_KEYS, tls_port=0, workers=request.param) as running:
-        yield running
+__all__ = ["serve"]  # fixtures
 
 
 class Person:
@@ -76,61 +40,66 @@ class Person:
             await asyncio.wait_for(self.ws.recv(), 0.3)
 
 
-def test_a_chat_session_end_to_end(papo: Emulator, room_store: ConnectionStore) -> None:
-    async def scenario() -> None:
-        async with (
-            connect(papo.websocket_url) as a,
-            connect(papo.websocket_url) as b,
-            connect(papo.websocket_url) as c,
-        ):
-            ana, bruno, carla = Person(a), Person(b), Person(c)
-            await ana.say("setName", name="Ana")
-            assert await ana.hear(2) == [["Ana"], "Ana joined the chat"]
-            await bruno.say("setName", name="Bruno")
-            assert await bruno.hear(2) == [["Ana", "Bruno"], "Bruno joined the chat"]
-            assert await ana.hear(2) == [["Ana", "Bruno"], "Bruno joined the chat"]
+def test_a_chat_session_end_to_end(serve: Serve) -> None:
+    """papo's handler as deployed: it posts to https://{domainName}/{stage} of its
+    events; in the emulator's threads in process, from worker processes over TLS."""
+    with serve() as papo:
+        room_store = papo.store()
+        asyncio.run(asyncio.wait_for(scenario(papo, room_store), 30))
+        deadline = time.monotonic() + 10
+        while room_store.members() and time.monotonic() < deadline:
+            time.sleep(0.05)  # each $disconnect runs after its socket closed
+        assert room_store.members() == []
 
-            await carla.say("sendPublic", message="hello?")
-            assert await carla.hear(1) == ["not_joined"]
-            await carla.say("setName", name="bruno")
-            assert await carla.hear(1) == ["name_taken"]
-            await carla.say("setName", name="Carla")
-            for person in (ana, bruno, carla):
-                assert await person.hear(2) == [["Ana", "Bruno", "Carla"], "Carla joined the chat"]
 
-            await ana.say("sendPublic", message="hi all")
-            for person in (ana, bruno, carla):
-                assert await person.hear(1) == ["Ana: hi all"]
+async def scenario(papo: Emulator, room_store: ConnectionStore) -> None:
+    async with (
+        connect(papo.websocket_url) as a,
+        connect(papo.websocket_url) as b,
+        connect(papo.websocket_url) as c,
+    ):
+        ana, bruno, carla = Person(a), Person(b), Person(c)
+        await ana.say("setName", name="Ana")
+        assert await ana.hear(2) == [["Ana"], "Ana joined the chat"]
+        await bruno.say("setName", name="Bruno")
+        assert await bruno.hear(2) == [["Ana", "Bruno"], "Bruno joined the chat"]
+        assert await ana.hear(2) == [["Ana", "Bruno"], "Bruno joined the chat"]
 
-            await bruno.say("sendPrivate", to="carla", message="psst")
-            assert await carla.hear(1) == ["Bruno: psst"]
-            assert await bruno.hear(1) == ["Bruno: psst"]
-            await ana.quiet()
+        await carla.say("sendPublic", message="hello?")
+        assert await carla.hear(1) == ["not_joined"]
+        await carla.say("setName", name="bruno")
+        assert await carla.hear(1) == ["name_taken"]
+        await carla.say("setName", name="Carla")
+        for person in (ana, bruno, carla):
+            assert await person.hear(2) == [["Ana", "Bruno", "Carla"], "Carla joined the chat"]
 
-            await bruno.say("setName", name="Bia")
-            for person in (ana, bruno, carla):
-                assert await person.hear(2) == [["Ana", "Bia", "Carla"], "Bruno is now Bia"]
+        await ana.say("sendPublic", message="hi all")
+        for person in (ana, bruno, carla):
+            assert await person.hear(1) == ["Ana: hi all"]
 
-            now = time.time_ns() // 1_000_000
-            room_store.add("GhostGhostGhos=", now)
-            room_store.claim_name("GhostGhostGhos=", "Ghost", now)
-            await carla.say("sendPublic", message="anyone else?")
-            for person in (ana, bruno, carla):
-                assert await person.hear(3) == [
-                    "Carla: anyone else?",
-                    ["Ana", "Bia", "Carla"],
-                    "Ghost left the chat",
-                ]
+        await bruno.say("sendPrivate", to="carla", message="psst")
+        assert await carla.hear(1) == ["Bruno: psst"]
+        assert await bruno.hear(1) == ["Bruno: psst"]
+        await ana.quiet()
 
-            await c.close()
-            for person in (ana, bruno):
-                assert await person.hear(2) == [["Ana", "Bia"], "Carla left the chat"]
-            await b.send("not json at all")
-            assert await bruno.hear(1) == ["invalid_json"]
-            await ana.quiet()
+        await bruno.say("setName", name="Bia")
+        for person in (ana, bruno, carla):
+            assert await person.hear(2) == [["Ana", "Bia", "Carla"], "Bruno is now Bia"]
 
-    asyncio.run(asyncio.wait_for(scenario(), 30))
-    deadline = time.monotonic() + 10
-    while room_store.members() and time.monotonic() < deadline:
-        time.sleep(0.05)  # each $disconnect runs after its socket closed
-    assert room_store.members() == []
+        now = time.time_ns() // 1_000_000
+        room_store.add("GhostGhostGhos=", now)
+        room_store.claim_name("GhostGhostGhos=", "Ghost", now)
+        await carla.say("sendPublic", message="anyone else?")
+        for person in (ana, bruno, carla):
+            assert await person.hear(3) == [
+                "Carla: anyone else?",
+                ["Ana", "Bia", "Carla"],
+                "Ghost left the chat",
+            ]
+
+        await c.close()
+        for person in (ana, bruno):
+            assert await person.hear(2) == [["Ana", "Bia"], "Carla left the chat"]
+        await b.send("not json at all")
+        assert await bruno.hear(1) == ["invalid_json"]
+        await ana.quiet()

@@ -188,7 +188,7 @@ def test_handlers_get_lambdas_environment_and_dot_env_not_papos_options(
     async def seen() -> dict[str, str]:
         async with connect(url) as ws:
             await ws.send("what do you see?")
-            return dict(json.loads(await asyncio.wait_for(ws.recv(), 10)))
+            return dict(json.loads(await asyncio.wait_for(ws.recv(), 30)))
 
     environment = asyncio.run(seen())
     assert environment["SAMPLE_SETTING"] == "from .env"

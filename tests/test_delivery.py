@@ -192,7 +192,8 @@ def test_a_dropped_keep_alive_connection_is_reopened(api: ManagementApi) -> None
     api.connect("A=")
     client = client_for(api)
     client.post("A=", b'{"n": 1}')
-    conn = client._connection()
+    assert client.http is not None
+    conn = client.http._connection()
     assert conn._sock is not None
     conn._sock.shutdown(socket.SHUT_RDWR)  # as when the server times the connection out
     client.post("A=", b'{"n": 2}')
@@ -235,12 +236,13 @@ def test_one_tls_context_serves_every_thread(monkeypatch: pytest.MonkeyPatch) ->
         return create(*args, **kwargs)
 
     monkeypatch.setattr(ssl, "create_default_context", counting)
-    client = ManagementApiClient(Endpoint.parse("https://abc.example/dev"), None)
+    http = ManagementApiClient(Endpoint.parse("https://abc.example/dev"), None).http
+    assert http is not None
     together = threading.Barrier(4)
 
     def connection_of_a_thread(_: int) -> HttpConnection:
         together.wait()  # four distinct threads, each with its own connection
-        return client._connection()
+        return http._connection()
 
     with ThreadPoolExecutor(4) as pool:
         connections = list(pool.map(connection_of_a_thread, range(4)))

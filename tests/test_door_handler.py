@@ -20,7 +20,7 @@ from websockets.exceptions import InvalidStatus
 
 from papo.adapters.identity import issuer as issuers
 from papo.aws.handler import ROUTE_KEYS, handler
-from papo.local.config import PAPO_HANDLER, ApiConfig, Authorizer, RouteTarget
+from papo.local.config import PAPO_HANDLER, ApiConfig, Authorizer
 from papo.local.server import Emulator
 from tests import events
 from tests.management_api import ManagementApi
@@ -100,11 +100,7 @@ def serve(tmp_path: Path, environment: dict[str, str], *, authorizer: bool) -> E
     config = ApiConfig.for_handler(
         PAPO_HANDLER,
         ROUTE_KEYS,
-        authorizer=Authorizer(
-            RouteTarget("papo.aws.authorizer:handler"), ("route.request.querystring.token",)
-        )
-        if authorizer
-        else None,
+        authorizer=Authorizer.papos() if authorizer else None,
     )
     base = {
         "PAPO_STORE": "sqlite",

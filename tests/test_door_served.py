@@ -17,7 +17,7 @@ from websockets.exceptions import InvalidStatus
 from papo.adapters.store.sqlite import SqliteStore
 from papo.aws.handler import ROUTE_KEYS
 from papo.core.invites import make_invite
-from papo.local.config import PAPO_HANDLER, ApiConfig, Authorizer, RouteTarget
+from papo.local.config import PAPO_HANDLER, ApiConfig, Authorizer
 from papo.local.server import Emulator
 from tests.served import UNPACED
 
@@ -38,9 +38,7 @@ def door(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Emulator]:
         PAPO_HANDLER,
         ROUTE_KEYS,
         workers=request.param,
-        authorizer=Authorizer(
-            RouteTarget("papo.aws.authorizer:handler"), ("route.request.querystring.token",)
-        ),
+        authorizer=Authorizer.papos(),
     )
     with Emulator(config, port=0, tls_port=0, environment=environment).running() as api:
         yield api

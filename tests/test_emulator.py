@@ -12,7 +12,8 @@ import re
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +23,15 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
-from papo.adapters.delivery import inprocess
 from papo.adapters.delivery.management_api import (
     Endpoint,
     GoneError,
     ManagementApiClient,
     ManagementApiError,
 )
+from papo.local.config import ApiConfig
 from papo.local.server import Emulator
-from tests.emulation import emulator, probe_log
+from tests.emulation import PROBE, PROBE_ROUTES, emulator, probe_log
 
 ID = r"[A-Za-z0-9+/]{15}="
 TIME = r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d \+0000"
@@ -531,16 +532,16 @@ def post_status(url: str) -> int:
         return int(error.code)
 
 
-# The in-process shortcut for handlers in the emulator's threads
+# The in-process Management API, handed to handlers in the emulator's threads
 
 
-def test_in_process_management_api_answers_as_over_http(log_path: Path) -> None:
-    """papo's client skips HTTP under `papo serve`, with the same answers and order."""
+def outcomes(client: ManagementApiClient, ws_url: str) -> list[object]:
+    """What a client sees of one script of calls: posts in order, a GET, a post
+    too big, a DELETE, and posts to connections that are gone."""
 
-    async def scenario(api: Emulator) -> None:
-        client = ManagementApiClient(Endpoint.parse(api.management_url), None)
-        assert client.in_process
-        async with connect(api.websocket_url) as ws:
+    async def scenario() -> list[object]:
+        seen: list[object] = []
+        async with connect(ws_url) as ws:
             cid = (await ask(ws, "hi"))["event"]["requestContext"]["connectionId"]
 
             def post_many() -> None:
@@ -548,31 +549,123 @@ def test_in_process_management_api_answers_as_over_http(log_path: Path) -> None:
                     client.post(cid, str(n).encode())
 
             await asyncio.to_thread(post_many)
-            assert [await ws.recv() for _ in range(200)] == [str(n) for n in range(200)]
+            seen.append([await ws.recv() for _ in range(200)])
             info = json.loads(await asyncio.to_thread(client.get, cid))
-            assert info["identity"]["sourceIp"] == "127.0.0.1"
-            with pytest.raises(ManagementApiError) as too_big:
-                await asyncio.to_thread(client.post, cid, b"x" * 2049)
-            assert too_big.value.status == 413
-            await asyncio.to_thread(client.delete, cid)
+            seen.append((sorted(info), info["identity"]))
+            calls: list[Callable[[], object]] = [
+                lambda: client.post(cid, b"x" * 2049),
+                lambda: client.delete(cid),
+                lambda: client.post(cid, b"late"),
+                lambda: client.get(cid),
+                lambda: client.delete(cid),
+                lambda: client.post("AAAAAAAAAAAAAAA=", b"nobody"),
+            ]
+            for call in calls:
+                try:
+                    await asyncio.to_thread(call)
+                    seen.append("ok")
+                except GoneError:
+                    seen.append(410)
+                except ManagementApiError as error:
+                    seen.append(error.status)
             with pytest.raises(ConnectionClosed):
                 await ws.recv()
-            with pytest.raises(GoneError):
-                await asyncio.to_thread(client.post, cid, b"late")
+        return seen
 
+    return run(scenario())  # type: ignore[no-any-return]
+
+
+def test_the_in_process_management_api_answers_as_over_http(log_path: Path) -> None:
+    """What the emulator hands its handlers in threads answers every call as its
+    HTTP endpoint does: statuses, 410 for gone connections, and posts in order."""
     with emulator(max_message_bytes=2048, max_frame_bytes=2048) as api:
+        endpoint = Endpoint.parse(api.management_url)
+        in_process = ManagementApiClient(
+            endpoint, None, transport=api.in_process_management_api[api.management_url]
+        )
+        over_http = ManagementApiClient(endpoint, None)
+        seen = outcomes(in_process, api.websocket_url)
+        assert seen == outcomes(over_http, api.websocket_url)
+    assert seen[0] == [str(n) for n in range(200)]
+    assert seen[2:] == [413, "ok", 410, 410, 410, 410]
+    assert api.in_process_management_api == {}  # nothing is served once it stopped
+
+
+def test_a_client_slow_to_read_holds_up_nobody(log_path: Path) -> None:
+    """Frames to a client that does not read wait for it, in the order posted,
+    while the others' go out at once."""
+
+    async def scenario(api: Emulator) -> None:
+        transport = api.in_process_management_api[api.management_url]
+        client = ManagementApiClient(Endpoint.parse(api.management_url), None, transport=transport)
+        async with (
+            connect(api.websocket_url, max_queue=1) as slow,
+            connect(api.websocket_url) as quick,
+        ):
+            slow_id = (await ask(slow, "hi"))["event"]["requestContext"]["connectionId"]
+            quick_id = (await ask(quick, "hi"))["event"]["requestContext"]["connectionId"]
+            numbers = [f"{n:04d}" for n in range(300)]
+
+            def post() -> None:
+                for number in numbers:  # some 9 MB, more than the sockets' buffers hold
+                    client.post(slow_id, number.encode() + b"x" * 30_000)
+                client.post(quick_id, b"meanwhile")
+
+            await asyncio.to_thread(post)
+            assert await quick.recv() == "meanwhile"
+            assert [(await slow.recv())[:4] for _ in numbers] == numbers
+
+    with emulator() as api:
         run(scenario(api))
-    assert not ManagementApiClient(Endpoint.parse(api.management_url), None).in_process
 
 
-def test_each_emulator_serves_its_own_management_api_in_process(log_path: Path) -> None:
-    """Two emulators in one process: each answers for its own URLs while it serves."""
-    with emulator() as first:
-        with emulator() as second:
-            first_url, second_url = first.management_url, second.management_url
-            assert inprocess.lookup(first_url) is not inprocess.lookup(second_url)
-            assert ManagementApiClient(Endpoint.parse(first_url), None).in_process
-            assert ManagementApiClient(Endpoint.parse(second_url), None).in_process
-        assert inprocess.lookup(second_url) is None
-        assert ManagementApiClient(Endpoint.parse(first_url), None).in_process
-    assert inprocess.lookup(first_url) is None
+def test_posts_from_many_threads_at_once_all_arrive_each_threads_in_order(log_path: Path) -> None:
+    async def scenario(api: Emulator) -> None:
+        transport = api.in_process_management_api[api.management_url]
+        client = ManagementApiClient(Endpoint.parse(api.management_url), None, transport=transport)
+        async with connect(api.websocket_url, max_queue=None) as ws:
+            cid = (await ask(ws, "hi"))["event"]["requestContext"]["connectionId"]
+
+            def post(thread: int) -> None:
+                for n in range(500):
+                    client.post(cid, f"{thread} {n}".encode())
+
+            with ThreadPoolExecutor(8) as pool:
+                await asyncio.gather(
+                    *(asyncio.get_running_loop().run_in_executor(pool, post, t) for t in range(8))
+                )
+            received = [str(await ws.recv()).split() for _ in range(8 * 500)]
+            for thread in range(8):
+                assert [int(n) for t, n in received if t == str(thread)] == list(range(500))
+
+    with emulator() as api:
+        run(scenario(api))
+
+
+@pytest.mark.parametrize(("workers", "handed"), [(0, True), (2, False)])
+def test_handlers_in_threads_get_the_management_api_in_their_context(
+    log_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int, handed: bool
+) -> None:
+    """In the emulator's threads the context carries its Management API under
+    each of its URLs; in worker processes, which stand for Lambda's containers,
+    it carries none, and handlers post over HTTP as on AWS."""
+
+    async def scenario(api: Emulator) -> Any:
+        async with connect(api.websocket_url) as ws:
+            return (await ask(ws, {"do": "context"}))["in_process_management_api"]
+
+    monkeypatch.setenv("PROBE_SCHEME", "https")
+    with emulator(workers=workers, tls_port=0) as api:
+        urls = run(scenario(api))
+        assert urls == (sorted(api.management_urls) if handed else [])
+
+
+def test_the_production_client_knows_nothing_of_an_emulator_beside_it(log_path: Path) -> None:
+    """A client handed no transport goes over HTTP, even to an emulator serving in
+    this very process: unsigned, it is refused there as anywhere."""
+    config = ApiConfig.for_handler(PROBE, PROBE_ROUTES)
+    with Emulator(config, port=0, require_signatures=True).running() as api:
+        client = ManagementApiClient(Endpoint.parse(api.management_url), None)
+        with pytest.raises(ManagementApiError) as refused:
+            client.post("AAAAAAAAAAAAAAA=", b"unsigned")
+        assert refused.value.status == 403

@@ -105,6 +105,8 @@ def invariants(store: Store) -> None:
 EXAMPLES = itertools.count()
 
 
+# A hundred examples on DynamoDB (moto) take a minute or two on a loaded machine.
+@pytest.mark.timeout(300)
 @settings(
     max_examples=100,
     deadline=None,

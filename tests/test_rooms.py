@@ -17,15 +17,18 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from papo.aws.handler import ROUTE_KEYS
 from papo.core.chat import Chat
 from papo.core.ports import LoggedMessage, Session, Store
 from papo.core.rooms import ROOM_DEFAULT
 from papo.core.rules import JoinRules, RateRules, Rules
+from papo.local.config import PAPO_HANDLER
 from papo.local.server import Emulator
 from tests.bot_room import bot_room, people
+from tests.emulation import emulator
 from tests.fake_openai import FakeOpenAi, Reply
 from tests.recording import RecordingDelivery
-from tests.served import Reader, Serve, environment, public, room_url, serve
+from tests.served import UNPACED, Reader, Serve, environment, public, room_url, serve
 
 __all__ = ["environment", "serve"]  # fixtures
 
@@ -152,6 +155,33 @@ def test_two_rooms_never_see_each_others_messages_members_or_history(serve: Serv
         asyncio.run(asyncio.wait_for(scenario(api), 90))
 
 
+def test_a_connection_naming_no_room_is_in_main(tmp_path: Path) -> None:
+    """The course's clients name no room: under an emulator of its own (the
+    shared ones give each test a room of its own instead of main), they meet
+    those who name `main`, and nobody of another room."""
+
+    async def scenario(api: Emulator) -> None:
+        course, named = Reader(api, "Cid"), Reader(api, "Ana", ROOM_DEFAULT)
+        other = Reader(api, "Bea", "team")
+        for reader in (course, named, other):
+            await reader.open()
+        await course.say("sendPublic", message="for main")
+        await named.until(lambda: "Cid: for main" in public(named))
+        await other.say("sendPublic", message="for the team")
+        await course.say("sendPublic", message="again")
+        await named.until(lambda: "Cid: again" in public(named))
+        assert "Bea: for the team" not in public(course) + public(named)
+        assert "Cid: for main" not in public(other)
+        for reader in (course, named, other):
+            await reader.close()
+
+    environment = {"PAPO_STORE": "sqlite", "PAPO_SQLITE_PATH": str(tmp_path / "papo.sqlite3")}
+    with emulator(
+        PAPO_HANDLER, ROUTE_KEYS, environment={**environment, **UNPACED}, tls_port=0
+    ) as api:
+        asyncio.run(asyncio.wait_for(scenario(api), 30))
+
+
 def test_a_resume_token_works_only_in_its_room(serve: Serve) -> None:
     async def scenario(api: Emulator) -> None:
         ana = Reader(api, "Ana", "team")
@@ -167,6 +197,7 @@ def test_a_resume_token_works_only_in_its_room(serve: Serve) -> None:
         asyncio.run(asyncio.wait_for(scenario(api), 60))
 
 
+@pytest.mark.parametrize("store_kind", ["sqlite"])  # refused before any store is read
 def test_a_room_name_papo_cannot_keep_is_refused_at_the_handshake(serve: Serve) -> None:
     async def scenario(api: Emulator) -> None:
         with pytest.raises(InvalidStatus) as refused:
@@ -221,9 +252,9 @@ def test_people_joining_together_cost_a_members_frame_each_not_one_per_join(
     serve: Serve,
 ) -> None:
     """30 people join at once: each ends with the whole list, as a course client
-    reads it, and a client that keeps count has every announcement once; the
-    room was told who is here fewer times than people joined. (How many fewer
-    depends on how fast joins come in: see the next test for the count.)"""
+    reads it, and a client that keeps count has every announcement once. How
+    many times the room was told depends on how fast joins come in, which a
+    loaded machine spreads out: the count is the next test's, on both stores."""
     people_count = 30
 
     async def scenario(api: Emulator) -> None:
@@ -232,8 +263,6 @@ def test_people_joining_together_cost_a_members_frame_each_not_one_per_join(
         everyone = sorted(r.name for r in readers)
         for reader in readers:
             await reader.until(lambda r=reader: sorted(members_frames(r)[-1]) == everyone)  # type: ignore[misc]
-        told = sum(len(members_frames(r)) for r in readers)
-        assert told < people_count * (people_count + 1) // 2  # fewer than one tell per join
         for reader in readers:
             await reader.fill()
             joined = [f["name"] for f in reader.room.values() if f.get("event") == "joined"]
@@ -241,7 +270,9 @@ def test_people_joining_together_cost_a_members_frame_each_not_one_per_join(
         for reader in readers:
             await reader.close()
 
-    with serve({"PAPO_JOIN_WINDOW_MS": "1000", "PAPO_JOIN_WINDOW_FROM": "0"}) as api:
+    # A join told later holds its container until its window ends: a short window
+    # keeps two containers from queueing 30 joins for long.
+    with serve({"PAPO_JOIN_WINDOW_MS": "300", "PAPO_JOIN_WINDOW_FROM": "0"}) as api:
         asyncio.run(asyncio.wait_for(scenario(api), 90))
 
 

@@ -12,21 +12,13 @@ from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
 
 from papo.cli import main
 from papo.core.invites import make_invite
 from tests.conftest import PapoServe
+from tests.served import handshake
 
 SECRET = "papo-test-invite-secret"
-
-
-async def handshake(url: str) -> int:
-    try:
-        async with connect(url):
-            return 101
-    except InvalidStatus as refused:
-        return refused.response.status_code
 
 
 async def joined(url: str, name: str) -> str:

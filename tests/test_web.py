@@ -9,7 +9,6 @@ import gzip
 import json
 import os
 import re
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,23 +24,15 @@ from playwright.sync_api import (
     ViewportSize,
     WebSocket,
     expect,
-    sync_playwright,
 )
 
 from papo.local.server import Emulator
 from papo.local.web import WEB_DIST
 from tests.bot_room import bot_room
+from tests.browser import needs
 from tests.fake_openai import FakeOpenAi, Reply
 
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+__all__ = ["needs"]  # for the other tests of the page
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
@@ -55,33 +46,6 @@ MARKDOWN_PIECES = [
 ]
 CODE = 'def hello(name):\n    return f"Hello, {name}!"'
 AXE = Path(__file__).resolve().parents[1] / "web" / "node_modules" / "axe-core" / "axe.min.js"
-
-
-def chromium_path() -> str | None:
-    return os.environ.get("PAPO_CHROMIUM") or shutil.which("chromium")
-
-
-def needs(*missing: str) -> None:
-    if missing:
-        message = f"needs {' and '.join(missing)}"
-        if os.environ.get("PAPO_REQUIRE_BROWSER"):
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = chromium_path()
-    missing = []
-    if executable is None:
-        missing.append("Chromium (Debian's chromium package)")
-    if not (WEB_DIST / "index.html").is_file():
-        missing.append("the built web client (make web)")
-    needs(*missing)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -137,9 +101,12 @@ class Pages:
         script: str = "",
         requests: list[Request] | None = None,
         blocked: re.Pattern[str] | None = None,
+        clock: bool = False,
         **options: Any,
     ) -> Page:
-        """Opens `url`; the context aborts every request whose URL `blocked` matches."""
+        """Opens `url`; the context aborts every request whose URL `blocked` matches;
+        `clock`: the page's timers run on Playwright's clock (`page.clock.run_for`
+        then fires at once what would come later)."""
         context = self.browser.new_context(**{"viewport": DESKTOP, **options})
         self.contexts.append(context)
         if blocked is not None:
@@ -151,6 +118,8 @@ class Pages:
             page.on("request", lambda request: requests.append(request))
         if script:
             page.add_init_script(script)
+        if clock:
+            page.clock.install()
         page.goto(url)
         return page
 
@@ -215,7 +184,7 @@ def screenshot(page: Page, name: str) -> None:
 def test_a_conversation_with_the_bot_streaming_in(
     browser: Browser, papo: Emulator, fake: FakeOpenAi
 ) -> None:
-    fake.default = Reply(pieces=["Papo ", "is ", "a ", "chat ", "with ", "a ", "bot."], delay_s=0.6)
+    fake.default = Reply(pieces=["Papo ", "is ", "a ", "chat ", "with ", "a ", "bot."], held=True)
     ana = join(browser, papo, "Ana")
     bruno = join(browser, papo, "Bruno")
     expect(ana.get_by_label("People")).to_have_text("AnaBruno")
@@ -228,9 +197,10 @@ def test_a_conversation_with_the_bot_streaming_in(
     send(ana, "Ask the bot", "What is papo?")
     for page in (ana, bruno):
         expect(page.get_by_role("log")).to_contain_text("Ana to Bot: What is papo?")
+    fake.release()
     streaming = bruno.locator(".bot.streaming")
-    expect(streaming).to_be_visible()
-    expect(streaming.locator(".answer")).not_to_have_text("Papo is a chat with a bot.")
+    expect(streaming.locator(".answer")).to_have_text("Papo")
+    fake.release(6)
     for page in (ana, bruno):
         expect(page.locator(".bot.complete")).to_have_text("Bot: Papo is a chat with a bot.")
     assert not [line for line in bruno.get_by_role("alert").all_inner_texts() if line]
@@ -279,7 +249,7 @@ def test_people_talk_and_the_bot_answers_in_markdown(
     color_scheme: str,
     picture: str,
 ) -> None:
-    fake.default = Reply(pieces=MARKDOWN_PIECES, delay_s=1.0)
+    fake.default = Reply(pieces=MARKDOWN_PIECES, held=True)
     ana = join(
         open_page,
         papo,
@@ -326,6 +296,7 @@ def test_people_talk_and_the_bot_answers_in_markdown(
     expect(ana.locator(".private")).to_have_text("Bruno to Ana, privately: just for you")
 
     send(ana, "Ask the bot", "What is papo?")
+    fake.release(len(MARKDOWN_PIECES) - 1)  # the last, which closes the code, held back
     for page in (ana, bruno):
         streaming = page.locator(".bot.streaming")
         # Half a table shows as a table, and an unclosed code block as code.
@@ -333,6 +304,7 @@ def test_people_talk_and_the_bot_answers_in_markdown(
         expect(streaming.locator("pre code")).to_contain_text("def hello(name):")
         expect(streaming.locator(".answer")).not_to_contain_text("```")
         expect(page.locator("li[aria-busy=true] .bot.streaming")).to_have_count(1)
+    fake.release()
 
     for page in (ana, bruno):
         answer = page.locator(".bot.complete .answer")

@@ -32,7 +32,7 @@ from playwright.sync_api import Browser, Request, expect
 
 from papo.aws.handler import ROUTE_KEYS
 from papo.core.invites import make_invite
-from papo.local.config import PAPO_HANDLER, ApiConfig, Authorizer, RouteTarget
+from papo.local.config import PAPO_HANDLER, ApiConfig, Authorizer
 from papo.local.server import Emulator
 from papo.local.web import WEB_DIST, PageOidc
 from tests.conftest import PapoServe, free_port
@@ -42,7 +42,6 @@ from tests.test_web import (  # the page's fixtures and helpers
     Frames,
     OpenPage,
     Pages,
-    browser,  # noqa: F401
     needs,
     send,
     serious_violations,
@@ -64,9 +63,7 @@ def behind_the_door(tmp_path: Path, **environment: str) -> Iterator[Emulator]:
     config = ApiConfig.for_handler(
         PAPO_HANDLER,
         ROUTE_KEYS,
-        authorizer=Authorizer(
-            RouteTarget("papo.aws.authorizer:handler"), ("route.request.querystring.token",)
-        ),
+        authorizer=Authorizer.papos(),
     )
     environment = {
         "PAPO_STORE": "sqlite",
@@ -99,7 +96,7 @@ def invite(name: str | None = None, seconds: int = 600) -> str:
 
 
 @pytest.fixture
-def open_page(browser: Browser) -> Iterator[OpenPage]:  # noqa: F811
+def open_page(browser: Browser) -> Iterator[OpenPage]:
     """Opens `url` (see `Pages.open`) in a context that reaches loopback only."""
     pages = Pages(browser)
     yield functools.partial(pages.open, blocked=ONLY_LOOPBACK)
@@ -157,11 +154,14 @@ def test_a_bad_invite_says_so_and_tries_no_more(
 ) -> None:
     token = invite("Ana", seconds=-60) if bad == "expired" else invite("Ana")[:-4] + "AAAA"
     frames = Frames()
-    ana = open_page(f"{web_url(papo)}?invite={token}", frames=frames, script=STEADY_JITTER)
+    ana = open_page(
+        f"{web_url(papo)}?invite={token}", frames=frames, script=STEADY_JITTER, clock=True
+    )
     expect(ana.get_by_role("alert")).to_have_text("This invite link is invalid or has expired.")
     expect(ana.get_by_role("status")).to_have_text("not connected")
     expect(ana.get_by_role("button", name="Join")).to_be_disabled()
-    ana.wait_for_timeout(2500)  # a try again would have come after some 900 ms
+    ana.clock.run_for(10_000)  # a try again would have come after some 900 ms
+    expect(ana.get_by_role("status")).to_have_text("not connected")
     assert len(frames.urls) == 1
     assert query(frames.urls[0])["token"] == [token]
 

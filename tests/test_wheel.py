@@ -40,7 +40,7 @@ def test_papo_serve_without_the_local_extra_says_what_to_install() -> None:
     ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`python -m build`: the sdist, then the wheel from it, as PyPI would get them."""
     if not (WEB_DIST / "index.html").is_file():

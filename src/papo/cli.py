@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from papo import __version__
-from papo.local.config import PAPO_HANDLER, ApiConfig
+from papo.local.config import DOOR_IDENTITY_SOURCE, PAPO_HANDLER, PAPOS_AUTHORIZER, ApiConfig
 
 if TYPE_CHECKING:
     from types_boto3_dynamodb.client import DynamoDBClient
@@ -23,9 +23,6 @@ if TYPE_CHECKING:
     from papo.local.web import PageOidc
     from papo.settings import Settings
 
-PAPOS_AUTHORIZER = "papo.aws.authorizer:handler"
-"""papo's door, which `papo serve` puts before papo's `$connect` when PAPO_AUTH is on."""
-DOOR_IDENTITY_SOURCE = "route.request.querystring.token"
 
 LOCAL_EXTRA = ("uvicorn", "starlette", "websockets", "yaml", "dotenv", "cryptography")
 """What `papo serve` needs beyond papo's handler: the `local` extra."""
@@ -611,7 +608,8 @@ def _invite_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         description="Put one invite on the list of revoked ones, which the door reads from "
         "papo's store (PAPO_STORE: the SQLite file PAPO_SQLITE_PATH, or the DynamoDB table "
         "PAPO_TABLE): its holders are refused at their next connection. Give the invite's id "
-        "(papo invite prints it) or its link.",
+        "(papo invite prints it) or its link. An id that begins with '-' (earlier versions "
+        "made some) goes after '--': papo invite revoke -- -ID.",
     )
     revoke.add_argument("invite", metavar="ID_OR_LINK", help="the invite's id, link or token")
 

@@ -84,6 +84,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any] | None:
         answer = json.dumps(found, default=str).encode()
         client.post_to_connection(ConnectionId=request["connectionId"], Data=answer)
         return {"statusCode": 200}
+    if do == "context":
+        handed = getattr(context, "in_process_management_api", {})
+        answer = json.dumps({"in_process_management_api": sorted(handed)}).encode()
+        client.post_to_connection(ConnectionId=request["connectionId"], Data=answer)
+        return {"statusCode": 200}
     if do == "kick":
         client.delete_connection(ConnectionId=command.get("who", request["connectionId"]))
         return {"statusCode": 200}

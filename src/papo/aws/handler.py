@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from papo.aws import door, logs, wiring
 from papo.aws.answers import ANSWER_KEY, SelfInvokedAnswers
@@ -26,6 +26,9 @@ from papo.core.ports import Delivery
 from papo.core.rooms import InvalidRoom
 from papo.core.texts import Texts
 from papo.settings import Settings
+
+if TYPE_CHECKING:
+    from papo.adapters.delivery.management_api import Transport
 
 logger = logs.setup()
 
@@ -60,22 +63,29 @@ ROUTE_KEYS = tuple(ROUTES)
 """The routes to declare for this handler, in API Gateway or `papo serve`."""
 
 
-def _chat(settings: Settings, url: str, context: object) -> Chat:
+def _chat(
+    settings: Settings, url: str, context: object, transport: Transport | None = None
+) -> Chat:
     """The chat of this container for the Management API at `url`. When it runs
     as a Lambda function, answers go to another invocation of this function
     and big fan-outs are split across invocations; else answers are produced
-    at once, and posted here."""
+    at once, and posted here. `transport`: the Management API's, when
+    `papo serve` serves it in process."""
     function = getattr(context, "invoked_function_arn", None)
-    return _container_chat(settings, url, function if isinstance(function, str) else None)
+    return _container_chat(
+        settings, url, function if isinstance(function, str) else None, transport
+    )
 
 
 @functools.lru_cache(maxsize=16)
-def _container_chat(settings: Settings, url: str, function: str | None) -> Chat:
+def _container_chat(
+    settings: Settings, url: str, function: str | None, transport: Transport | None
+) -> Chat:
     """Built once per container while its settings stay the same: the chat
     keeps no state of its own, only its clients."""
-    delivery: Delivery = wiring.delivery(settings, url)
+    delivery: Delivery = wiring.delivery(settings, url, transport)
     if function is not None:
-        delivery = wiring.split_delivery(settings, url, function)
+        delivery = wiring.split_delivery(settings, url, function, transport)
     return Chat(
         store=wiring.store(settings),
         delivery=delivery,
@@ -89,21 +99,24 @@ def _container_chat(settings: Settings, url: str, function: str | None) -> Chat:
 def _route(settings: Settings, event: WebSocketEvent, context: object) -> None:
     request = event.request_context
     url = wiring.endpoint_url(settings, request.domain_name, request.stage)
+    transport = wiring.in_process_transport(context, url)
     try:
         door.check(settings.door.mode, request)
     except door.Shut:
         if request.route_key != "$connect":
-            wiring.delivery(settings, url).close(request.connection_id)
+            wiring.delivery(settings, url, transport).close(request.connection_id)
         raise
-    ROUTES.get(request.route_key, act)(_chat(settings, url, context), event)
+    ROUTES.get(request.route_key, act)(_chat(settings, url, context, transport), event)
 
 
-def _answer(settings: Settings, event: AnswerEvent) -> None:
-    _chat(settings, event.endpoint, None).answer(event.job)
+def _answer(settings: Settings, event: AnswerEvent, context: object) -> None:
+    transport = wiring.in_process_transport(context, event.endpoint)
+    _chat(settings, event.endpoint, None, transport).answer(event.job)
 
 
 def _share(settings: Settings, event: ShareEvent, context: object) -> None:
-    chat = _chat(settings, event.endpoint, context)
+    transport = wiring.in_process_transport(context, event.endpoint)
+    chat = _chat(settings, event.endpoint, context, transport)
     deliver_share(chat, wiring.store(settings), event, now_ms())
 
 
@@ -114,7 +127,7 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
         answer = AnswerEvent.parse(event[ANSWER_KEY])
         request_id = getattr(context, "aws_request_id", None)
         keys = {"route": ANSWER_KEY, "connection_id": answer.job.asker_id, "request_id": request_id}
-        run = functools.partial(_answer, event=answer)
+        run = functools.partial(_answer, event=answer, context=context)
     elif SHARE_KEY in event:
         share = ShareEvent.parse(event[SHARE_KEY])
         request_id = getattr(context, "aws_request_id", None)

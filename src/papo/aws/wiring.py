@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from papo.aws.fanout import SplitDelivery, claim
@@ -23,7 +23,7 @@ from papo.settings import Settings
 if TYPE_CHECKING:
     from papo.adapters.bot.openai_bot import OpenAiBot
     from papo.adapters.delivery.fanout import FanoutDelivery
-    from papo.adapters.delivery.management_api import ManagementApiClient
+    from papo.adapters.delivery.management_api import ManagementApiClient, Transport
     from papo.core.ports import Envelope, Store
 
 _REGION_IN_DOMAIN = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$")
@@ -48,11 +48,13 @@ def endpoint_url(settings: Settings, domain_name: str, stage: str) -> str:
 
 
 class Delivery:
-    """The Management API's fan-out, built at the first frame to post or connection to close."""
+    """The Management API's fan-out, built at the first frame to post or connection
+    to close; over the network, unless it is given a `transport`."""
 
-    def __init__(self, settings: Settings, url: str) -> None:
+    def __init__(self, settings: Settings, url: str, transport: Transport | None = None) -> None:
         self.settings = settings
         self.url = url
+        self.transport = transport
 
     @functools.cached_property
     def _fanout(self) -> FanoutDelivery:
@@ -61,6 +63,9 @@ class Delivery:
         from papo.adapters.delivery.sigv4 import SigV4Signer, botocore_credentials
 
         endpoint = Endpoint.parse(self.url)
+        if self.transport is not None:
+            client = ManagementApiClient(endpoint, None, transport=self.transport)
+            return FanoutDelivery(client, max_workers=self.settings.fanout_workers)
         found = _REGION_IN_DOMAIN.search(endpoint.hostname)
         region = self.settings.region or (found.group(1) if found else "us-east-1")
         credentials = botocore_credentials()
@@ -83,16 +88,26 @@ class Delivery:
 
 
 @functools.cache
-def delivery(settings: Settings, url: str) -> Delivery:
-    return Delivery(settings, url)
+def delivery(settings: Settings, url: str, transport: Transport | None = None) -> Delivery:
+    return Delivery(settings, url, transport)
 
 
-def split_delivery(settings: Settings, url: str, function_name: str) -> SplitDelivery:
+def in_process_transport(context: object, url: str) -> Transport | None:
+    """The Management API at `url` in this very process, when `papo serve` runs
+    this handler in its threads and serves that URL (its context's
+    `in_process_management_api`, by URL); else None: calls go over the network."""
+    served = getattr(context, "in_process_management_api", None)
+    return served.get(url.rstrip("/")) if isinstance(served, Mapping) else None
+
+
+def split_delivery(
+    settings: Settings, url: str, function_name: str, transport: Transport | None = None
+) -> SplitDelivery:
     """The delivery of an invocation that hands big fan-outs' shares to other
     invocations of `function_name` (see `papo.aws.fanout`)."""
     counters = store(settings)
     return SplitDelivery(
-        delivery(settings, url),
+        delivery(settings, url, transport),
         split=settings.fanout_split,
         endpoint=url,
         invoke=self_invoker(function_name),

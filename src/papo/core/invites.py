@@ -54,7 +54,8 @@ def make_invite(
     """A token for a new invite, valid until `expires_at` (epoch seconds), into
     `room` (its name folded; ValueError when it is no room's name) or, without
     one, `main` as before rooms."""
-    claims: dict[str, object] = {"id": secrets.token_urlsafe(9), "exp": expires_at}
+    # Hex: an id never begins with "-", which a command line would read as an option.
+    claims: dict[str, object] = {"id": secrets.token_hex(9), "exp": expires_at}
     if room is not None:
         claims["room"] = room_name(room)
     if name is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import msgspec.structs
 
 from papo.core import joining, presence, protocol, render, sessions
-from papo.core.ports import ClaimStatus, Envelope, Identity
+from papo.core.ports import ClaimStatus, Connection, Envelope, Identity
 from papo.core.refusals import ErrorCode, Refusal
 from papo.core.room import Actor, Payload, Room
 from papo.core.rules import check_name, fit_name, same_name
@@ -143,10 +143,7 @@ def _take_back_from_other_device(
     if claim.status is not ClaimStatus.CLAIMED:
         return False
     if not holder.away:
-        refusal = Refusal(ErrorCode.TAKEN_OVER, name=holder.name)
-        notice = render.error_frame(refusal, room.texts_for(held_by.language), action=None)
-        room.delivery.send([Envelope(holder.connection_id, (notice,))])
-        room.delivery.close(holder.connection_id)
+        _tell_and_close(room, held_by, Refusal(ErrorCode.TAKEN_OVER, name=holder.name))
     welcome: tuple[bytes, ...] = ()
     if wants_session:
         ttl = room.rules.resume.token_ttl_ms
@@ -197,12 +194,16 @@ def _owner_takes_it(room: Room, actor: Actor, name: str) -> bool:
     if held_by is None or held_by.principal == identity.principal:
         return False
     if not holder.away:
-        refusal = Refusal(ErrorCode.NAME_OWNED, name=holder.name)
-        notice = render.error_frame(refusal, room.texts_for(held_by.language), action=None)
-        room.delivery.send([Envelope(holder.connection_id, (notice,))])
-        room.delivery.close(holder.connection_id)
+        _tell_and_close(room, held_by, Refusal(ErrorCode.NAME_OWNED, name=holder.name))
     room.leave({holder.connection_id})
     return True
+
+
+def _tell_and_close(room: Room, connection: Connection, why: Refusal) -> None:
+    """Tells a connection, in its language, why it is closed, and closes it."""
+    notice = render.error_frame(why, room.texts_for(connection.language), action=None)
+    room.delivery.send([Envelope(connection.connection_id, (notice,))])
+    room.delivery.close(connection.connection_id)
 
 
 def taken(room: Room, name: str) -> Refusal:

@@ -9,6 +9,11 @@ from dataclasses import dataclass, field
 PAPO_HANDLER = "papo.aws.handler:handler"
 """papo's own handler; its routes are its `ROUTE_KEYS`, which `papo serve` names."""
 
+PAPOS_AUTHORIZER = "papo.aws.authorizer:handler"
+"""papo's door, which `papo serve` puts before papo's `$connect` when PAPO_AUTH is on."""
+DOOR_IDENTITY_SOURCE = "route.request.querystring.token"
+"""Where papo's door finds its token: `?token=` on the handshake."""
+
 ACCOUNT_ID = "000000000000"
 """The AWS account the emulated API belongs to, as ARNs name it."""
 
@@ -81,6 +86,11 @@ class Authorizer:
                     f"identity source {source!r}: papo serve reads "
                     "route.request.header.NAME and route.request.querystring.NAME"
                 )
+
+    @classmethod
+    def papos(cls) -> Authorizer:
+        """papo's own door, its token from `?token=`."""
+        return cls(RouteTarget(PAPOS_AUTHORIZER), (DOOR_IDENTITY_SOURCE,))
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,42 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import types
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Awaitable, Coroutine, Generator, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from papo.local import ids
 from papo.local.events import Peer
+
+
+def _run_eagerly(coroutine: Coroutine[Any, Any, None]) -> Awaitable[None] | None:
+    """Runs `coroutine` here and now, up to its first wait: None when it finished
+    without one, else what carries it on from there, to be awaited.
+
+    What asyncio's eager tasks do (Python 3.12): a frame that the ASGI server
+    writes at once, as it does unless the client is slow to read, costs no
+    task and no turn of the event loop."""
+    try:
+        waiting_on = coroutine.send(None)
+    except StopIteration:
+        return None
+    return _carry_on(coroutine, waiting_on)
+
+
+@types.coroutine
+def _carry_on(coroutine: Coroutine[Any, Any, None], waiting_on: Any) -> Generator[Any, None, None]:
+    """Hands what `coroutine` waits on to the task awaiting this, as the coroutine
+    would have, then lets the coroutine carry on from where it stopped."""
+    try:
+        yield waiting_on
+    except BaseException:
+        coroutine.close()
+        raise
+    yield from coroutine
 
 
 @dataclass
@@ -20,9 +48,10 @@ class LiveConnection:
     websocket: WebSocket
     last_active_at: int = field(default_factory=ids.now_ms)
     closing: bool = False
-    _send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _outbox: deque[str | bytes] = field(default_factory=deque)
-    _posted: asyncio.Event = field(default_factory=asyncio.Event)
+    """Frames posted while an earlier one waits for the client to read."""
+    _writer: asyncio.Task[None] | None = None
+    """Writes the outbox out, while there is one."""
 
     @property
     def connection_id(self) -> str:
@@ -31,44 +60,54 @@ class LiveConnection:
     def touch(self) -> None:
         self.last_active_at = ids.now_ms()
 
-    async def send(self, data: str | bytes) -> bool:
-        """Sends one frame; False when the connection is closing or closed."""
-        if self.closing or self.websocket.application_state != WebSocketState.CONNECTED:
-            return False
-        async with self._send_lock:
-            try:
-                if isinstance(data, str):
-                    await self.websocket.send_text(data)
-                else:
-                    await self.websocket.send_bytes(data)
-            except (WebSocketDisconnect, RuntimeError, OSError):
-                # The client closed meanwhile: for the Management API, it is gone.
-                self.closing = True
-                return False
-        self.touch()
-        return True
-
     def post(self, data: str | bytes) -> bool:
-        """Queues a frame posted through the Management API (on the event loop's thread).
+        """Writes a frame (on the event loop's thread); False when the connection
+        is closing or closed.
 
-        As on AWS, a post is accepted before it is written; one writer per
-        connection keeps the frames in the order they were posted.
+        As on AWS, a post is accepted before it is written: the frame goes out
+        at once when nothing waits before it, else after what waits, so that
+        frames go out in the order they were posted and a client slow to read
+        holds up nobody else.
         """
         if self.closing:
             return False
-        self._outbox.append(data)
-        self._posted.set()
+        if self._writer is not None:
+            self._outbox.append(data)
+            return True
+        rest = _run_eagerly(self._write(data))
+        if rest is not None:
+            self._writer = asyncio.get_running_loop().create_task(self._write_outbox(rest))
         return True
 
-    async def write_posts(self) -> None:
-        """Writes posted frames until the connection closes; run as the connection's task."""
-        while True:
-            await self._posted.wait()
-            self._posted.clear()
-            while self._outbox:
-                if not await self.send(self._outbox.popleft()):
-                    self._outbox.clear()
-                    return
+    async def _write_outbox(self, first: Awaitable[None]) -> None:
+        try:
+            await first
+            while self._outbox and not self.closing:
+                await self._write(self._outbox.popleft())
+        finally:
+            self._writer = None
+
+    async def _write(self, data: str | bytes) -> None:
+        message = (
+            {"type": "websocket.send", "text": data}
+            if isinstance(data, str)
+            else {"type": "websocket.send", "bytes": data}
+        )
+        try:
+            await self.websocket.send(message)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            # The client closed meanwhile: for the Management API, it is gone.
+            self.closing = True
+            self._outbox.clear()
+            return
+        self.touch()
+
+    def closed(self) -> None:
+        """The socket has closed: posts are refused, and frames not yet written dropped."""
+        self.closing = True
+        self._outbox.clear()
+        if self._writer is not None:
+            self._writer.cancel()
 
     async def close(self, code: int, reason: str = "") -> None:
         if self.closing:

@@ -106,11 +106,9 @@ class Gateway:
         await websocket.accept(subprotocol=subprotocol)
         connection = LiveConnection(peer, websocket)
         self.registry.add(connection)
-        writer = asyncio.create_task(connection.write_posts())
         code, reason = await self._receive(connection)
         self.registry.remove(peer.connection_id)
-        connection.closing = True
-        writer.cancel()
+        connection.closed()
         await self._disconnect(peer, code, reason)
 
     async def _connect(
@@ -189,7 +187,8 @@ class Gateway:
                 await connection.close(GOING_AWAY, "Going away")
                 return GOING_AWAY, "Going away"
             try:
-                message = await asyncio.wait_for(connection.websocket.receive(), wait_ms / 1000)
+                async with asyncio.timeout(wait_ms / 1000):
+                    message = await connection.websocket.receive()
             except TimeoutError:
                 continue
             if message["type"] == "websocket.disconnect":
@@ -207,11 +206,11 @@ class Gateway:
         request_id = ids.request_id()
         cid = connection.connection_id
         if not self.throttles.allow(route):
-            await connection.send(error_frame(TOO_MANY_REQUESTS, cid, request_id))
+            connection.post(error_frame(TOO_MANY_REQUESTS, cid, request_id))
             return
         if route is None:
             self.unrouted.saw("$default")
-            await connection.send(error_frame("Forbidden", cid, request_id))
+            connection.post(error_frame("Forbidden", cid, request_id))
             return
         event = events.message(connection.peer, route, request_id, data, ids.now_ms())
         mock = self.config.mocks.get(route)
@@ -221,13 +220,13 @@ class Gateway:
         try:
             result = await self._invoke_within_timeout(route, event)
         except TimeoutError:
-            await connection.send(error_frame("Endpoint request timed out", cid, request_id))
+            connection.post(error_frame("Endpoint request timed out", cid, request_id))
         except HandlerFailed:
-            await connection.send(error_frame("Internal server error", cid, request_id))
+            connection.post(error_frame("Internal server error", cid, request_id))
         else:
             body = result.get("body") if isinstance(result, dict) else None
             if route in self.config.route_responses and body is not None:
-                await connection.send(str(body))
+                connection.post(str(body))
 
     async def _answer_mock(
         self,
@@ -240,9 +239,9 @@ class Gateway:
         route response; nothing else, and nothing is invoked."""
         if mock.status_code is None:
             cid, request_id = connection.connection_id, context["requestId"]
-            await connection.send(error_frame("Internal server error", cid, request_id))
+            connection.post(error_frame("Internal server error", cid, request_id))
         elif route in self.config.route_responses and mock.response is not None:
-            await connection.send(mapping.render(mock.response, context))
+            connection.post(mapping.render(mock.response, context))
 
     async def _invoke_within_timeout(self, route: str, event: dict[str, Any]) -> Any:
         """The route's result, or TimeoutError past the integration timeout; as on AWS,

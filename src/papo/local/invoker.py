@@ -32,12 +32,23 @@ class HandlerFailed(Exception):
 
 
 def call(
-    loader: Loader, target: RouteTarget, event: dict[str, Any], timeout_s: float, request_id: str
+    loader: Loader,
+    target: RouteTarget,
+    event: dict[str, Any],
+    timeout_s: float,
+    request_id: str,
+    management_api: worker.ManagementApis | None = None,
 ) -> Any:
-    """Runs one invocation; in a worker process, or in a thread of the server."""
+    """Runs one invocation; in a worker process, or in a thread of the server,
+    where the handler's context carries the emulator's `management_api`."""
     try:
         return worker.invoke(
-            lambda: loader.handler(target), event, request_id, target.function_name, timeout_s
+            lambda: loader.handler(target),
+            event,
+            request_id,
+            target.function_name,
+            timeout_s,
+            management_api,
         )
     except worker.HandlerError as error:
         raise HandlerFailed(str(error)) from None
@@ -124,6 +135,7 @@ class Invoker:
             shared_in_threads, self.environment_apart = one_environment(in_threads)
             apart |= self.environment_apart
         self._in_threads = Runtime({**runtime.environment, **shared_in_threads}, runtime.hosts)
+        self._management_api: worker.ManagementApis = {}
         # Taken before `open` puts the threads' variables into this process's.
         started_in = dict(os.environ)
         self._containers = {
@@ -141,10 +153,12 @@ class Invoker:
         """What a function's process holds: what all share, then its own variables."""
         return Runtime({**self.runtime.environment, **target.environment}, self.runtime.hosts)
 
-    def open(self) -> None:
-        """Readies this process for handlers in its threads (workers ready their own)."""
+    def open(self, management_api: worker.ManagementApis | None = None) -> None:
+        """Readies this process for handlers in its threads (workers ready their
+        own); those get `management_api`, the emulator's, in their context."""
         if self.config.workers == 0 and self._leave is None:
             self._leave = self._in_threads.enter()
+            self._management_api = management_api or {}
 
     async def invoke(self, route: str, event: dict[str, Any]) -> Any:
         """Runs the route's handler; raises HandlerFailed if it raised.
@@ -181,7 +195,14 @@ class Invoker:
                 request_id,
             )
         return await loop.run_in_executor(
-            self._threads, call, self._loader, target, event, timeout_s, request_id
+            self._threads,
+            call,
+            self._loader,
+            target,
+            event,
+            timeout_s,
+            request_id,
+            self._management_api,
         )
 
     def close(self) -> None:
@@ -193,3 +214,4 @@ class Invoker:
         if self._leave is not None:
             self._leave()
             self._leave = None
+        self._management_api = {}

@@ -1,15 +1,17 @@
 """The `@connections` Management API: POST, GET and DELETE a connection.
 
 One set of rules, two ways in: HTTP (any client, boto3 included) and, for
-handlers running in the emulator's own threads, an in-process transport
-(`papo.adapters.delivery.inprocess`) that skips HTTP but answers the same.
+handlers running in the emulator's own threads, an in-process transport that
+skips HTTP but answers the same, handed to them in their Lambda context
+(`papo.local.worker.LambdaContext.in_process_management_api`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import threading
+import logging
+from collections import deque
 from typing import Any
 
 from starlette.requests import Request
@@ -20,6 +22,8 @@ from papo.local.browsers import browser_mark
 from papo.local.config import ApiConfig
 from papo.local.connections import LiveConnection, Registry
 from papo.local.signatures import Verifier
+
+log = logging.getLogger("papo.local")
 
 Answer = tuple[int, dict[str, str], bytes]
 """(status, headers, body)"""
@@ -115,29 +119,37 @@ class InProcessTransport:
     without waiting (the hot path of every fan-out); posts are handed over in
     batches, one wake-up of the loop for all that arrived meanwhile, in the
     order they were made. GET and DELETE wait for the loop's answer.
+
+    The queue takes no lock: a deque is safe to append to from any thread, and
+    a post that finds a hand-over already due leaves its frame to it (the loop
+    clears `_due` before it takes the frames). With a lock, the posting threads
+    and the loop took it from each other at every frame.
     """
 
     def __init__(self, api: ManagementApi, loop: asyncio.AbstractEventLoop) -> None:
         self.api = api
         self.loop = loop
-        self._lock = threading.Lock()
-        self._pending: list[tuple[LiveConnection, str | bytes]] = []
+        self._pending: deque[tuple[LiveConnection, str | bytes]] = deque()
+        self._due = False
 
     def _hand_over(self) -> None:
-        with self._lock:
-            batch, self._pending = self._pending, []
-        for connection, frame in batch:
-            connection.post(frame)
+        self._due = False
+        pending = self._pending
+        while pending:
+            connection, frame = pending.popleft()
+            try:
+                connection.post(frame)
+            except Exception:  # one connection's failure must not hold back the others' frames
+                log.exception("writing a posted frame to %s failed", connection.connection_id)
 
     def __call__(self, method: str, connection_id: str, data: bytes) -> tuple[int, bytes]:
         if method == "POST":
             found = self.api.check_post(connection_id, data)
             if isinstance(found, tuple):
                 return found[0], found[2]
-            with self._lock:
-                self._pending.append((found, _frame(data)))
-                first = len(self._pending) == 1
-            if first:
+            self._pending.append((found, _frame(data)))
+            if not self._due:
+                self._due = True
                 self.loop.call_soon_threadsafe(self._hand_over)
             return 200, b""
         future = asyncio.run_coroutine_threadsafe(

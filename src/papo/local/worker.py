@@ -26,24 +26,41 @@ import struct
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 _LENGTH = struct.Struct("!I")
 
 
+ManagementApis = Mapping[str, Callable[[str, str, bytes], tuple[int, bytes]]]
+"""The emulator's Management API by its URLs (`http://127.0.0.1:8000/dev`), each
+a call (method, connection id, body) -> (status, answer body)."""
+
+
 class LambdaContext:
-    """The attributes of Lambda's context object that handlers commonly read."""
+    """The attributes of Lambda's context object that handlers commonly read,
+    and one of papo serve's own: `in_process_management_api`, the emulator's
+    Management API for a handler that runs in the emulator's own threads (empty
+    anywhere else). A handler may call it instead of going over HTTP, with the
+    same answers (410 for a gone connection...); handlers that do not know of
+    it never see it."""
 
     function_version = "$LATEST"
     memory_limit_in_mb = 128
     log_group_name = "/aws/lambda/papo-local"
     log_stream_name = "papo-local"
 
-    def __init__(self, aws_request_id: str, function_name: str, deadline_ms: int) -> None:
+    def __init__(
+        self,
+        aws_request_id: str,
+        function_name: str,
+        deadline_ms: int,
+        in_process_management_api: ManagementApis | None = None,
+    ) -> None:
         self.aws_request_id = aws_request_id
         self.function_name = function_name
         self.deadline_ms = deadline_ms
+        self.in_process_management_api: ManagementApis = in_process_management_api or {}
 
     @property
     def invoked_function_arn(self) -> str:
@@ -71,6 +88,7 @@ def invoke(
     request_id: str,
     function_name: str,
     timeout_s: float,
+    in_process_management_api: ManagementApis | None = None,
 ) -> Any:
     """Runs one invocation: `handler()` gives the function (importing it may fail
     too, which Lambda reports the same way)."""
@@ -78,9 +96,8 @@ def invoke(
     print(f"START RequestId: {request_id} Version: $LATEST", file=sys.stderr, flush=True)
     try:
         function = handler()
-        context = LambdaContext(
-            request_id, function_name, time.time_ns() // 1_000_000 + int(timeout_s * 1000)
-        )
+        deadline_ms = time.time_ns() // 1_000_000 + int(timeout_s * 1000)
+        context = LambdaContext(request_id, function_name, deadline_ms, in_process_management_api)
         return function(event, context)
     except Exception as error:  # noqa: BLE001 - as Lambda's runtime, any failure of the handler
         lines = traceback.format_exception(type(error), error, error.__traceback__)
@@ -90,12 +107,11 @@ def invoke(
     finally:
         took = (time.perf_counter() - started) * 1000
         sys.stdout.flush()  # what the handler printed, before its REPORT, as in CloudWatch
-        print(f"END RequestId: {request_id}", file=sys.stderr)
-        print(
-            f"REPORT RequestId: {request_id}\tDuration: {took:.2f} ms",
-            file=sys.stderr,
-            flush=True,
+        sys.stderr.write(
+            f"END RequestId: {request_id}\n"
+            f"REPORT RequestId: {request_id}\tDuration: {took:.2f} ms\n"
         )
+        sys.stderr.flush()
 
 
 def send(channel: socket.socket, message: Any) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from papo.adapters.delivery.management_api import (
     GoneError,
+    HttpTransport,
     ManagementApiClient,
     ManagementApiError,
     backoff_s,
@@ -27,10 +28,10 @@ class FanoutDelivery:
     A batch goes out with up to `max_workers` posts in flight, each on its
     own keep-alive connection (`papo.adapters.delivery.inflight`, which says
     what happens to throttled, failed and gone connections); a single
-    envelope, or any batch when an emulator in this process serves the
-    Management API, is posted in the calling thread. Whatever goes wrong with
-    one post, even what papo did not foresee, is logged and skips only that
-    frame.
+    envelope, or any batch when the client was handed a transport other than
+    the network's (`papo serve`'s in process), is posted in the calling
+    thread. Whatever goes wrong with one post, even what papo did not
+    foresee, is logged and skips only that frame.
     """
 
     def __init__(
@@ -48,8 +49,9 @@ class FanoutDelivery:
 
     def send(self, envelopes: Sequence[Envelope]) -> set[str]:
         gone: set[str] = set()
-        if len(envelopes) > 1 and not self.client.in_process:
-            return self._posts_in_flight().send(envelopes)
+        http = self.client.http
+        if len(envelopes) > 1 and http is not None:
+            return self._posts_in_flight(http).send(envelopes)
         # Nothing to wait for: a loop would only add its own overhead.
         for envelope in envelopes:
             self._post_in_turn(envelope, gone)
@@ -87,13 +89,13 @@ class FanoutDelivery:
             in_flight.shutdown()
         self.client.close()
 
-    def _posts_in_flight(self) -> InFlight:
+    def _posts_in_flight(self, http: HttpTransport) -> InFlight:
         with self._lock:
             if self._in_flight is None:
                 from papo.adapters.delivery.inflight import InFlight
 
                 self._in_flight = InFlight(
-                    self.client,
+                    http,
                     self._max_workers,
                     timeout_s=self.client.timeout_s,
                     backoff=self._backoff,

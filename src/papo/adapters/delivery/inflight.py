@@ -20,11 +20,7 @@ from dataclasses import dataclass
 
 from papo.adapters.delivery.aio import AsyncHttpConnection
 from papo.adapters.delivery.http11 import NotSent, ProtocolError
-from papo.adapters.delivery.management_api import (
-    MAX_ATTEMPTS,
-    ManagementApiClient,
-    sent_again,
-)
+from papo.adapters.delivery.management_api import MAX_ATTEMPTS, HttpTransport, sent_again
 from papo.core.ports import Envelope
 
 logger = logging.getLogger(__name__)
@@ -92,13 +88,13 @@ class InFlight:
 
     def __init__(
         self,
-        client: ManagementApiClient,
+        http: HttpTransport,
         max_in_flight: int,
         *,
         timeout_s: float,
         backoff: Callable[[int], float],
     ) -> None:
-        self.client = client
+        self.http = http
         self._max_in_flight = max_in_flight
         self._timeout_s = timeout_s
         self._backoff = backoff
@@ -140,7 +136,7 @@ class InFlight:
         """Posts the recipient's frames in order until they are all out, the
         connection is gone, or a backoff sends it to wait; returns the HTTP
         connection to go on with."""
-        client, envelope = self.client, recipient.envelope
+        http, envelope = self.http, recipient.envelope
         cid = envelope.connection_id
         while recipient.next_frame < len(envelope.frames):
             frame = envelope.frames[recipient.next_frame]
@@ -149,12 +145,12 @@ class InFlight:
                 if conn is None or not conn.is_open:
                     conn = None
                     conn = await AsyncHttpConnection.open(
-                        client.endpoint.hostname,
-                        client.endpoint.port,
-                        tls=client.tls,
+                        http.endpoint.hostname,
+                        http.endpoint.port,
+                        tls=http.tls,
                         timeout_s=self._timeout_s,
                     )
-                answer = await conn.request(client.head("POST", cid, frame), frame, self._timeout_s)
+                answer = await conn.request(http.head("POST", cid, frame), frame, self._timeout_s)
             except NotSent as error:
                 if recipient.attempts < MAX_ATTEMPTS:
                     continue

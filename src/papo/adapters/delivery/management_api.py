@@ -4,7 +4,8 @@ It speaks the same HTTP as boto3's `apigatewaymanagementapi` client, with
 boto3's semantics (410 means the connection is gone; throttling and 5xx
 answers are retried with backoff; a dropped keep-alive connection is
 reopened), at a fraction of its CPU: one persistent connection per thread
-(`papo.adapters.delivery.http11`) and a cached SigV4 signer.
+(`papo.adapters.delivery.http11`) and a cached SigV4 signer. The client knows
+only its transport: HTTP/1.1 over the network unless it is handed another.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import random
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
-from papo.adapters.delivery import inprocess
 from papo.adapters.delivery.http11 import HttpConnection, NotSent, ProtocolError
 from papo.adapters.delivery.sigv4 import SigV4Signer
 
@@ -81,14 +82,21 @@ class Endpoint:
         return f"{self.base_path}/@connections/{quote(connection_id, safe='')}"
 
 
-class ManagementApiClient:
-    def __init__(
-        self, endpoint: Endpoint, signer: SigV4Signer | None, *, timeout_s: float = 10.0
-    ) -> None:
+Transport = Callable[[str, str, bytes], tuple[int, bytes]]
+"""How a call reaches the Management API: (method, connection id, body) ->
+(status, answer body). A transport may raise `NotSent` when nothing was
+served (the call is sent again), or another ProtocolError or an OSError when
+no answer came and the call may have been served (it is not sent again)."""
+
+
+class HttpTransport:
+    """The Management API over the network: HTTP/1.1, one keep-alive
+    connection per thread, each request signed when there is a signer."""
+
+    def __init__(self, endpoint: Endpoint, signer: SigV4Signer | None, *, timeout_s: float) -> None:
         self.endpoint = endpoint
         self._signer = signer
         self.timeout_s = timeout_s
-        """How long a call may wait for its connection, and then for its answer."""
         self._local = threading.local()
         # One context for every thread's connection: building one loads the CA
         # bundle, some 30 ms of CPU. As boto3 does, AWS_CA_BUNDLE is trusted when set.
@@ -98,33 +106,15 @@ class ManagementApiClient:
             else None
         )
 
-    def post(self, connection_id: str, data: bytes) -> None:
-        self._call("POST", connection_id, data)
-
-    def delete(self, connection_id: str) -> None:
-        self._call("DELETE", connection_id, b"")
-
-    def get(self, connection_id: str) -> bytes:
-        return self._call("GET", connection_id, b"")
-
-    @property
-    def in_process(self) -> bool:
-        """Whether calls are served in this process (under `papo serve`), without I/O."""
-        return inprocess.lookup(self.endpoint.url) is not None
-
-    def close(self) -> None:
-        conn: HttpConnection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-
-    def _connection(self) -> HttpConnection:
-        conn: HttpConnection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = HttpConnection(
-                self.endpoint.hostname, self.endpoint.port, tls=self.tls, timeout_s=self.timeout_s
-            )
-            self._local.conn = conn
-        return conn
+    def __call__(self, method: str, connection_id: str, body: bytes) -> tuple[int, bytes]:
+        conn = self._connection()
+        try:
+            return conn.request(self.head(method, connection_id, body), body)
+        except NotSent:
+            raise
+        except (OSError, ProtocolError):
+            conn.close()  # it may have been served: the next call opens another
+            raise
 
     def head(self, method: str, connection_id: str, body: bytes) -> bytes:
         """A signed request's head, up to its blank line."""
@@ -142,22 +132,68 @@ class ManagementApiClient:
             )
         ).encode()
 
+    def close(self) -> None:
+        conn: HttpConnection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+
+    def _connection(self) -> HttpConnection:
+        conn: HttpConnection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = HttpConnection(
+                self.endpoint.hostname, self.endpoint.port, tls=self.tls, timeout_s=self.timeout_s
+            )
+            self._local.conn = conn
+        return conn
+
+
+class ManagementApiClient:
+    """Calls to one Management API endpoint, with boto3's semantics whatever
+    carries them: over the network by default (`HttpTransport`), or through
+    the `transport` given (as httpx's `Client(transport=...)`), which is how
+    `papo serve` hands its handlers its Management API in process."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        signer: SigV4Signer | None,
+        *,
+        timeout_s: float = 10.0,
+        transport: Transport | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.timeout_s = timeout_s
+        """How long a call may wait for its connection, and then for its answer."""
+        self.http: HttpTransport | None = None
+        """The transport over the network, when calls go that way (then a fan-out
+        may keep many posts in flight on connections of its own); None when
+        another transport was given."""
+        if transport is None:
+            transport = self.http = HttpTransport(endpoint, signer, timeout_s=timeout_s)
+        self.transport = transport
+
+    def post(self, connection_id: str, data: bytes) -> None:
+        self._call("POST", connection_id, data)
+
+    def delete(self, connection_id: str) -> None:
+        self._call("DELETE", connection_id, b"")
+
+    def get(self, connection_id: str) -> bytes:
+        return self._call("GET", connection_id, b"")
+
+    def close(self) -> None:
+        if self.http is not None:
+            self.http.close()
+
     def _call(self, method: str, connection_id: str, body: bytes) -> bytes:
-        local = inprocess.lookup(self.endpoint.url)
-        if local is not None:
-            status, answer = local(method, connection_id, body)
-            return self.answer(connection_id, status, answer)
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            head = self.head(method, connection_id, body)
-            conn = self._connection()
             try:
-                status, answer = conn.request(head, body)
+                status, answer = self.transport(method, connection_id, body)
             except NotSent as error:
                 if attempt == MAX_ATTEMPTS:
                     raise ManagementApiError(0, repr(error)) from error
                 continue
-            except (OSError, ProtocolError) as error:
-                conn.close()  # it may have been served: not sent again
+            except (OSError, ProtocolError) as error:  # it may have been served: not sent again
                 raise ManagementApiError(0, repr(error)) from error
             if not sent_again(status, attempt):
                 return self.answer(connection_id, status, answer)
