@@ -532,14 +532,10 @@ class SqliteStore(BaseStore):
         return [(int(o), bytes(f)) for o, f in rows]
 
     def frames_before(self, offset: int, limit: int) -> list[tuple[int, bytes]]:
-        rows = (
-            self._db()
-            .execute(
-                "SELECT offset, frame FROM events WHERE room = ? AND offset < ? AND expires_at > ?"
-                " ORDER BY offset DESC LIMIT ?",
-                (self.room, offset, self._clock(), limit),
-            )
-            .fetchall()
+        rows = self._read(
+            "SELECT offset, frame FROM events WHERE room = ? AND offset < ? AND expires_at > ?"
+            " ORDER BY offset DESC LIMIT ?",
+            (self.room, offset, self._clock(), limit),
         )
         return [(int(o), bytes(f)) for o, f in reversed(rows)]
 
