@@ -49,7 +49,8 @@ from websockets.asyncio.client import ClientConnection, connect
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.test_web import CHROMIUM_FLAGS, DESKTOP, chromium_path  # noqa: E402
+from tests.browser import CHROMIUM_FLAGS, chromium_path  # noqa: E402
+from tests.test_web import DESKTOP  # noqa: E402
 
 WAIT_S = 60.0
 """The longest any one step waits (a page far behind the room included)."""

@@ -19,7 +19,6 @@ from tests.test_web import (  # the page's fixtures and helpers
     AXE,
     Frames,
     OpenPage,
-    browser,  # noqa: F401
     join,
     needs,
     open_page,  # noqa: F401
