@@ -193,12 +193,16 @@ def test_an_answer_is_said_once_whole_and_a_line_for_the_reader_says_so(
     fake: FakeOpenAi,
     bruno: ClientConnection,
 ) -> None:
-    fake.default = Reply(pieces=["Papo ", "is ", "a ", "chat."], delay_s=0.4)
+    fake.default = Reply(pieces=["Papo ", "is ", "a ", "chat."], held=True)
     ana = join(open_page, papo, "Ana")
     say(bruno, "ana, are you there?")
     send(ana, "Ask the bot", "What is papo?")
+    fake.release()
+    expect(ana.locator(".bot.streaming .answer")).to_have_text("Papo")
+    aloud = ana.locator(".chat > [aria-live=polite] > p")
+    fake.release(3)
     expect(ana.locator(".bot.complete")).to_have_text("Bot: Papo is a chat.")
-    expect(ana.locator(".chat > [aria-live=polite] > p")).to_have_text(
+    expect(aloud).to_have_text(
         [
             "Ana joined the chat",
             "Bruno: ana, are you there? (mentions you)",
