@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from papo import __version__
-from papo.local.config import DOOR_IDENTITY_SOURCE, PAPO_HANDLER, PAPOS_AUTHORIZER, ApiConfig
+from papo.local.config import (
+    DOOR_IDENTITY_SOURCE,
+    PAPO_HANDLER,
+    PAPOS_AUTHORIZER,
+    ApiConfig,
+    is_papos_handler,
+)
 
 if TYPE_CHECKING:
     from types_boto3_dynamodb.client import DynamoDBClient
@@ -103,7 +109,22 @@ _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
         "--workers",
         "PAPO_WORKERS",
         "0",
-        "run handlers in N worker processes, like N Lambda containers (0: in threads)",
+        "run each function in up to N processes of its own, like N Lambda containers "
+        "(0: in threads, but for functions that must be stopped at their Timeout)",
+    ),
+    (
+        "--timeout",
+        "PAPO_TIMEOUT",
+        "",
+        "the --handler function's Timeout in seconds, past which an invocation is stopped "
+        "[default: Lambda's 3, papo's own handler's 300]",
+    ),
+    (
+        "--memory",
+        "PAPO_MEMORY",
+        "",
+        "the --handler function's MemorySize in MB, kept where it runs in processes of its "
+        "own [default: Lambda's 128, papo's own handler's 512]",
     ),
 )
 
@@ -269,14 +290,14 @@ def door_mode(environment: Mapping[str, str]) -> str:
 
 
 def _trust_options(
-    args: argparse.Namespace, defaults: Mapping[str, str], door: str
+    args: argparse.Namespace, defaults: Mapping[str, str], door: str, papos: bool
 ) -> dict[str, object]:
     """With papo's handler and the door on, papo's authorizer goes before
     `$connect` unless another is given: served without it, the door is shut
     to everyone (`papo.aws.door`)."""
     authorizer = args.authorizer or None
     sources = _listed(args.identity_sources, "PAPO_IDENTITY_SOURCES", defaults)
-    if authorizer is None and door != "off" and args.handler == PAPO_HANDLER and not args.template:
+    if authorizer is None and door != "off" and papos:
         authorizer, sources = PAPOS_AUTHORIZER, sources or (DOOR_IDENTITY_SOURCE,)
     return {
         "authorizer": authorizer,
@@ -329,8 +350,7 @@ def _door_without_authorizer(config: ApiConfig, environment: Mapping[str, str]) 
         return None
     for target in config.functions:
         mode = {**environment, **target.environment}.get("PAPO_AUTH", "off").strip().lower()
-        papos = target.handler.replace(":", ".") == PAPO_HANDLER.replace(":", ".")
-        if papos and mode not in ("", "off"):
+        if is_papos_handler(target.handler) and mode not in ("", "off"):
             return (
                 f"papo serve: {target.function_name} has PAPO_AUTH={mode}, but $connect has no "
                 f"authorizer: add --authorizer {PAPOS_AUTHORIZER} "
@@ -359,9 +379,9 @@ def _pairs(
     return pairs
 
 
-def _papos_routes(args: argparse.Namespace) -> tuple[str, ...]:
+def _papos_routes(papos: bool) -> tuple[str, ...]:
     """papo's own routes, when papo's handler is served: every key of its route table."""
-    if args.handler != PAPO_HANDLER or args.template:
+    if not papos:
         return ()
     from papo.aws.handler import ROUTE_KEYS
 
@@ -369,7 +389,7 @@ def _papos_routes(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def _options(args: argparse.Namespace, defaults: Mapping[str, str]) -> ServeOptions:
-    from papo.local.app import ServeOptions
+    from papo.local.app import ServeOptions, serves_papos_own
     from papo.local.config import Limits
     from papo.local.runtime import default_region
     from papo.local.web import WEB_DIST
@@ -379,7 +399,8 @@ def _options(args: argparse.Namespace, defaults: Mapping[str, str]) -> ServeOpti
     tls_port = int(args.tls_port) or None
     if args.dynamodb_endpoint:
         handler_environment["AWS_ENDPOINT_URL_DYNAMODB"] = args.dynamodb_endpoint
-    if args.handler == PAPO_HANDLER and not args.template:
+    papos = serves_papos_own(args.handler, args.template)
+    if papos:
         handler_environment["PAPO_STORE"] = args.store
         if tls_port is None:
             handler_environment.setdefault(
@@ -390,13 +411,15 @@ def _options(args: argparse.Namespace, defaults: Mapping[str, str]) -> ServeOpti
     web_port = int(args.web_port)
     serves_web = web_port != 0 and (web_dir / "index.html").is_file()
     web_oidc = _web_oidc(args, handler_environment) if serves_web else None
-    door = door_mode({**defaults, **handler_environment}) if args.handler == PAPO_HANDLER else "off"
+    door = door_mode({**defaults, **handler_environment}) if papos else "off"
     return ServeOptions(
         host=args.host,
         port=int(args.port),
         stage=args.stage or None,
         handler=args.handler,
-        routes=_listed(args.routes, "PAPO_ROUTES", defaults) or _papos_routes(args),
+        timeout_s=float(args.timeout) if args.timeout else None,
+        memory_mb=int(args.memory) if args.memory else None,
+        routes=_listed(args.routes, "PAPO_ROUTES", defaults) or _papos_routes(papos),
         route_responses=frozenset(_listed(args.route_responses, "PAPO_ROUTE_RESPONSES", defaults)),
         route_selection_expression=args.route_selection_expression,
         template=Path(args.template) if args.template else None,
@@ -413,7 +436,7 @@ def _options(args: argparse.Namespace, defaults: Mapping[str, str]) -> ServeOpti
         web_dir=web_dir if serves_web else None,
         web_oidc=web_oidc,
         environment=handler_environment,
-        **_trust_options(args, defaults, door),  # type: ignore[arg-type]
+        **_trust_options(args, defaults, door, papos),  # type: ignore[arg-type]
         parameters=_pairs(args.parameters, "PAPO_PARAMETERS", defaults, "--parameter"),
         code={
             name: Path(path)
@@ -464,22 +487,24 @@ def _serve(args: argparse.Namespace, defaults: Mapping[str, str]) -> None:
 
 def _pythons(config: ApiConfig) -> list[str]:
     """Which Python runs each function, when a template names one (docs/promises.md:
-    "A function runs on the Python its template names")."""
-    from papo.local.runtime import interpreter
+    "A function runs on the Python its template names"), and which run in
+    processes of their own in threads mode, and why."""
+    from papo.local.placement import Apart, placement
 
+    placed = placement(config)
     named = {t.function_name: t.runtime for t in config.functions if t.runtime}
-    lines = [
-        f"    {name} runs on {interpreter(runtime).describe()}" for name, runtime in named.items()
+    lines = [f"    {name} runs on {placed.interpreters[name].describe()}" for name in named]
+    why = {
+        Apart.TIMEOUT: "its Timeout is shorter than the integration timeout, and a process"
+        " can be stopped",
+        Apart.ENVIRONMENT: "its Environment contradicts another function's, which this"
+        " process holds",
+    }
+    lines += [
+        f"    {name} runs in processes of its own: {why[reason]}"
+        for name, reason in sorted(placed.apart.items())
+        if reason in why
     ]
-    if config.workers == 0:
-        from papo.local.invoker import one_environment
-
-        in_threads = [t for t in config.functions if not interpreter(t.runtime).foreign]
-        lines += [
-            f"    {name} runs in processes of its own: its Environment contradicts"
-            " another function's, which this process holds"
-            for name in sorted(one_environment(in_threads)[1])
-        ]
     return lines
 
 

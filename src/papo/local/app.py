@@ -13,7 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from papo.local.config import (
+    LAMBDA_MEMORY_MB,
+    LAMBDA_TIMEOUT_S,
     PAPO_HANDLER,
+    PAPOS_MEMORY_MB,
+    PAPOS_TIMEOUT_S,
     ApiConfig,
     Authorizer,
     Limits,
@@ -34,6 +38,12 @@ connection open at no Lambda invocation's cost. Over papo's handler's own route
 of the same key, which serves deployments without them."""
 
 
+def serves_papos_own(handler: str, template: Path | str | None) -> bool:
+    """Whether papo serve runs papo's own handler on papo's own routes: no
+    template, and `--handler` left at papo's."""
+    return not template and handler == PAPO_HANDLER
+
+
 @dataclass(frozen=True)
 class ServeOptions:
     host: str = "127.0.0.1"
@@ -41,6 +51,10 @@ class ServeOptions:
     stage: str | None = None
     """None: the template's stage (the `StageName` of its API's one stage), else `dev`."""
     handler: str = PAPO_HANDLER
+    timeout_s: float | None = None
+    """The handler's Timeout; None: papo's template's for papo's own, else Lambda's 3 s."""
+    memory_mb: int | None = None
+    """The handler's MemorySize; None: papo's template's for papo's own, else Lambda's 128."""
     routes: tuple[str, ...] = ()
     """Empty: `$default` alone."""
     route_responses: frozenset[str] = frozenset()
@@ -79,7 +93,7 @@ class ServeOptions:
 
     @property
     def papos_own(self) -> bool:
-        return self.template is None and self.handler == PAPO_HANDLER
+        return serves_papos_own(self.handler, self.template)
 
     def api_config(self) -> ApiConfig:
         """The API to emulate; OSError or ValueError (TemplateError) when it cannot be."""
@@ -107,13 +121,23 @@ class ServeOptions:
         routes = self.routes or ("$default",)
         mocks = PAPOS_MOCKS if self.papos_own else {}
         return ApiConfig.for_handler(
-            self.handler,
+            self._handler_target(),
             tuple(route for route in routes if route not in mocks),
             mocks=mocks,
             route_responses=self.route_responses | frozenset(mocks),
             route_selection_expression=self.route_selection_expression,
             **({"api_id": self.api_id} if self.api_id else {}),
             **common,
+        )
+
+    def _handler_target(self) -> RouteTarget:
+        own = self.papos_own
+        timeout = PAPOS_TIMEOUT_S if own else LAMBDA_TIMEOUT_S
+        memory = PAPOS_MEMORY_MB if own else LAMBDA_MEMORY_MB
+        return RouteTarget(
+            self.handler,
+            timeout_s=timeout if self.timeout_s is None else self.timeout_s,
+            memory_mb=memory if self.memory_mb is None else self.memory_mb,
         )
 
     def _trust(self, config: ApiConfig) -> ApiConfig:

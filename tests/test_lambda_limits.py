@@ -1,0 +1,191 @@
+"""Lambda's own limits under `papo serve`: a function's Timeout and MemorySize,
+kept as Lambda keeps them, and the REPORT line Lambda writes of each invocation.
+
+Each runs as a user runs papo serve: a template's function (Timeout 2,
+MemorySize 128) and a `--handler` one given the same by `--timeout` and
+`--memory`, in threads mode and with worker processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import websockets
+from websockets.exceptions import InvalidStatus
+
+from tests.conftest import ROOT, PapoServe
+
+LIMITS = ROOT / "tests" / "samples" / "limits"
+
+SOURCES = {
+    "template": ("--template", str(LIMITS / "template.yaml")),
+    "handler": (
+        "--handler",
+        "tests.lambdas.limits:handler",
+        "--route",
+        "$connect",
+        "--route",
+        "$default",
+        "--route-response",
+        "$default",
+        "--timeout",
+        "2",
+        "--memory",
+        "128",
+    ),
+}
+MODES = {"threads": (), "workers": ("--workers", "2")}
+
+REPORT = re.compile(
+    r"REPORT RequestId: (\S+)\tDuration: (\d+\.\d\d) ms\tBilled Duration: (\d+) ms"
+    r"\tMemory Size: 128 MB\tMax Memory Used: (\d+) MB(\tInit Duration: \d+\.\d\d ms)?"
+)
+
+
+@pytest.fixture(params=[(s, m) for s in SOURCES for m in MODES], ids="-".join)
+def served(
+    request: pytest.FixtureRequest, papo_serve: PapoServe, tmp_path: Path
+) -> tuple[str, Path]:
+    source, mode = request.param
+    _, url = papo_serve(*SOURCES[source], *MODES[mode])
+    return url, tmp_path / "papo-serve.log"
+
+
+async def _ask(url: str, do: str) -> dict[str, Any]:
+    async with websockets.connect(url) as ws:
+        await ws.send(json.dumps({"do": do}))
+        return json.loads(await ws.recv())  # type: ignore[no-any-return]
+
+
+def ask(url: str, do: str = "") -> dict[str, Any]:
+    return asyncio.run(_ask(url, do))
+
+
+def logged(log: Path, pattern: str) -> list[str]:
+    """The log's lines that match, once one does (papo serve writes as it goes)."""
+    deadline = time.monotonic() + 10
+    while True:
+        found = [line for line in log.read_text().splitlines() if re.search(pattern, line)]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+def assert_replaced(url: str, before: dict[str, Any], log: Path) -> None:
+    """The container that failed is gone: a new process, its module state new,
+    and an Init Duration again."""
+    after = ask(url)
+    assert after["pid"] != before["pid"]
+    assert after["invocations"] == 1
+    assert len(logged(log, r"Init Duration: ")) == 2
+
+
+def test_a_handler_that_exits_its_process_fails_and_its_container_is_replaced(
+    served: tuple[str, Path],
+) -> None:
+    url, log = served
+    before = ask(url)
+    failed = ask(url, "exit")
+    assert failed["message"] == "Internal server error"
+    assert logged(log, r"Error: Runtime exited with error: exit status 1")
+    assert_replaced(url, before, log)
+
+
+def test_a_handler_past_its_timeout_is_stopped_and_its_container_replaced(
+    served: tuple[str, Path],
+) -> None:
+    url, log = served
+    before = ask(url)
+    failed = ask(url, "sleep")
+    assert failed["message"] == "Internal server error"
+    (line,) = logged(log, r"Task timed out after")
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \S+ Task timed out after 2\.00 seconds", line
+    )
+    request_id = line.split()[1]
+    (report,) = logged(log, rf"REPORT RequestId: {re.escape(request_id)}\t")
+    assert report.endswith("\tStatus: timeout")
+    assert_replaced(url, before, log)
+
+
+def test_a_handler_past_its_memory_size_fails_with_lambdas_error(
+    served: tuple[str, Path],
+) -> None:
+    url, log = served
+    before = ask(url)
+    failed = ask(url, "hog")
+    assert failed["message"] == "Internal server error"
+    assert logged(log, r"\[ERROR\]\t\S+\tMemoryError")
+    (report,) = logged(log, r"Error Type: Runtime\.OutOfMemory")
+    assert "\tStatus: error" in report
+    assert_replaced(url, before, log)
+
+
+def test_the_remaining_time_counts_down_from_the_functions_timeout(
+    served: tuple[str, Path],
+) -> None:
+    url, _ = served
+    answer = ask(url)
+    assert 0 < answer["remaining_ms"] <= 2000
+    assert answer["memory_limit_in_mb"] == 128
+
+
+def test_each_invocation_is_reported_as_lambda_reports_it(served: tuple[str, Path]) -> None:
+    url, log = served
+    ask(url)
+    ask(url)
+    reports = [REPORT.search(line) for line in logged(log, r"^REPORT ")]
+    assert len(reports) == 4  # two connections, each its $connect and its message, one container
+    first, *others = reports
+    assert first is not None
+    assert first[5] is not None  # the container's cold start
+    for report in reports:
+        assert report is not None
+        assert int(report[3]) >= float(report[2])  # rounded up, the init in it
+        assert int(report[4]) > 0
+    assert all(report is not None and report[5] is None for report in others)
+
+
+def test_a_function_logging_json_writes_lambdas_platform_report(
+    papo_serve: PapoServe, tmp_path: Path
+) -> None:
+    _, url = papo_serve(
+        "--template", str(LIMITS / "template.yaml"), "--parameter", "LogFormat=JSON"
+    )
+    ask(url)
+    reports = [
+        json.loads(line) for line in logged(tmp_path / "papo-serve.log", r"platform\.report")
+    ]
+    assert reports
+    record = reports[0]["record"]
+    assert record["status"] == "success"
+    metrics = record["metrics"]
+    assert metrics["memorySizeMB"] == 128
+    assert metrics["billedDurationMs"] >= metrics["durationMs"]
+    assert metrics["maxMemoryUsedMB"] > 0
+    assert "initDurationMs" in metrics
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", reports[0]["time"])
+
+
+def test_a_connect_past_its_timeout_refuses_the_handshake_with_502(papo_serve: PapoServe) -> None:
+    _, url = papo_serve("--template", str(LIMITS / "template.yaml"))
+    with pytest.raises(InvalidStatus) as refused:
+        asyncio.run(websockets.connect(url + "?sleep=5").__aenter__())
+    assert refused.value.response.status_code == 502
+
+
+def test_a_function_outlasting_the_integration_timeout_runs_in_threads_and_is_reported(
+    papo_serve: PapoServe, tmp_path: Path
+) -> None:
+    handler = SOURCES["handler"][: SOURCES["handler"].index("--timeout")]
+    process, url = papo_serve(*handler, "--timeout", "60")
+    answer = ask(url)
+    assert 58_000 < answer["remaining_ms"] <= 60_000
+    assert answer["pid"] == process.pid
+    log = tmp_path / "papo-serve.log"
+    assert len(logged(log, r"^REPORT .*Memory Size: 128 MB\tMax Memory Used: \d+ MB")) == 2
