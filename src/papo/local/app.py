@@ -11,13 +11,12 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from papo.local.config import (
     LAMBDA_MEMORY_MB,
     LAMBDA_TIMEOUT_S,
     PAPO_HANDLER,
-    PAPOS_MEMORY_MB,
-    PAPOS_TIMEOUT_S,
     ApiConfig,
     Authorizer,
     Limits,
@@ -131,14 +130,16 @@ class ServeOptions:
         )
 
     def _handler_target(self) -> RouteTarget:
-        own = self.papos_own
-        timeout = PAPOS_TIMEOUT_S if own else LAMBDA_TIMEOUT_S
-        memory = PAPOS_MEMORY_MB if own else LAMBDA_MEMORY_MB
-        return RouteTarget(
-            self.handler,
-            timeout_s=timeout if self.timeout_s is None else self.timeout_s,
-            memory_mb=memory if self.memory_mb is None else self.memory_mb,
-        )
+        """The `--handler` function: its Timeout and MemorySize as given, else papo's
+        own template's for papo's handler and Lambda's defaults for any other."""
+        given: dict[str, Any] = {}
+        if not self.papos_own:
+            given = {"timeout_s": LAMBDA_TIMEOUT_S, "memory_mb": LAMBDA_MEMORY_MB}
+        if self.timeout_s is not None:
+            given["timeout_s"] = self.timeout_s
+        if self.memory_mb is not None:
+            given["memory_mb"] = self.memory_mb
+        return RouteTarget.of(self.handler, **given)
 
     def _trust(self, config: ApiConfig) -> ApiConfig:
         """`config` with the authorizer and the stage throttling these options set."""

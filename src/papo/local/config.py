@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from papo.local.handler_reference import HandlerReference
 
@@ -66,6 +67,13 @@ class RouteTarget:
     """`LoggingConfig: LogFormat`: `Text`, or `JSON` (Lambda's lines as JSON events)."""
     runtime: str | None = None
     """The Python its template names (`python3.12`); None: papo serve's own."""
+
+    @classmethod
+    def of(cls, handler: str, **fields: Any) -> RouteTarget:
+        """`handler`'s function, papo's own with its template's Timeout and MemorySize."""
+        if is_papos_handler(handler):
+            fields = {"timeout_s": PAPOS_TIMEOUT_S, "memory_mb": PAPOS_MEMORY_MB, **fields}
+        return cls(handler, **fields)
 
     @property
     def function_name(self) -> str:
@@ -199,7 +207,10 @@ class ApiConfig:
     def for_handler(
         cls, handler: str | RouteTarget, routes: tuple[str, ...], **options: object
     ) -> ApiConfig:
-        target = RouteTarget(handler) if isinstance(handler, str) else handler
+        """The API whose `routes` all invoke one function: `handler`, or a function
+        of that handler as its template would declare it (papo's own with its
+        Timeout and MemorySize, any other with `RouteTarget`'s)."""
+        target = RouteTarget.of(handler) if isinstance(handler, str) else handler
         return cls(routes={route: target for route in routes}, **options)  # type: ignore[arg-type]
 
     @property

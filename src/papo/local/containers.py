@@ -37,6 +37,11 @@ serve's own keeps them, as its threads have them)."""
 INIT_LIMIT_S = 10.0
 """Lambda's limit on a container's init: the handler's import."""
 
+MEMORY_WATCH_S = 0.02
+"""How often a container's resident memory is looked at while it runs an invocation."""
+
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
 
 class ContainerDied(Exception):
     """The container's process ended during an invocation, or was stopped at its Timeout."""
@@ -51,11 +56,12 @@ def function_of(target: RouteTarget) -> worker.Function:
 class Container:
     """One process of the function's Python, serving one invocation at a time.
 
-    The function's Timeout is kept here, from outside: past it, the process is
-    killed (a thread could not be), as Lambda stops a runtime that timed out.
-    Its MemorySize is kept inside, by an address-space limit the process sets
-    on itself (`worker.limit_memory`) where `limit_memory` is set (docs/promises.md:
-    "A function's Timeout and MemorySize are kept as Lambda keeps them")."""
+    Both of the function's limits are kept here, from outside, as Lambda keeps
+    them: past its Timeout, or with more resident memory than its MemorySize,
+    the process is killed (a thread could not be). Resident memory is what
+    Lambda counts: a thread's stack or malloc's arenas, reserved and not
+    touched, are not (docs/promises.md: "A function's Timeout and MemorySize
+    are kept as Lambda keeps them")."""
 
     def __init__(
         self,
@@ -63,7 +69,6 @@ class Container:
         target: RouteTarget,
         environment: Mapping[str, str],
         hosts: Mapping[str, hostnames.Address],
-        limit_memory: bool = True,
     ) -> None:
         ours, theirs = socket.socketpair()
         self._channel = ours
@@ -72,8 +77,6 @@ class Container:
         if python != sys.executable:
             for name in LEFT_OUT:
                 env.pop(name, None)
-        # Each thread's malloc would reserve 64 MB of address space of its own.
-        env.setdefault("MALLOC_ARENA_MAX", "2")
         with theirs:
             self.process = subprocess.Popen(  # noqa: S603 - the function's own Python
                 [python, "-c", worker.BOOTSTRAP, worker.__file__, str(theirs.fileno())],
@@ -86,7 +89,6 @@ class Container:
                 "code_dir": str(Path(target.code_dir or os.getcwd()).resolve()),
                 "handler": target.handler,
                 "function": self.function.as_json(),
-                "limit_memory": limit_memory,
                 "hosts": dict(hosts),
                 "hostnames": hostnames.__file__,
                 "handler_reference": handler_reference.__file__,
@@ -109,13 +111,13 @@ class Container:
         return bool(readable)
 
     def invoke(self, event: Any, request_id: str) -> Any:
-        """The handler's result; HandlerError if it raised, ContainerDied if the
-        process ended or was stopped at the function's Timeout (then it is gone)."""
+        """The handler's result; HandlerError if it raised, OutOfMemory if it went
+        past its MemorySize, ContainerDied if the process ended or was stopped at
+        the function's Timeout (after either of the last two, it is gone)."""
         started = time.perf_counter()
         try:
             worker.send(self._channel, {"event": event, "request_id": request_id})
-            if not self._answers_within(self.function.timeout_s):
-                self._timed_out(request_id, started)
+            self._watch(request_id, started)
             answer = worker.receive(self._channel)
         except (EOFError, OSError):
             peak = self._end()
@@ -140,6 +142,38 @@ class Container:
         if "error" in answer:
             raise worker.HandlerError(answer["error"])
         return answer["result"]
+
+    def _watch(self, request_id: str, started: float) -> None:
+        """Waits for the answer, within the function's Timeout and MemorySize."""
+        deadline = started + self.function.timeout_s
+        while not self._answers_within(min(deadline - time.perf_counter(), MEMORY_WATCH_S)):
+            if self._resident_mb() > self.function.memory_mb:
+                self._out_of_memory(request_id, started)
+            if time.perf_counter() >= deadline:
+                self._timed_out(request_id, started)
+
+    def _resident_mb(self) -> float:
+        """The process's resident memory now (0 where /proc does not say)."""
+        try:
+            with open(f"/proc/{self.process.pid}/statm") as statm:
+                pages = int(statm.read().split()[1])
+        except (OSError, ValueError, IndexError):
+            return 0.0
+        return pages * PAGE_SIZE / (1024 * 1024)
+
+    def _out_of_memory(self, request_id: str, started: float) -> None:
+        worker.log_error(self.function, request_id, worker.KILLED)
+        peak = max(self._end(), self.function.memory_mb)
+        took = (time.perf_counter() - started) * 1000
+        worker.log_end(
+            self.function,
+            request_id,
+            took,
+            peak,
+            status="error",
+            error_type="Runtime.OutOfMemory",
+        )
+        raise worker.OutOfMemory(f"Runtime.OutOfMemory: {worker.KILLED}")
 
     def _timed_out(self, request_id: str, started: float) -> None:
         timeout = self.function.timeout_s
@@ -189,10 +223,8 @@ class Containers:
         environment: Mapping[str, str],
         hosts: Mapping[str, hostnames.Address],
         limit: int,
-        limit_memory: bool = True,
     ) -> None:
         self.python = python
-        self.limit_memory = limit_memory
         self.target = target
         self.environment = environment
         self.hosts = hosts
@@ -228,9 +260,7 @@ class Containers:
                 return self._idle.pop()
             self._started += 1
         try:
-            return Container(
-                self.python, self.target, self.environment, self.hosts, self.limit_memory
-            )
+            return Container(self.python, self.target, self.environment, self.hosts)
         except BaseException:
             with self._turn:
                 self._started -= 1

@@ -87,6 +87,10 @@ class OutOfMemory(HandlerError):
     """The handler went past its function's MemorySize: its container must go."""
 
 
+KILLED = "Error: Runtime exited with error: signal: killed"
+"""What Lambda says of a runtime it stopped for its memory."""
+
+
 Handler = Callable[[Any, Any], Any]
 
 
@@ -205,10 +209,13 @@ def invoke(
     request_id: str,
     function: Function,
     in_process_management_api: ManagementApis | None = None,
+    *,
+    in_container: bool = False,
 ) -> Any:
     """Runs one invocation: `handler()` gives the function, and how long importing
     it took if this call did (its Init Duration); importing may fail too, which
-    Lambda reports the same way."""
+    Lambda reports the same way. `in_container`: this process is the function's
+    own, whose peak memory is the function's, and kept within its MemorySize."""
     started = time.perf_counter()
     deadline_ms = time.time_ns() // 1_000_000 + int(function.timeout_s * 1000)
     log_start(function, request_id)
@@ -232,13 +239,20 @@ def invoke(
             print(f"[ERROR]\t{request_id}\t{line}", file=sys.stderr)
         if isinstance(error, MemoryError):
             error_type = "Runtime.OutOfMemory"
-            log_error(function, request_id, "Error: Runtime exited with error: signal: killed")
-            raise OutOfMemory("Runtime.OutOfMemory: %s" % (error or "MemoryError")) from None
+            log_error(function, request_id, KILLED)
+            raise OutOfMemory(f"Runtime.OutOfMemory: {KILLED}") from None
         raise HandlerError(f"{type(error).__name__}: {error}") from None
     finally:
         took = (time.perf_counter() - started) * 1000
         sys.stdout.flush()  # what the handler printed, before its REPORT, as in CloudWatch
-        log_end(function, request_id, took, max_memory_used_mb(), init_ms, status, error_type)
+        peak = max_memory_used_mb()
+        past = in_container and error_type is None and peak > function.memory_mb
+        if past:  # it answered before its container's watch saw it: Lambda would have killed it
+            status, error_type = "error", "Runtime.OutOfMemory"
+            log_error(function, request_id, KILLED)
+        log_end(function, request_id, took, peak, init_ms, status, error_type)
+        if past:
+            raise OutOfMemory(f"Runtime.OutOfMemory: {KILLED}")
 
 
 def send(channel: socket.socket, message: Any) -> None:
@@ -282,20 +296,6 @@ BOOTSTRAP = (
 """`python -c BOOTSTRAP worker.py FD`: this file as a container, reached through socket FD."""
 
 
-def limit_memory(memory_mb: int) -> int:
-    """Caps this process's address space at `memory_mb` over what it maps now, the
-    interpreter's own (its code, its libraries: some 15 MB of virtual memory,
-    which Lambda does not count against MemorySize either); returns the cap, in
-    bytes. An allocation past it fails: Python raises MemoryError."""
-    import resource
-
-    with open("/proc/self/statm") as statm:
-        mapped = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    cap = mapped + memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-    return cap
-
-
 def main(fd: int) -> None:
     """A container: the setup message, its init (the handler's import), then
     invocations until the socket closes, or until one runs out of memory."""
@@ -307,8 +307,6 @@ def main(fd: int) -> None:
     for host, (address, port) in setup["hosts"].items():
         hostnames.claim(host, (address, port))
     sys.path.insert(0, setup["code_dir"])
-    if setup["limit_memory"] and sys.platform.startswith("linux"):
-        limit_memory(function.memory_mb)
     started = time.perf_counter()
     loaded: Handler | None = None
     failure = ""
@@ -337,7 +335,9 @@ def main(fd: int) -> None:
         except (EOFError, OSError):
             return
         try:
-            result = invoke(handler, request["event"], request["request_id"], function)
+            result = invoke(
+                handler, request["event"], request["request_id"], function, in_container=True
+            )
         except OutOfMemory as error:
             send(channel, {"error": str(error), "ended": True})
             return
