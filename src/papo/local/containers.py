@@ -40,8 +40,6 @@ INIT_LIMIT_S = 10.0
 MEMORY_WATCH_S = 0.02
 """How often a container's resident memory is looked at while it runs an invocation."""
 
-PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-
 
 class ContainerDied(Exception):
     """The container's process ended during an invocation, or was stopped at its Timeout."""
@@ -72,6 +70,7 @@ class Container:
     ) -> None:
         ours, theirs = socket.socketpair()
         self._channel = ours
+        self._peak = 0
         self.function = function_of(target)
         env = dict(environment)
         if python != sys.executable:
@@ -144,22 +143,21 @@ class Container:
         return answer["result"]
 
     def _watch(self, request_id: str, started: float) -> None:
-        """Waits for the answer, within the function's Timeout and MemorySize."""
+        """Waits for the answer, within the function's Timeout and MemorySize: the
+        process's peak resident memory is looked at, so that what went past and
+        came back down between two looks is seen too."""
         deadline = started + self.function.timeout_s
+        self._peak_mb()  # what its REPORT says if it exits before it answers
         while not self._answers_within(min(deadline - time.perf_counter(), MEMORY_WATCH_S)):
-            if self._resident_mb() > self.function.memory_mb:
+            if self._peak_mb() > self.function.memory_mb:
                 self._out_of_memory(request_id, started)
             if time.perf_counter() >= deadline:
                 self._timed_out(request_id, started)
 
-    def _resident_mb(self) -> float:
-        """The process's resident memory now (0 where /proc does not say)."""
-        try:
-            with open(f"/proc/{self.process.pid}/statm") as statm:
-                pages = int(statm.read().split()[1])
-        except (OSError, ValueError, IndexError):
-            return 0.0
-        return pages * PAGE_SIZE / (1024 * 1024)
+    def _peak_mb(self) -> int:
+        """The process's peak resident memory so far, kept for when it is gone."""
+        self._peak = max(self._peak, worker.max_memory_used_mb(self.process.pid))
+        return self._peak
 
     def _out_of_memory(self, request_id: str, started: float) -> None:
         worker.log_error(self.function, request_id, worker.KILLED)
@@ -186,17 +184,11 @@ class Container:
     def _end(self) -> int:
         """Kills the process; its peak resident memory, in MB (0 if unknown)."""
         self._channel.close()
-        if self.process.returncode is not None:
-            return 0
-        if self.process.poll() is None:
+        if self.process.returncode is None and self.process.poll() is None:
+            self._peak_mb()
             self.process.kill()
-        try:
-            _, status, usage = os.wait4(self.process.pid, 0)
-        except ChildProcessError:  # reaped by poll() above
-            self.process.wait()
-            return 0
-        self.process.returncode = os.waitstatus_to_exitcode(status)
-        return -(-usage.ru_maxrss // 1024)
+        self.process.wait()
+        return self._peak
 
     @property
     def ended(self) -> bool:
