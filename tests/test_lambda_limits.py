@@ -8,8 +8,11 @@ MemorySize 128) and a `--handler` one given the same by `--timeout` and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import re
+import resource
 import time
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,8 @@ import pytest
 import websockets
 from websockets.exceptions import InvalidStatus
 
+from papo.local.config import ApiConfig, RouteTarget
+from papo.local.server import Emulator
 from tests.conftest import ROOT, PapoServe
 
 LIMITS = ROOT / "tests" / "samples" / "limits"
@@ -201,3 +206,23 @@ def test_a_function_outlasting_the_integration_timeout_runs_in_threads_and_is_re
     assert answer["pid"] == process.pid
     log = tmp_path / "papo-serve.log"
     assert len(logged(log, r"^REPORT .*Memory Size: 128 MB\tMax Memory Used: \d+ MB")) == 2
+
+
+def test_a_container_answers_in_a_server_holding_many_descriptors() -> None:
+    """A server holding over a thousand connections hands out descriptors past
+    1023, which `select` cannot wait on: a container's answer is waited for by
+    `poll`, as the Timeout and the memory watch need."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1500:
+        pytest.skip(f"this machine lets a process open {hard} files at most")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1500), hard))
+    target = RouteTarget("tests.lambdas.limits:handler", code_dir=str(ROOT), timeout_s=2)
+    config = ApiConfig.for_handler(
+        target, ("$connect", "$default"), route_responses=frozenset({"$default"})
+    )
+    with contextlib.ExitStack() as held:
+        for _ in range(1100 - len(os.listdir("/proc/self/fd"))):
+            held.enter_context(open(os.devnull))
+        with Emulator(config, port=0, tls_port=0).running() as api:
+            assert ask(api.websocket_url)["invocations"] == 1
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

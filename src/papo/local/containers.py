@@ -70,6 +70,8 @@ class Container:
     ) -> None:
         ours, theirs = socket.socketpair()
         self._channel = ours
+        self._answered = select.poll()
+        self._answered.register(ours, select.POLLIN)
         self._peak = 0
         self.function = function_of(target)
         env = dict(environment)
@@ -106,8 +108,10 @@ class Container:
             raise
 
     def _answers_within(self, seconds: float) -> bool:
-        readable, _, _ = select.select([self._channel], [], [], max(seconds, 0.0))
-        return bool(readable)
+        """Whether the container says something within `seconds`. By `poll`, not
+        `select`, which fails on a descriptor past 1023, as a server holding many
+        connections hands out."""
+        return bool(self._answered.poll(max(seconds, 0.0) * 1000))
 
     def invoke(self, event: Any, request_id: str) -> Any:
         """The handler's result; HandlerError if it raised, OutOfMemory if it went
