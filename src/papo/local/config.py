@@ -13,9 +13,9 @@ PAPO_HANDLER = "papo.aws.handler:handler"
 """papo's own handler; its routes are its `ROUTE_KEYS`, which `papo serve` names."""
 
 PAPOS_AUTHORIZER = "papo.aws.authorizer:handler"
-"""papo's door, which `papo serve` puts before papo's `$connect` when PAPO_AUTH is on."""
-DOOR_IDENTITY_SOURCE = "route.request.querystring.token"
-"""Where papo's door finds its token: `?token=` on the handshake."""
+"""papo's authorizer, which `papo serve` puts before papo's `$connect` when PAPO_AUTH is on."""
+PAPOS_IDENTITY_SOURCE = "route.request.querystring.token"
+"""Where papo's authorizer finds its token: `?token=` on the handshake."""
 
 
 def is_papos_handler(handler: str) -> bool:
@@ -121,8 +121,8 @@ class Authorizer:
 
     @classmethod
     def papos(cls) -> Authorizer:
-        """papo's own door, its token from `?token=`."""
-        return cls(RouteTarget(PAPOS_AUTHORIZER), (DOOR_IDENTITY_SOURCE,))
+        """papo's own authorizer, its token from `?token=`."""
+        return cls(RouteTarget(PAPOS_AUTHORIZER), (PAPOS_IDENTITY_SOURCE,))
 
 
 @dataclass(frozen=True)
