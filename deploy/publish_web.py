@@ -8,8 +8,8 @@ deployed with `WebClient=false` has no bucket: nothing is uploaded, and one
 line says so. Else it reads the stack's outputs (`WebBucket`, `WebUrl`, `WebSocketUrl`), uploads
 `web/dist` with each file's content type and caching, then a `config.json`
 that names the stack's WebSocket API (the page reads it: `web/src/socket.ts`)
-and, when the stack's door asks for OpenID Connect ID tokens (its parameter
-`Door` is `oidc`), the issuer and client id the page signs in with (its
+and, when the stack asks for OpenID Connect ID tokens (its parameter `Door`,
+who may connect, is `oidc`), the issuer and client id the page signs in with (its
 parameters `OidcIssuer` and `OidcAudience`: `web/src/oidc.ts`), and prints the
 page's address.
 
@@ -134,8 +134,8 @@ def stack_parameters(cloudformation: CloudFormationClient, stack: str) -> dict[s
 
 
 def sign_in(parameters: Mapping[str, str], stack: str) -> dict[str, str] | None:
-    """The issuer and client id the page signs in with, when the stack's door
-    asks for ID tokens (`Door=oidc`)."""
+    """The issuer and client id the page signs in with, when the stack asks
+    for ID tokens (`Door=oidc`)."""
     if parameters.get("Door") != "oidc":
         return None
     issuer, client_id = parameters.get("OidcIssuer", ""), parameters.get("OidcAudience", "")

@@ -108,7 +108,7 @@ LONGEST_FIRST = (
     "test_hostile_input.py",
     "test_bot.py",
     "test_artifact.py",
-    "test_web_door.py",
+    "test_web_access.py",
     "test_web_reconnect.py",
 )
 """The modules that take longest: `make test` runs each module in one process

@@ -92,11 +92,13 @@ def test_the_authorizers_code_is_given_by_its_function_name(tmp_path: Path) -> N
     """`--code NAME=PATH` takes the authorizer's FunctionName, as it takes a route's."""
     text = TEMPLATE.read_text().replace(
         "      Handler: authorizer.handler\n",
-        "      Handler: authorizer.handler\n      FunctionName: papo-door\n",
+        "      Handler: authorizer.handler\n      FunctionName: papo-authorizer\n",
     )
     (tmp_path / "template.yaml").write_text(text)
     (tmp_path / "elsewhere").mkdir()
-    config = api_config(tmp_path / "template.yaml", code={"papo-door": tmp_path / "elsewhere"})
+    config = api_config(
+        tmp_path / "template.yaml", code={"papo-authorizer": tmp_path / "elsewhere"}
+    )
     assert config.authorizer is not None
     assert config.authorizer.target.code_dir == str((tmp_path / "elsewhere").resolve())
     with pytest.raises(TemplateError, match="no function nobody"):

@@ -128,7 +128,7 @@ def test_the_templates_functions_run_the_staged_zip_on_its_architecture() -> Non
         for resource in template["Resources"].values()
         if resource["Type"] == "AWS::Serverless::Function"
     ]
-    assert len(functions) == 2  # the chat and the door
+    assert len(functions) == 2  # the chat and the authorizer
     for properties in functions:
         assert "Architectures" not in properties
         assert (TEMPLATE.parent / properties["CodeUri"]).resolve() == sam_deploy.DEPLOYED

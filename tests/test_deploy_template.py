@@ -201,7 +201,7 @@ def test_the_deployed_page_has_papo_serves_content_security_policy(
     headers = policy["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
     assert all(header["Override"] for header in headers.values())
     written, names = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
-    assert names == {"SignIn": {"Fn::If": ["DoorIsOidc", " https:", ""]}}
+    assert names == {"SignIn": {"Fn::If": ["SignsInWithOidc", " https:", ""]}}
     host = "a1b2c3.execute-api.us-east-1.amazonaws.com"
     deployed = directives(
         written.replace("${WebSocketApi}.execute-api.${AWS::Region}.amazonaws.com", host).replace(
@@ -216,9 +216,10 @@ def test_the_deployed_page_has_papo_serves_content_security_policy(
     assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
 
 
-def test_the_door_is_papos_authorizer_when_switched_on() -> None:
-    """`Door` switches the `$connect` authorizer on, as CloudFormation applies the
-    template's conditions; off, there is none."""
+def test_papos_authorizer_is_on_connect_unless_anyone_may_connect() -> None:
+    """The `Door` parameter (who may connect, PAPO_AUTH on AWS) switches papo's
+    `$connect` authorizer on, as CloudFormation applies the template's
+    conditions; off, there is none."""
     from papo.local.template import api_config
 
     off = api_config(TEMPLATE)

@@ -1,6 +1,7 @@
 """`make deploy`'s last step: the web client uploaded to the stack's bucket (moto's S3),
 each file with its content type and caching, beside a config.json naming the stack's
-WebSocket API and, when its door asks for ID tokens, the issuer the page signs in with."""
+WebSocket API and, when the stack asks for ID tokens (`Door=oidc`), the issuer the page
+signs in with."""
 
 from __future__ import annotations
 
@@ -109,7 +110,7 @@ def published_config(stack: str, dist: Path) -> dict[str, object]:
     return config
 
 
-def test_a_door_of_openid_connect_names_its_issuer_for_the_page_to_sign_in(
+def test_a_stack_asking_for_id_tokens_names_its_issuer_for_the_page_to_sign_in(
     endpoints: None, dist: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     stack = create_stack(Door="oidc", OidcIssuer=ISSUER, OidcAudience="papo-web-client")
@@ -121,13 +122,17 @@ def test_a_door_of_openid_connect_names_its_issuer_for_the_page_to_sign_in(
     assert "https://d111111abcdef8.cloudfront.net/ as a redirect URI" in said
 
 
-@pytest.mark.parametrize("door", ["off", "invite"])
-def test_another_door_names_no_issuer(endpoints: None, dist: Path, door: str) -> None:
-    stack = create_stack(Door=door, OidcIssuer=ISSUER, OidcAudience="papo-web-client")
+@pytest.mark.parametrize("mode", ["off", "invite"])
+def test_a_stack_asking_for_no_id_token_names_no_issuer(
+    endpoints: None, dist: Path, mode: str
+) -> None:
+    stack = create_stack(Door=mode, OidcIssuer=ISSUER, OidcAudience="papo-web-client")
     assert published_config(stack, dist) == {"websocketUrl": WEBSOCKET_URL}
 
 
-def test_a_door_of_openid_connect_without_its_issuer_says_so(endpoints: None, dist: Path) -> None:
+def test_a_stack_asking_for_id_tokens_without_its_issuer_says_so(
+    endpoints: None, dist: Path
+) -> None:
     stack = create_stack(Door="oidc")
     with pytest.raises(SystemExit, match="without OidcIssuer and OidcAudience"):
         publish_web.main(["--stack", stack, "--dist", str(dist)])

@@ -1,6 +1,6 @@
 """One invite revoked without changing the secret (`papo invite revoke`), on
 both stores and through `papo serve` with papo's authorizer; and `papo invite`
-refusing what the door would refuse."""
+refusing what papo's authorizer would refuse."""
 
 from __future__ import annotations
 
@@ -20,19 +20,19 @@ from papo.core.invites import make_invite, read_invite
 from papo.local.config import PAPO_HANDLER, ApiConfig, Authorizer
 from papo.local.server import Emulator
 from tests.served import UNPACED, handshake
-from tests.test_door import connect_event
+from tests.test_access import connect_event
 
 SECRET = "papo-test-invite-secret"
 
 
 @pytest.fixture
-def door(
+def invite_environment(
     store_kind: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     request: pytest.FixtureRequest,
 ) -> dict[str, str]:
-    """The invite door's environment over either store, set for this process too."""
+    """PAPO_AUTH=invite's environment over either store, set for this process too."""
     environment = {"PAPO_AUTH": "invite", "PAPO_INVITE_SECRET": SECRET, "PAPO_STORE": store_kind}
     if store_kind == "sqlite":
         environment["PAPO_SQLITE_PATH"] = str(tmp_path / "papo.sqlite3")
@@ -55,7 +55,7 @@ def invite_id(token: str) -> str:
 
 
 def admitted(token: str) -> bool:
-    """Whether the door lets `token` in; any failure but its 401 is raised."""
+    """Whether the authorizer lets `token` in; any failure but its 401 is raised."""
     try:
         authorizer(connect_event(token), None)
     except Exception as refusal:
@@ -66,7 +66,7 @@ def admitted(token: str) -> bool:
 
 
 def test_a_revoked_invite_is_refused_and_the_others_still_let_in(
-    door: dict[str, str], capsys: pytest.CaptureFixture[str]
+    invite_environment: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     ana, bruno, group = invite("Ana"), invite("Bruno"), invite()
     assert admitted(ana)
@@ -83,7 +83,7 @@ def test_a_revoked_invite_is_refused_and_the_others_still_let_in(
 
 
 def test_an_invite_is_revoked_by_its_link_too(
-    door: dict[str, str], capsys: pytest.CaptureFixture[str]
+    invite_environment: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     main(["invite", "--name", "Ana", "--page", "https://chat.example/"])
     page, _wscat = capsys.readouterr().out.splitlines()
@@ -93,20 +93,22 @@ def test_an_invite_is_revoked_by_its_link_too(
     assert not admitted(token)
 
 
-def test_an_id_is_never_read_as_an_option(door: dict[str, str]) -> None:
+def test_an_id_is_never_read_as_an_option(invite_environment: dict[str, str]) -> None:
     """Ids are hex, so none begins with "-"; one that does (earlier versions
     made some) is revoked after "--", as command lines take such arguments."""
     ids = {invite_id(invite()) for _ in range(300)}
     assert all(set(i) <= set("0123456789abcdef") for i in ids)
     main(["invite", "revoke", "--", "-older1"])
     store = revoked_invites(
-        door["PAPO_STORE"], door.get("PAPO_SQLITE_PATH", ""), door.get("PAPO_TABLE", "")
+        invite_environment["PAPO_STORE"],
+        invite_environment.get("PAPO_SQLITE_PATH", ""),
+        invite_environment.get("PAPO_TABLE", ""),
     )
     assert store.is_revoked("-older1")
 
 
 def test_papo_invite_says_the_id_to_revoke_it_by(
-    door: dict[str, str], capsys: pytest.CaptureFixture[str]
+    invite_environment: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     main(["invite"])
     printed = capsys.readouterr()
@@ -116,7 +118,7 @@ def test_papo_invite_says_the_id_to_revoke_it_by(
 
 @pytest.mark.parametrize("store_kind", ["sqlite"])
 def test_revoking_what_is_no_invite_says_so_in_one_line(
-    door: dict[str, str], capsys: pytest.CaptureFixture[str]
+    invite_environment: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     forged = f"{invite().partition('.')[0]}.AAAA"
     expired = make_invite(SECRET.encode(), expires_at=int(time.time()) - 1)
@@ -132,9 +134,11 @@ def test_revoking_what_is_no_invite_says_so_in_one_line(
         assert "\n" not in str(exit_.value.code)
 
 
-def test_an_entry_is_kept_until_the_invite_expires(door: dict[str, str]) -> None:
+def test_an_entry_is_kept_until_the_invite_expires(invite_environment: dict[str, str]) -> None:
     store = revoked_invites(
-        door["PAPO_STORE"], door.get("PAPO_SQLITE_PATH", ""), door.get("PAPO_TABLE", "")
+        invite_environment["PAPO_STORE"],
+        invite_environment.get("PAPO_SQLITE_PATH", ""),
+        invite_environment.get("PAPO_TABLE", ""),
     )
     store.revoke("for-good", None)
     store.revoke("until-later", int(time.time()) + 60)
@@ -146,14 +150,16 @@ def test_an_entry_is_kept_until_the_invite_expires(door: dict[str, str]) -> None
 
 
 @pytest.fixture(params=[0, 2], ids=["in-threads", "in-2-workers"])
-def served(door: dict[str, str], request: pytest.FixtureRequest) -> Iterator[Emulator]:
+def served(
+    invite_environment: dict[str, str], request: pytest.FixtureRequest
+) -> Iterator[Emulator]:
     config = ApiConfig.for_handler(
         PAPO_HANDLER,
         ROUTE_KEYS,
         workers=request.param,
         authorizer=Authorizer.papos(),
     )
-    environment = {**door, "PAPO_MANAGEMENT_ENDPOINT": "", **UNPACED}
+    environment = {**invite_environment, "PAPO_MANAGEMENT_ENDPOINT": "", **UNPACED}
     with Emulator(config, port=0, tls_port=0, environment=environment).running() as api:
         yield api
 
@@ -168,7 +174,7 @@ def test_under_papo_serve_a_revoked_invite_is_refused_at_the_handshake(
     assert asyncio.run(handshake(f"{served.websocket_url}?token={bruno}")) == 101
 
 
-# papo invite refuses what the door would refuse
+# papo invite refuses what the authorizer would refuse
 
 
 @pytest.mark.parametrize(
@@ -185,7 +191,7 @@ def test_under_papo_serve_a_revoked_invite_is_refused_at_the_handshake(
         (["--name", "x" * 200], "A name can have at most"),
     ],
 )
-def test_papo_invite_refuses_what_the_door_would_refuse_in_one_line(
+def test_papo_invite_refuses_what_the_authorizer_would_refuse_in_one_line(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     argv: list[str],

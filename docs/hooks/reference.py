@@ -49,7 +49,7 @@ MEANINGS: dict[str, str] = {
     "PAPO_AUTH": "who may connect (read by the `$connect` authorizer, "
     "`papo.aws.authorizer.handler`): `off`, `invite` or `oidc`",
     "PAPO_INVITE_SECRET": "the secret invite links are signed with (locally; it wins over "
-    "the parameter below, so the deploy template's door runs under `papo serve`)",
+    "the parameter below, so the deploy template's authorizer runs under `papo serve`)",
     "PAPO_INVITE_SECRET_PARAMETER": "an SSM SecureString holding it (on AWS)",
     "PAPO_OIDC_ISSUER": "the OpenID Connect issuer (Cognito, Auth0, Keycloak, Google…)",
     "PAPO_OIDC_AUDIENCE": "the client id its ID tokens are for",

@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from papo import __version__
-from papo.local.config import DOOR_IDENTITY_SOURCE, PAPO_HANDLER, PAPOS_AUTHORIZER, ApiConfig
+from papo.local.config import (
+    PAPO_HANDLER,
+    PAPOS_AUTHORIZER,
+    PAPOS_IDENTITY_SOURCE,
+    ApiConfig,
+    is_papos_handler,
+)
 
 if TYPE_CHECKING:
     from types_boto3_dynamodb.client import DynamoDBClient
@@ -103,7 +109,22 @@ _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
         "--workers",
         "PAPO_WORKERS",
         "0",
-        "run handlers in N worker processes, like N Lambda containers (0: in threads)",
+        "run each function in up to N processes of its own, like N Lambda containers "
+        "(0: in threads, but for functions that must be stopped at their Timeout)",
+    ),
+    (
+        "--timeout",
+        "PAPO_TIMEOUT",
+        "",
+        "the --handler function's Timeout in seconds, past which an invocation is stopped "
+        "[default: Lambda's 3, papo's own handler's 300]",
+    ),
+    (
+        "--memory",
+        "PAPO_MEMORY",
+        "",
+        "the --handler function's MemorySize in MB, kept where it runs in processes of its "
+        "own [default: Lambda's 128, papo's own handler's 512]",
     ),
 )
 
@@ -211,11 +232,11 @@ def _add_trust_options(serve: argparse.ArgumentParser, defaults: Mapping[str, st
 
 
 def _add_sign_in_options(serve: argparse.ArgumentParser, defaults: Mapping[str, str]) -> None:
-    """The OpenID Connect issuer the web client signs in with (papo's door, PAPO_AUTH=oidc)."""
-    door_oidc = defaults.get("PAPO_AUTH", "") == "oidc"
+    """The OpenID Connect issuer the web client signs in with (PAPO_AUTH=oidc)."""
+    signs_in = defaults.get("PAPO_AUTH", "") == "oidc"
     serve.add_argument(
         "--oidc-issuer",
-        default=defaults.get("PAPO_OIDC_ISSUER", "") if door_oidc else "",
+        default=defaults.get("PAPO_OIDC_ISSUER", "") if signs_in else "",
         metavar="URL",
         help="the OpenID Connect issuer the web client signs in with: its config.json names "
         "it and its Content-Security-Policy lets the page reach it; handlers get it as "
@@ -232,7 +253,7 @@ def _add_sign_in_options(serve: argparse.ArgumentParser, defaults: Mapping[str, 
 
 
 def _web_oidc(args: argparse.Namespace, handler_environment: dict[str, str]) -> PageOidc | None:
-    """The web client's sign-in, which the door's authorizer must trust too."""
+    """The web client's sign-in, which papo's authorizer must trust too."""
     from papo.local.web import PageOidc
 
     if not args.oidc_issuer:
@@ -249,35 +270,36 @@ def _web_oidc(args: argparse.Namespace, handler_environment: dict[str, str]) -> 
     return PageOidc(args.oidc_issuer, args.oidc_client_id)
 
 
-def door_mode(environment: Mapping[str, str]) -> str:
-    """The door PAPO_AUTH turns on for papo's handler (`off`, `invite`, `oidc`);
-    SystemExit when it lacks what it needs, which would fail every handshake."""
+def access_mode(environment: Mapping[str, str]) -> str:
+    """Who may connect to papo's handler, as PAPO_AUTH says (`off`, `invite`,
+    `oidc`); SystemExit when it lacks what it needs, which would fail every
+    handshake."""
     from papo.settings import ConfigError, Settings
 
     try:
-        door = Settings.from_env(environment).door
+        access = Settings.from_env(environment).access
     except ConfigError as error:
         raise SystemExit(f"papo serve: {error}") from None
-    if door.mode == "invite" and not (door.invite_secret or door.invite_secret_parameter):
+    if access.mode == "invite" and not (access.invite_secret or access.invite_secret_parameter):
         raise SystemExit("papo serve: PAPO_AUTH=invite needs PAPO_INVITE_SECRET")
-    if door.mode == "oidc" and not (door.oidc_issuer and door.oidc_audience):
+    if access.mode == "oidc" and not (access.oidc_issuer and access.oidc_audience):
         raise SystemExit(
             "papo serve: PAPO_AUTH=oidc needs PAPO_OIDC_ISSUER and PAPO_OIDC_AUDIENCE "
             "(or --oidc-issuer and --oidc-client-id)"
         )
-    return door.mode
+    return access.mode
 
 
 def _trust_options(
-    args: argparse.Namespace, defaults: Mapping[str, str], door: str
+    args: argparse.Namespace, defaults: Mapping[str, str], access: str, papos: bool
 ) -> dict[str, object]:
-    """With papo's handler and the door on, papo's authorizer goes before
-    `$connect` unless another is given: served without it, the door is shut
-    to everyone (`papo.aws.door`)."""
+    """With papo's handler and PAPO_AUTH on, papo's authorizer goes before
+    `$connect` unless another is given: served without it, papo's handler
+    refuses everyone (`papo.aws.identity_check`)."""
     authorizer = args.authorizer or None
     sources = _listed(args.identity_sources, "PAPO_IDENTITY_SOURCES", defaults)
-    if authorizer is None and door != "off" and args.handler == PAPO_HANDLER and not args.template:
-        authorizer, sources = PAPOS_AUTHORIZER, sources or (DOOR_IDENTITY_SOURCE,)
+    if authorizer is None and access != "off" and papos:
+        authorizer, sources = PAPOS_AUTHORIZER, sources or (PAPOS_IDENTITY_SOURCE,)
     return {
         "authorizer": authorizer,
         "identity_sources": sources,
@@ -287,17 +309,17 @@ def _trust_options(
     }
 
 
-def _trust_lines(options: ServeOptions, config: ApiConfig, door: str) -> list[str]:
-    """The banner's lines on the door, the authorizer, throttling and signatures."""
+def _trust_lines(options: ServeOptions, config: ApiConfig, access: str) -> list[str]:
+    """The banner's lines on who may connect, the authorizer, throttling and signatures."""
     from papo.local.signatures import beyond_loopback
 
     lines = []
     if options.papos_own:
         lines.append(
-            "  door            open: anyone may connect (PAPO_AUTH=off)"
-            if door == "off"
-            else f"  door            PAPO_AUTH={door}: a handshake needs ?token= "
-            + ("(papo invite prints links)" if door == "invite" else "(an ID token)")
+            "  access          open: anyone may connect (PAPO_AUTH=off)"
+            if access == "off"
+            else f"  access          PAPO_AUTH={access}: a handshake needs ?token= "
+            + ("(papo invite prints links)" if access == "invite" else "(an ID token)")
         )
     if config.authorizer is not None:
         target, sources = config.authorizer.target, config.authorizer.identity_sources
@@ -322,19 +344,18 @@ def _trust_lines(options: ServeOptions, config: ApiConfig, door: str) -> list[st
     return lines
 
 
-def _door_without_authorizer(config: ApiConfig, environment: Mapping[str, str]) -> str | None:
-    """Why the API cannot be served as it is: papo's handler with the door on
+def _missing_authorizer(config: ApiConfig, environment: Mapping[str, str]) -> str | None:
+    """Why the API cannot be served as it is: papo's handler with PAPO_AUTH on
     and no authorizer before `$connect`, which would refuse every handshake."""
     if config.authorizer is not None:
         return None
     for target in config.functions:
         mode = {**environment, **target.environment}.get("PAPO_AUTH", "off").strip().lower()
-        papos = target.handler.replace(":", ".") == PAPO_HANDLER.replace(":", ".")
-        if papos and mode not in ("", "off"):
+        if is_papos_handler(target.handler) and mode not in ("", "off"):
             return (
                 f"papo serve: {target.function_name} has PAPO_AUTH={mode}, but $connect has no "
                 f"authorizer: add --authorizer {PAPOS_AUTHORIZER} "
-                f"--identity-source {DOOR_IDENTITY_SOURCE}"
+                f"--identity-source {PAPOS_IDENTITY_SOURCE}"
                 ", or set PAPO_AUTH=off for an open room"
             )
     return None
@@ -359,9 +380,9 @@ def _pairs(
     return pairs
 
 
-def _papos_routes(args: argparse.Namespace) -> tuple[str, ...]:
+def _papos_routes(papos: bool) -> tuple[str, ...]:
     """papo's own routes, when papo's handler is served: every key of its route table."""
-    if args.handler != PAPO_HANDLER or args.template:
+    if not papos:
         return ()
     from papo.aws.handler import ROUTE_KEYS
 
@@ -369,7 +390,7 @@ def _papos_routes(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def _options(args: argparse.Namespace, defaults: Mapping[str, str]) -> ServeOptions:
-    from papo.local.app import ServeOptions
+    from papo.local.app import ServeOptions, serves_papos_own
     from papo.local.config import Limits
     from papo.local.runtime import default_region
     from papo.local.web import WEB_DIST
@@ -379,7 +400,8 @@ def _options(args: argparse.Namespace, defaults: Mapping[str, str]) -> ServeOpti
     tls_port = int(args.tls_port) or None
     if args.dynamodb_endpoint:
         handler_environment["AWS_ENDPOINT_URL_DYNAMODB"] = args.dynamodb_endpoint
-    if args.handler == PAPO_HANDLER and not args.template:
+    papos = serves_papos_own(args.handler, args.template)
+    if papos:
         handler_environment["PAPO_STORE"] = args.store
         if tls_port is None:
             handler_environment.setdefault(
@@ -390,13 +412,15 @@ def _options(args: argparse.Namespace, defaults: Mapping[str, str]) -> ServeOpti
     web_port = int(args.web_port)
     serves_web = web_port != 0 and (web_dir / "index.html").is_file()
     web_oidc = _web_oidc(args, handler_environment) if serves_web else None
-    door = door_mode({**defaults, **handler_environment}) if args.handler == PAPO_HANDLER else "off"
+    access = access_mode({**defaults, **handler_environment}) if papos else "off"
     return ServeOptions(
         host=args.host,
         port=int(args.port),
         stage=args.stage or None,
         handler=args.handler,
-        routes=_listed(args.routes, "PAPO_ROUTES", defaults) or _papos_routes(args),
+        timeout_s=float(args.timeout) if args.timeout else None,
+        memory_mb=int(args.memory) if args.memory else None,
+        routes=_listed(args.routes, "PAPO_ROUTES", defaults) or _papos_routes(papos),
         route_responses=frozenset(_listed(args.route_responses, "PAPO_ROUTE_RESPONSES", defaults)),
         route_selection_expression=args.route_selection_expression,
         template=Path(args.template) if args.template else None,
@@ -413,7 +437,7 @@ def _options(args: argparse.Namespace, defaults: Mapping[str, str]) -> ServeOpti
         web_dir=web_dir if serves_web else None,
         web_oidc=web_oidc,
         environment=handler_environment,
-        **_trust_options(args, defaults, door),  # type: ignore[arg-type]
+        **_trust_options(args, defaults, access, papos),  # type: ignore[arg-type]
         parameters=_pairs(args.parameters, "PAPO_PARAMETERS", defaults, "--parameter"),
         code={
             name: Path(path)
@@ -445,9 +469,9 @@ def _serve(args: argparse.Namespace, defaults: Mapping[str, str]) -> None:
         config = options.api_config()
     except (OSError, ValueError) as error:  # TemplateError is a ValueError
         raise SystemExit(f"papo serve: {error}") from None
-    shut = _door_without_authorizer(config, defaults)
-    if shut is not None:
-        raise SystemExit(shut)
+    missing = _missing_authorizer(config, defaults)
+    if missing is not None:
+        raise SystemExit(missing)
     if args.reload:
         from papo.local.reload import serve_reloading
 
@@ -464,22 +488,24 @@ def _serve(args: argparse.Namespace, defaults: Mapping[str, str]) -> None:
 
 def _pythons(config: ApiConfig) -> list[str]:
     """Which Python runs each function, when a template names one (docs/promises.md:
-    "A function runs on the Python its template names")."""
-    from papo.local.runtime import interpreter
+    "A function runs on the Python its template names"), and which run in
+    processes of their own in threads mode, and why."""
+    from papo.local.placement import Apart, placement
 
+    placed = placement(config)
     named = {t.function_name: t.runtime for t in config.functions if t.runtime}
-    lines = [
-        f"    {name} runs on {interpreter(runtime).describe()}" for name, runtime in named.items()
+    lines = [f"    {name} runs on {placed.interpreters[name].describe()}" for name in named]
+    why = {
+        Apart.TIMEOUT: "its Timeout is shorter than the integration timeout, and a process"
+        " can be stopped",
+        Apart.ENVIRONMENT: "its Environment contradicts another function's, which this"
+        " process holds",
+    }
+    lines += [
+        f"    {name} runs in processes of its own: {why[reason]}"
+        for name, reason in sorted(placed.apart.items())
+        if reason in why
     ]
-    if config.workers == 0:
-        from papo.local.invoker import one_environment
-
-        in_threads = [t for t in config.functions if not interpreter(t.runtime).foreign]
-        lines += [
-            f"    {name} runs in processes of its own: its Environment contradicts"
-            " another function's, which this process holds"
-            for name in sorted(one_environment(in_threads)[1])
-        ]
     return lines
 
 
@@ -528,7 +554,9 @@ def _banner(
         f"idle {args.idle_timeout}s, connection {args.max_connection_duration}s, "
         "message 128 KB, frame 32 KB",
         *_trust_lines(
-            options, config, door_mode({**env, **options.environment}) if options.papos_own else ""
+            options,
+            config,
+            access_mode({**env, **options.environment}) if options.papos_own else "",
         ),
     ]
     if options.papos_own:
@@ -605,11 +633,11 @@ def _invite_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     revoke = invite.add_subparsers(dest="invite_command", metavar="[revoke ID_OR_LINK]").add_parser(
         "revoke",
         help="refuse one invite from now on, without changing the secret",
-        description="Put one invite on the list of revoked ones, which the door reads from "
-        "papo's store (PAPO_STORE: the SQLite file PAPO_SQLITE_PATH, or the DynamoDB table "
-        "PAPO_TABLE): its holders are refused at their next connection. Give the invite's id "
-        "(papo invite prints it) or its link. An id that begins with '-' (earlier versions "
-        "made some) goes after '--': papo invite revoke -- -ID.",
+        description="Put one invite on the list of revoked ones, which papo's authorizer "
+        "reads from papo's store (PAPO_STORE: the SQLite file PAPO_SQLITE_PATH, or the "
+        "DynamoDB table PAPO_TABLE): its holders are refused at their next connection. "
+        "Give the invite's id (papo invite prints it) or its link. An id that begins "
+        "with '-' (earlier versions made some) goes after '--': papo invite revoke -- -ID.",
     )
     revoke.add_argument("invite", metavar="ID_OR_LINK", help="the invite's id, link or token")
 
@@ -636,12 +664,12 @@ def _invite(args: argparse.Namespace, defaults: Mapping[str, str]) -> None:
     if args.invite_command == "revoke":
         _revoke(args.invite, settings)
         return
-    door = settings.door
-    if not (door.invite_secret or door.invite_secret_parameter):
+    access = settings.access
+    if not (access.invite_secret or access.invite_secret_parameter):
         sys.exit("papo invite: set PAPO_INVITE_SECRET (or PAPO_INVITE_SECRET_PARAMETER) first")
     expires_at = _expiry(args.hours, time.time())
     name = None if args.name is None else _invite_name(args.name, settings)
-    token = make_invite(invite_secret(door), expires_at=expires_at, name=name, room=args.room)
+    token = make_invite(invite_secret(access), expires_at=expires_at, name=name, room=args.room)
     # The default room's link as before rooms: an address without `room` is for main.
     room = {} if args.room == ROOM_DEFAULT else {"room": args.room}
     if name is not None:
@@ -653,8 +681,8 @@ def _invite(args: argparse.Namespace, defaults: Mapping[str, str]) -> None:
 
 
 def _expiry(hours: float, now: float) -> int:
-    """When an invite good for `hours` expires (epoch seconds); one that the door
-    would refuse at once (not a number, endless, already over) is refused here."""
+    """When an invite good for `hours` expires (epoch seconds); one that papo's
+    authorizer would refuse at once (not a number, endless, already over) is refused here."""
     import math
 
     if not math.isfinite(hours) or int(now + hours * 3600) <= int(now):
@@ -680,11 +708,11 @@ def _read_token(token: str, settings: Settings) -> Invite:
     from papo.aws.authorizer import invite_secret
     from papo.core.invites import read_invite
 
-    return read_invite(invite_secret(settings.door), token, int(time.time()))
+    return read_invite(invite_secret(settings.access), token, int(time.time()))
 
 
 def _revoke(given: str, settings: Settings) -> None:
-    """Puts the invite `given` (an id, a link, a token) on the list the door reads."""
+    """Puts the invite `given` (an id, a link, a token) on the list papo's authorizer reads."""
     from urllib.parse import parse_qs, urlsplit
 
     from papo.adapters.store.revoked_invites import revoked_invites
@@ -694,14 +722,14 @@ def _revoke(given: str, settings: Settings) -> None:
     token = next(iter(query.get("invite", []) + query.get("token", [])), given)
     invite_id, expires_at = token, None
     if "." in token:  # a token, not an id: it says its id and when it expires
-        door = settings.door
-        if not (door.invite_secret or door.invite_secret_parameter):
+        access = settings.access
+        if not (access.invite_secret or access.invite_secret_parameter):
             sys.exit("papo invite revoke: set PAPO_INVITE_SECRET to read a link, or give its id")
         try:
             invite = _read_token(token, settings)
         except InvalidInvite as invalid:
             if str(invalid) == "expired":
-                sys.exit("papo invite revoke: that invite has expired: the door refuses it already")
+                sys.exit("papo invite revoke: that invite has expired: it is refused already")
             sys.exit(f"papo invite revoke: that is no invite signed with this secret ({invalid})")
         invite_id, expires_at = invite.invite_id, invite.expires_at
     if not invite_id.strip() or len(invite_id) > 64:

@@ -28,9 +28,10 @@ class ConfigError(ValueError):
     """A setting has a value papo cannot use."""
 
 
-class DoorSettings(msgspec.Struct, frozen=True):
-    """Who may connect: `off` (an open room), `invite` (signed invite links) or
-    `oidc` (an ID token from an OpenID Connect issuer); read by the authorizer."""
+class AccessSettings(msgspec.Struct, frozen=True):
+    """Who may connect: the access mode (`PAPO_AUTH`) is `off` (an open room),
+    `invite` (signed invite links) or `oidc` (an ID token from an OpenID Connect
+    issuer); read by the authorizer."""
 
     mode: str = "off"
     invite_secret: str | None = None
@@ -53,7 +54,7 @@ class Settings(msgspec.Struct, frozen=True):
     key_secret: str | None = None
     rules: Rules = msgspec.field(default_factory=Rules)
     """The chat core's rules, handed to it whole."""
-    door: DoorSettings = msgspec.field(default_factory=DoorSettings)
+    access: AccessSettings = msgspec.field(default_factory=AccessSettings)
     openai: OpenAiSettings = msgspec.field(default_factory=OpenAiSettings)
 
     @classmethod
@@ -155,12 +156,12 @@ VARIABLES = (
     _var("PAPO_RATE_PER_MINUTE", "rules.rate.per_minute", _whole()),
     _var("PAPO_RESUME_HOURS", "rules.resume.token_ttl_ms", _whole(scale=HOUR_MS)),
     _var("PAPO_RESUME_GRACE_SECONDS", "rules.resume.grace_ms", _whole(minimum=0, scale=1000)),
-    _var("PAPO_AUTH", "door.mode", _one_of("off", "invite", "oidc")),
-    _var("PAPO_INVITE_SECRET", "door.invite_secret"),
-    _var("PAPO_INVITE_SECRET_PARAMETER", "door.invite_secret_parameter"),
-    _var("PAPO_OIDC_ISSUER", "door.oidc_issuer"),
-    _var("PAPO_OIDC_AUDIENCE", "door.oidc_audience"),
-    _var("PAPO_OIDC_NAME_CLAIM", "door.oidc_name_claim"),
+    _var("PAPO_AUTH", "access.mode", _one_of("off", "invite", "oidc")),
+    _var("PAPO_INVITE_SECRET", "access.invite_secret"),
+    _var("PAPO_INVITE_SECRET_PARAMETER", "access.invite_secret_parameter"),
+    _var("PAPO_OIDC_ISSUER", "access.oidc_issuer"),
+    _var("PAPO_OIDC_AUDIENCE", "access.oidc_audience"),
+    _var("PAPO_OIDC_NAME_CLAIM", "access.oidc_name_claim"),
     _var("PAPO_BOT_SYSTEM_PROMPT", "rules.bot.system_prompt"),
     _var("PAPO_BOT_MAX_QUESTION_LENGTH", "rules.bot.max_question_length", _whole()),
     _var("PAPO_BOT_QUESTIONS_PER_MINUTE", "rules.bot.questions_per_minute", _whole()),

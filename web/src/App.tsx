@@ -2,7 +2,7 @@ import { type FormEvent, useCallback, useEffect, useMemo, useRef, useState } fro
 
 import { pageTitle, seenLines, unreadCount } from "./attention";
 import { Composer, EVERYONE } from "./Composer";
-import { type Pass, type Problem, type Trouble, afterClose, invitePass, takeInvite } from "./door";
+import { type Pass, type Problem, type Trouble, afterClose, invitePass, takeInvite } from "./access";
 import {
   LANGUAGES,
   LANGUAGE_NAMES,
@@ -30,31 +30,31 @@ const hiddenSince = (lines: Parameters<typeof seenLines>[0]) =>
   document.visibilityState === "hidden" ? seenLines(lines) : null;
 
 /** How the page gets in: its settings, the room its address names, the token
- * papo's door lets it in with (none: the door is off, or the page signs in
- * first), and the sign-in, when config.json names an issuer. */
-interface Door {
+ * papo's authorizer lets it in with (none: anyone may connect, or the page
+ * signs in first), and the sign-in, when config.json names an issuer. */
+interface Access {
   settings: Settings;
   room: PageRoom;
   pass: Pass | null;
   signIn: SigningIn | null;
 }
 
-/** What the page finds once: the door, what keeps it out, if anything, and
+/** What the page finds once: how it gets in, what keeps it out, if anything, and
  * the session this tab kept in the room, if the page was reloaded. */
 interface Found {
-  door: Door;
+  access: Access;
   trouble: Trouble | null;
   kept: Saved | null;
 }
 
-/** The door as the page finds it, once: an invite in its address (taken out
+/** How the page gets in, as it finds it once: an invite in its address (taken out
  * of it) or kept, else this tab's sign-in, when config.json names an issuer;
  * and the room, from the address as it is then (back from signing in, the
  * address it left with). */
 let found: Promise<Found> | undefined;
-const findDoor = () => (found ??= lookAtTheDoor());
+const findAccess = () => (found ??= lookForAccess());
 
-async function lookAtTheDoor(): Promise<Found> {
+async function lookForAccess(): Promise<Found> {
   const config = await loadConfig();
   const { invite, address } = takeInvite(window.location.href);
   if (address !== null) window.history.replaceState(window.history.state, "", address);
@@ -66,7 +66,7 @@ async function lookAtTheDoor(): Promise<Found> {
   const here = settings(config, window.location.search, window.location.hostname);
   const pass = invite ? invitePass(invite) : (signIn?.pass ?? null);
   return {
-    door: { settings: here, room, pass, signIn },
+    access: { settings: here, room, pass, signIn },
     trouble: signIn?.trouble ?? null,
     kept: room.room === null ? null : restore(room.room),
   };
@@ -88,7 +88,7 @@ export function App() {
   );
   const [waiting, setWaiting] = useState(false);
   const [language, setLanguage] = useState<Language>(initialLanguage);
-  const [door, setDoor] = useState<Door | null>(null);
+  const [access, setAccess] = useState<Access | null>(null);
   const [trouble, setTrouble] = useState<Trouble | null>(null);
   const [peopleOpen, setPeopleOpen] = useState(false);
   const [roomsOpen, setRoomsOpen] = useState(false);
@@ -125,24 +125,24 @@ export function App() {
   );
 
   useEffect(() => {
-    findDoor().then(
-      ({ door, trouble: why, kept }) => {
-        here.current = door.room.room;
+    findAccess().then(
+      ({ access, trouble: why, kept }) => {
+        here.current = access.room.room;
         act({ type: "kept", session: kept });
-        setDoor(door);
+        setAccess(access);
         setTrouble(why);
       },
       (error: unknown) => setTrouble({ failed: String(error) }),
     );
   }, [act]);
 
-  // The connection, once the page has what the door asks for: opened again
-  // whenever it closes, after a backoff (reconnect.ts), unless the door said
-  // no; kept open by a heartbeat.
+  // The connection, once the page has what papo's authorizer asks for: opened
+  // again whenever it closes, after a backoff (reconnect.ts), unless the
+  // authorizer said no; kept open by a heartbeat.
   useEffect(() => {
-    if (door === null || door.room.room === null || (door.signIn && !door.pass)) return;
-    const { settings: place, pass, signIn } = door;
-    const inside = door.room.room;
+    if (access === null || access.room.room === null || (access.signIn && !access.pass)) return;
+    const { settings: place, pass, signIn } = access;
+    const inside = access.room.room;
     let stopped = false;
     let ws: WebSocket | null = null;
     let retry: ReturnType<typeof setTimeout> | undefined;
@@ -150,7 +150,7 @@ export function App() {
     let everOpened = false;
     const backoff = new Backoff();
 
-    /** The door keeps the page out: no more tries; a sign-in is asked for again,
+    /** papo's authorizer keeps the page out: no more tries; a sign-in is asked for again,
      * keeping the place in the room to take back once signed in. */
     const keptOut = (problem: Problem | null) => {
       stopped = true;
@@ -158,7 +158,7 @@ export function App() {
       if (signIn) {
         save(saved(state.current), inside);
         signIn.forget();
-        setDoor({ ...door, pass: null });
+        setAccess({ ...access, pass: null });
       }
       act({ type: "reset" });
     };
@@ -232,7 +232,7 @@ export function App() {
       document.removeEventListener("visibilitychange", now);
       ws?.close();
     };
-  }, [act, door]);
+  }, [act, access]);
 
   // Time passing: a gap held too long is asked for, a message unanswered is let go.
   useEffect(() => {
@@ -272,7 +272,7 @@ export function App() {
   }, []);
 
   const unread = seen === null ? 0 : unreadCount(room.lines, seen, room.me);
-  const inside = door?.room.room ?? null;
+  const inside = access?.room.room ?? null;
   useEffect(() => {
     document.title = pageTitle(roomTitle(TITLE, inside), unread);
   }, [unread, inside]);
@@ -296,8 +296,8 @@ export function App() {
 
   const movedAway = trouble === "movedAway";
   const back = room.me !== null && (!room.open || room.resuming) && !movedAway;
-  const signingIn = door?.signIn != null && !door.pass;
-  const noRoom = door !== null && door.room.room === null ? door.room.invalid : null;
+  const signingIn = access?.signIn != null && !access.pass;
+  const noRoom = access !== null && access.room.room === null ? access.room.invalid : null;
   const out = signingIn || noRoom !== null || (trouble !== null && trouble !== "noPass");
   const status = back ? "reconnecting" : room.open ? "open" : out ? "notConnected" : "connecting";
   const troubleText =
@@ -305,15 +305,15 @@ export function App() {
 
   const signIn = () => {
     setTrouble(null);
-    door?.signIn?.signIn().catch((error: unknown) => setTrouble({ failed: String(error) }));
+    access?.signIn?.signIn().catch((error: unknown) => setTrouble({ failed: String(error) }));
   };
 
   const signOut = () => {
-    door?.signIn?.forget();
+    access?.signIn?.forget();
     if (inside !== null) restore(inside); // this tab's place in the room, forgotten
     act({ type: "reset" });
     setTrouble(null);
-    if (door) setDoor({ ...door, pass: null });
+    if (access) setAccess({ ...access, pass: null });
   };
 
   return (
@@ -356,7 +356,7 @@ export function App() {
               {t.peopleButton(room.members.length)}
             </button>
           )}
-          {door?.signIn && door.pass && (
+          {access?.signIn && access.pass && (
             <button type="button" className="secondary" onClick={signOut}>
               {t.signOut}
             </button>
@@ -381,12 +381,12 @@ export function App() {
         </main>
       ) : room.me === null ? (
         <main className="lobby">
-          {door && (
+          {access && (
             <JoinForm
-              key={door.pass?.token ?? ""}
+              key={access.pass?.token ?? ""}
               t={t}
-              name={door.pass?.name ?? room.session?.name ?? ""}
-              hint={door.pass?.name ? t.nameGiven : null}
+              name={access.pass?.name ?? room.session?.name ?? ""}
+              hint={access.pass?.name ? t.nameGiven : null}
               disabled={!room.open || room.asked !== null || room.resuming}
               error={
                 troubleText ??
@@ -466,14 +466,14 @@ function useFoldBack(
 
 function JoinForm(props: {
   t: Words;
-  /** The name to offer: the one the door gives, or the one this tab had before a reload. */
+  /** The name to offer: the one the page's pass gives, or the one this tab had before a reload. */
   name: string;
-  /** Why the name cannot be changed: the door gives it. */
+  /** Why the name cannot be changed: the page's pass gives it. */
   hint: string | null;
   disabled: boolean;
   error: string | null;
   onJoin: (name: string) => void;
-  /** The door asks for a sign-in first: a button in place of the name. */
+  /** papo asks for a sign-in first: a button in place of the name. */
   onSignIn: (() => void) | null;
 }) {
   const { t } = props;

@@ -24,13 +24,13 @@ export interface Messages {
   language: string;
   yourName: string;
   join: string;
-  /** The status when the page does not connect, the door keeping it out. */
+  /** The status when the page does not connect, papo's authorizer keeping it out. */
   notConnected: string;
   signIn: string;
   signOut: string;
-  /** Beside a name the door gives, which cannot be changed. */
+  /** Beside a name the page's pass gives, which cannot be changed. */
   nameGiven: string;
-  /** Why the page cannot get in (door.ts's Problem). */
+  /** Why the page cannot get in (access.ts's Problem). */
   inviteRefused: string;
   signInRefused: string;
   noPass: string;

@@ -6,7 +6,7 @@
 
 import { OidcClient, WebStorageStateStore } from "oidc-client-ts";
 
-import { type Pass, type Trouble } from "./door";
+import { type Pass, type Trouble } from "./access";
 import { type OidcConfig, keepIdToken, keptIdToken, oidcConfig, signInAnswer, signInPass } from "./signin";
 
 /** What the issuer adds to the page's address when it sends the person back. */

@@ -100,7 +100,7 @@ describe("the WebSocket address in a room", () => {
     expect(url("wss://x/prod?room=old", "main")).toBe("wss://x/prod");
   });
 
-  it("goes beside the language and the door's token", () => {
+  it("goes beside the language and the token", () => {
     const url = withLanguage("wss://x.example/prod", "pt-BR", "tok.en", "team-2");
     expect(url).toBe("wss://x.example/prod?token=tok.en&lang=pt-BR&room=team-2");
     expect(new URL(url).searchParams.get("room")).toBe("team-2");

@@ -4,7 +4,7 @@
  * the page's address is the issuer's answer. Only the sign-in's chunk loads it.
  */
 
-import { type Pass, pass } from "./door";
+import { type Pass, pass } from "./access";
 
 /** The OpenID Connect issuer to sign in with, from `config.json`. */
 export interface OidcConfig {

@@ -33,7 +33,7 @@ describe("withLanguage", () => {
     expect(withLanguage("wss://x/dev?lang=en", "pt-BR")).toBe("wss://x/dev?lang=pt-BR");
   });
 
-  it("carries the token papo's door lets the page in with, encoded", () => {
+  it("carries the token papo's authorizer lets the page in with, encoded", () => {
     expect(withLanguage("ws://127.0.0.1:8000/dev", "en", "eyJp.c2ln+/=")).toBe(
       "ws://127.0.0.1:8000/dev?token=eyJp.c2ln%2B%2F%3D&lang=en",
     );

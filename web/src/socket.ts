@@ -49,8 +49,8 @@ export function heartbeat(fromQuery: string | null, configured: unknown): number
 
 /** The WebSocket API's address telling the server the page's language
  * (`?lang=pt-BR`), so that what the server says comes in it, naming the page's
- * room (rooms.ts), and carrying the token papo's door lets the page in with
- * (`?token=`, door.ts), if any. */
+ * room (rooms.ts), and carrying the token papo's authorizer lets the page in
+ * with (`?token=`, access.ts), if any. */
 export function withLanguage(url: string, language: string, token?: string, room = DEFAULT_ROOM): string {
   try {
     const parsed = new URL(url);

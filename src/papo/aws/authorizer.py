@@ -1,4 +1,5 @@
-"""papo's door: a Lambda `REQUEST` authorizer for `$connect`.
+"""papo's authorizer: a Lambda `REQUEST` authorizer for `$connect`, which lets
+in whom `PAPO_AUTH` (the access mode) says may connect.
 
 API Gateway calls it with the handshake's query string before `$connect`
 runs; the token is `?token=…`: an invite (`PAPO_AUTH=invite`, signed with
@@ -12,11 +13,11 @@ the context, which every later event of the connection carries
 API Gateway answers with 401. An invite on the list of revoked ones
 (`papo invite revoke`, read from papo's store) is refused as a bad one is.
 
-When the OpenID Connect issuer cannot be reached, the door cannot tell a good
-token from a bad one, and an authorizer can only answer 401, 403 or 500: it
-lets the handshake on with `unavailable` in the context and no identity, and
-papo's handler answers that `$connect` with 503 (`papo.aws.door`). The same
-function, `papo.aws.authorizer.handler`, runs under `papo serve`.
+When the OpenID Connect issuer cannot be reached, it cannot tell a good token
+from a bad one, and an authorizer can only answer 401, 403 or 500: it lets
+the handshake on with `unavailable` in the context and no identity, and
+papo's handler answers that `$connect` with 503 (`papo.aws.identity_check`).
+The same function, `papo.aws.authorizer.handler`, runs under `papo serve`.
 """
 
 from __future__ import annotations
@@ -25,12 +26,12 @@ import logging
 import time
 from typing import Any
 
-from papo.aws.door import UNAVAILABLE
+from papo.aws.identity_check import ACCESS, UNAVAILABLE
 from papo.core.invites import InvalidInvite, Invite, read_invite
 from papo.core.ports import Identity
 from papo.core.rooms import room_name
 from papo.core.rules import name_key
-from papo.settings import DoorSettings, Settings
+from papo.settings import AccessSettings, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -43,27 +44,30 @@ class Unauthorized(Exception):
 
 
 class _Unavailable(Exception):
-    """The door cannot tell now whether the token is good."""
+    """The authorizer cannot tell now whether the token is good."""
 
 
 def handler(event: dict[str, Any], _context: object) -> dict[str, Any]:
     settings = Settings.from_env()
-    door = settings.door
+    access = settings.access
     query = event.get("queryStringParameters") or {}
     try:
         admitted = _identify(settings, query.get("token") or "", query.get("room"))
     except _Unavailable as unavailable:
-        logger.warning("door unavailable", extra={"mode": door.mode, "reason": str(unavailable)})
-        return _allow(event, "unavailable", {"door": door.mode, UNAVAILABLE: "true"})
+        logger.warning(
+            "token not checked: issuer unavailable",
+            extra={"mode": access.mode, "reason": str(unavailable)},
+        )
+        return _allow(event, "unavailable", {ACCESS: access.mode, UNAVAILABLE: "true"})
     if admitted is None:
-        logger.info("door refused", extra={"mode": door.mode})
+        logger.info("token refused", extra={"mode": access.mode})
         raise Unauthorized
     identity, invite = admitted
     context = {
         "name": identity.name or "",
-        "door": door.mode,
+        ACCESS: access.mode,
         **({} if invite is None else {"invite": invite.invite_id}),
-        **({} if _is_person(door, identity) else {"anonymous": "true"}),
+        **({} if _is_person(access, identity) else {"anonymous": "true"}),
     }
     return _allow(event, identity.principal, context)
 
@@ -81,11 +85,11 @@ def _allow(event: dict[str, Any], principal: str, context: dict[str, str]) -> di
     }
 
 
-def _is_person(door: DoorSettings, identity: Identity) -> bool:
+def _is_person(access: AccessSettings, identity: Identity) -> bool:
     """Whether the principal is one person's, who may own names: a signed-in
-    identity, or an invite for one name. With the door open, or an invite for
+    identity, or an invite for one name. With `PAPO_AUTH=off`, or an invite for
     no name that a whole group may share, it is anyone's."""
-    return door.mode == "oidc" or identity.name is not None
+    return access.mode == "oidc" or identity.name is not None
 
 
 def _identify(
@@ -93,14 +97,14 @@ def _identify(
 ) -> tuple[Identity, Invite | None] | None:
     """Who the token says the holder is, and the invite it is, if one; None
     when it lets nobody in."""
-    door = settings.door
-    if door.mode == "off":
+    access = settings.access
+    if access.mode == "off":
         return Identity("anonymous"), None
     if not token:
         return None
-    if door.mode == "invite":
+    if access.mode == "invite":
         try:
-            invite = read_invite(invite_secret(door), token, int(time.time()))
+            invite = read_invite(invite_secret(access), token, int(time.time()))
         except InvalidInvite:
             return None
         if not _asks_for(room, invite.room) or _revoked(settings, invite):
@@ -110,9 +114,9 @@ def _identify(
         return Identity(f"invite:{invite.invite_id}"), invite
     from papo.adapters.identity.oidc import InvalidToken, IssuerUnavailable, OidcSettings, verify
 
-    if not door.oidc_issuer or not door.oidc_audience:
+    if not access.oidc_issuer or not access.oidc_audience:
         raise RuntimeError("PAPO_AUTH=oidc needs PAPO_OIDC_ISSUER and PAPO_OIDC_AUDIENCE")
-    oidc = OidcSettings(door.oidc_issuer, door.oidc_audience, door.oidc_name_claim)
+    oidc = OidcSettings(access.oidc_issuer, access.oidc_audience, access.oidc_name_claim)
     try:
         return verify(oidc, token), None
     except InvalidToken:
@@ -143,17 +147,17 @@ def _asks_for(asked: str | None, room: str) -> bool:
         return False
 
 
-def invite_secret(door: DoorSettings) -> bytes:
+def invite_secret(access: AccessSettings) -> bytes:
     """The secret invites are signed with: `PAPO_INVITE_SECRET` when set (as
     under `papo serve`, even with a template that names an SSM parameter),
     else the SSM parameter (on AWS)."""
-    if door.invite_secret:
-        return door.invite_secret.encode()
-    if door.invite_secret_parameter:
+    if access.invite_secret:
+        return access.invite_secret.encode()
+    if access.invite_secret_parameter:
         from aws_lambda_powertools.utilities import parameters
 
         value = parameters.get_parameter(
-            door.invite_secret_parameter, decrypt=True, max_age=24 * 60 * 60
+            access.invite_secret_parameter, decrypt=True, max_age=24 * 60 * 60
         )
         return str(value).encode()
     raise RuntimeError("PAPO_AUTH=invite needs PAPO_INVITE_SECRET or PAPO_INVITE_SECRET_PARAMETER")

@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from papo.aws.identity_check import access_mode
 from papo.core.ports import AnswerJob, Identity
 
 
@@ -30,13 +31,13 @@ class RequestContext(msgspec.Struct, rename="camel", frozen=True):
     def identity(self) -> Identity | None:
         if not self.authorizer or not self.authorizer.get("principalId"):
             return None
-        if self.authorizer.get("anonymous") == "true":  # papo's door: anyone's principal
+        if self.authorizer.get("anonymous") == "true":  # papo's authorizer: anyone's principal
             return None
-        name, door = self.authorizer.get("name"), self.authorizer.get("door")
+        name = self.authorizer.get("name")
         return Identity(
             str(self.authorizer["principalId"]),
             str(name) if name else None,
-            str(door) if door else None,
+            access_mode(self.authorizer),
         )
 
 

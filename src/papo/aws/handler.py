@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from papo.aws import door, logs, wiring
+from papo.aws import identity_check, logs, wiring
 from papo.aws.answers import ANSWER_KEY, SelfInvokedAnswers
 from papo.aws.event import AnswerEvent, WebSocketEvent
 from papo.aws.fanout import SHARE_KEY, ShareEvent, deliver_share
@@ -101,8 +101,8 @@ def _route(settings: Settings, event: WebSocketEvent, context: object) -> None:
     url = wiring.endpoint_url(settings, request.domain_name, request.stage)
     transport = wiring.in_process_transport(context, url)
     try:
-        door.check(settings.door.mode, request)
-    except door.Shut:
+        identity_check.check(settings.access.mode, request)
+    except identity_check.Refused:
         if request.route_key != "$connect":
             wiring.delivery(settings, url, transport).close(request.connection_id)
         raise
@@ -144,10 +144,10 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
         run = functools.partial(_route, event=ws, context=context)
     try:
         run(Settings.from_env())
-    except door.Shut as shut:
+    except identity_check.Refused as refused:
         # $connect: API Gateway refuses the handshake with this status.
-        logger.warning("door shut", extra={**keys, "reason": shut.why})
-        return {"statusCode": shut.status, "body": shut.why}
+        logger.warning("not let in by papo's authorizer", extra={**keys, "reason": refused.why})
+        return {"statusCode": refused.status, "body": refused.why}
     except InvalidRoom as invalid:
         # $connect only: API Gateway refuses the handshake with this status.
         logger.info("connection refused", extra={**keys, "reason": str(invalid)})

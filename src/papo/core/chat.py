@@ -100,7 +100,8 @@ class Chat(msgspec.Struct):
     ) -> None:
         """A new connection in `room` (its `?room=`; InvalidRoom if it names
         none); `language` is the one its client asked for (`?lang=`), kept if
-        papo speaks it; `identity` is who the door let in, if it is on."""
+        papo speaks it; `identity` is who papo's authorizer let in, if `PAPO_AUTH` is
+        on."""
         self.store.in_room(room_name(room)).add(
             connection_id,
             self.clock(),
@@ -121,7 +122,8 @@ class Chat(msgspec.Struct):
         """Serves one client frame. `action` is the route it came by; None (the
         `$default` route) serves a known action all the same, for deployments
         that send everything there, and tells the sender the actions otherwise.
-        `identity` is who the door let in, as every event of the connection says."""
+        `identity` is who papo's authorizer let in, as every event of the connection
+        says."""
         room = self.room_of(connection_id)
         actor = Actor(connection_id, identity)
         payload: Payload = {}

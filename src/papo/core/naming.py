@@ -2,7 +2,7 @@
 which name.
 
 A name is held by one connection at a time, and names that look alike are
-one name (`papo.core.rules.name_key`). With the door on, a name taken by an
+one name (`papo.core.rules.name_key`). With `PAPO_AUTH` on, a name taken by an
 identity is that identity's for a while (`ResumeRules.ownership_ms`); an
 invite or an ID token that names someone binds them to that name. Coming
 back with a resume token is `papo.core.resuming`.
@@ -114,7 +114,9 @@ def check_owner(room: Room, identity: Identity | None, name: str, now: int) -> N
         and not same_name(bound, name)
         and store.owner(bound) in (None, identity.principal)
     ):
-        raise Refusal(ErrorCode.NAME_BOUND, name=bound, door=identity.door or "invite")
+        raise Refusal(
+            ErrorCode.NAME_BOUND, name=bound, access_mode=identity.access_mode or "invite"
+        )
     expires_at = now + room.rules.resume.ownership_ms
     is_bound = bound is not None and same_name(bound, name)
     if store.own_name(name, identity.principal, expires_at, bound=is_bound) != identity.principal:

@@ -28,23 +28,24 @@ class Connection(msgspec.Struct, frozen=True):
     language: str | None = None
     """The language its client asked for; None: the server's."""
     principal: str | None = None
-    """Who the door let in (an invite, an OpenID Connect subject); None when it is open."""
+    """Who papo's authorizer let in (an invite, an OpenID Connect subject); None
+    when anyone may connect."""
 
 
 class Identity(msgspec.Struct, frozen=True):
-    """Who a connection is, as the authorizer at the door said: `principal`, and
+    """Who a connection is, as papo's authorizer said: `principal`, and
     the one `name` it may take, if its invite or identity names one."""
 
     principal: str
     name: str | None = None
-    door: str | None = None
+    access_mode: str | None = None
     """How it came in: `invite` (a link) or `oidc` (signed in), as the authorizer said."""
 
     @property
     def by_link(self) -> bool:
         """Let in by a link that whoever holds it may use (an invite), not by
         signing in: another device taking its name over is told to everyone."""
-        return self.door == "invite"
+        return self.access_mode == "invite"
 
 
 class Member(NamedTuple):

@@ -52,8 +52,9 @@ def new_id() -> str:
 
 
 class Actor(msgspec.Struct, frozen=True):
-    """Who sent the frame being served: its connection, and who the door let
-    in (None when the door is off). Passed to each action, never kept."""
+    """Who sent the frame being served: its connection, and who papo's
+    authorizer let in (None when anyone may connect). Passed to each action,
+    never kept."""
 
     connection_id: str
     identity: Identity | None = None

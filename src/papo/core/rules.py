@@ -208,7 +208,7 @@ class ResumeRules(msgspec.Struct, frozen=True):
     """A resumable person whose connection ends is away this long before the
     room hears they left; resuming within it, nobody sees them leave or join."""
     ownership_ms: int = 30 * 24 * 60 * 60 * 1000
-    """A name taken by an identity (the door on) stays that identity's this long."""
+    """A name taken by an identity (`PAPO_AUTH` on) stays that identity's this long."""
 
 
 class Rules(msgspec.Struct, frozen=True):

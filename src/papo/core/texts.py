@@ -168,8 +168,8 @@ _SIGNED_IN: Mapping[str, Mapping[ErrorCode, str]] = {
         ErrorCode.NAME_BOUND: "Você entrou como {name}: entre com esse nome.",
     },
 }
-"""What a refusal says instead to someone the door let in signed in (OpenID
-Connect, `door` detail `oidc`) rather than by an invitation."""
+"""What a refusal says instead to someone let in signed in (OpenID Connect,
+`access_mode` detail `oidc`) rather than by an invitation."""
 
 _EXPECTED: dict[str, dict[str, str]] = {
     ENGLISH: {
@@ -225,8 +225,8 @@ class Texts(msgspec.Struct, frozen=True):
         if "expected" in details:
             expected = _EXPECTED[self.language][str(details["expected"])]
             details["expected"] = expected.format(**details)
-        door = details.pop("door", None)
-        signed_in = _SIGNED_IN[self.language] if door == "oidc" else {}
+        access_mode = details.pop("access_mode", None)
+        signed_in = _SIGNED_IN[self.language] if access_mode == "oidc" else {}
         sentence = signed_in.get(refusal.code) or _ERRORS[self.language][refusal.code]
         return sentence.format(wait=wait, **details)
 

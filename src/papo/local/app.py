@@ -11,8 +11,11 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from papo.local.config import (
+    LAMBDA_MEMORY_MB,
+    LAMBDA_TIMEOUT_S,
     PAPO_HANDLER,
     ApiConfig,
     Authorizer,
@@ -34,6 +37,12 @@ connection open at no Lambda invocation's cost. Over papo's handler's own route
 of the same key, which serves deployments without them."""
 
 
+def serves_papos_own(handler: str, template: Path | str | None) -> bool:
+    """Whether papo serve runs papo's own handler on papo's own routes: no
+    template, and `--handler` left at papo's."""
+    return not template and handler == PAPO_HANDLER
+
+
 @dataclass(frozen=True)
 class ServeOptions:
     host: str = "127.0.0.1"
@@ -41,6 +50,10 @@ class ServeOptions:
     stage: str | None = None
     """None: the template's stage (the `StageName` of its API's one stage), else `dev`."""
     handler: str = PAPO_HANDLER
+    timeout_s: float | None = None
+    """The handler's Timeout; None: papo's template's for papo's own, else Lambda's 3 s."""
+    memory_mb: int | None = None
+    """The handler's MemorySize; None: papo's template's for papo's own, else Lambda's 128."""
     routes: tuple[str, ...] = ()
     """Empty: `$default` alone."""
     route_responses: frozenset[str] = frozenset()
@@ -79,7 +92,7 @@ class ServeOptions:
 
     @property
     def papos_own(self) -> bool:
-        return self.template is None and self.handler == PAPO_HANDLER
+        return serves_papos_own(self.handler, self.template)
 
     def api_config(self) -> ApiConfig:
         """The API to emulate; OSError or ValueError (TemplateError) when it cannot be."""
@@ -107,7 +120,7 @@ class ServeOptions:
         routes = self.routes or ("$default",)
         mocks = PAPOS_MOCKS if self.papos_own else {}
         return ApiConfig.for_handler(
-            self.handler,
+            self._handler_target(),
             tuple(route for route in routes if route not in mocks),
             mocks=mocks,
             route_responses=self.route_responses | frozenset(mocks),
@@ -115,6 +128,18 @@ class ServeOptions:
             **({"api_id": self.api_id} if self.api_id else {}),
             **common,
         )
+
+    def _handler_target(self) -> RouteTarget:
+        """The `--handler` function: its Timeout and MemorySize as given, else papo's
+        own template's for papo's handler and Lambda's defaults for any other."""
+        given: dict[str, Any] = {}
+        if not self.papos_own:
+            given = {"timeout_s": LAMBDA_TIMEOUT_S, "memory_mb": LAMBDA_MEMORY_MB}
+        if self.timeout_s is not None:
+            given["timeout_s"] = self.timeout_s
+        if self.memory_mb is not None:
+            given["memory_mb"] = self.memory_mb
+        return RouteTarget.of(self.handler, **given)
 
     def _trust(self, config: ApiConfig) -> ApiConfig:
         """`config` with the authorizer and the stage throttling these options set."""

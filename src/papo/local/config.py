@@ -5,14 +5,34 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
+
+from papo.local.handler_reference import HandlerReference
 
 PAPO_HANDLER = "papo.aws.handler:handler"
 """papo's own handler; its routes are its `ROUTE_KEYS`, which `papo serve` names."""
 
 PAPOS_AUTHORIZER = "papo.aws.authorizer:handler"
-"""papo's door, which `papo serve` puts before papo's `$connect` when PAPO_AUTH is on."""
-DOOR_IDENTITY_SOURCE = "route.request.querystring.token"
-"""Where papo's door finds its token: `?token=` on the handshake."""
+"""papo's authorizer, which `papo serve` puts before papo's `$connect` when PAPO_AUTH is on."""
+PAPOS_IDENTITY_SOURCE = "route.request.querystring.token"
+"""Where papo's authorizer finds its token: `?token=` on the handshake."""
+
+
+def is_papos_handler(handler: str) -> bool:
+    """Whether `handler` names papo's own, in either spelling (`papo.aws.handler.handler`)."""
+    try:
+        return HandlerReference.parse(handler) == HandlerReference.parse(PAPO_HANDLER)
+    except ValueError:
+        return False
+
+
+PAPOS_TIMEOUT_S = 300.0
+PAPOS_MEMORY_MB = 512
+"""papo's own function's Timeout and MemorySize, as its SAM template declares them."""
+
+LAMBDA_TIMEOUT_S = 3.0
+LAMBDA_MEMORY_MB = 128
+"""Lambda's defaults, for a function that declares no Timeout or MemorySize."""
 
 ACCOUNT_ID = "000000000000"
 """The AWS account the emulated API belongs to, as ARNs name it."""
@@ -39,9 +59,21 @@ class RouteTarget:
     name: str = ""
     """The function's name (a template's logical id); else one made from `handler`."""
     timeout_s: float = 900.0
-    """The function's own timeout, as its context reports it (not enforced)."""
+    """The function's `Timeout`: past it, an invocation is stopped where it runs in
+    a process of its own (`papo.local.invoker`)."""
+    memory_mb: int = 128
+    """The function's `MemorySize`, kept where it runs in a process of its own."""
+    log_format: str = "Text"
+    """`LoggingConfig: LogFormat`: `Text`, or `JSON` (Lambda's lines as JSON events)."""
     runtime: str | None = None
     """The Python its template names (`python3.12`); None: papo serve's own."""
+
+    @classmethod
+    def of(cls, handler: str, **fields: Any) -> RouteTarget:
+        """`handler`'s function, papo's own with its template's Timeout and MemorySize."""
+        if is_papos_handler(handler):
+            fields = {"timeout_s": PAPOS_TIMEOUT_S, "memory_mb": PAPOS_MEMORY_MB, **fields}
+        return cls(handler, **fields)
 
     @property
     def function_name(self) -> str:
@@ -89,8 +121,8 @@ class Authorizer:
 
     @classmethod
     def papos(cls) -> Authorizer:
-        """papo's own door, its token from `?token=`."""
-        return cls(RouteTarget(PAPOS_AUTHORIZER), (DOOR_IDENTITY_SOURCE,))
+        """papo's own authorizer, its token from `?token=`."""
+        return cls(RouteTarget(PAPOS_AUTHORIZER), (PAPOS_IDENTITY_SOURCE,))
 
 
 @dataclass(frozen=True)
@@ -151,7 +183,8 @@ class ApiConfig:
     region: str = "us-east-1"
     limits: Limits = field(default_factory=Limits)
     workers: int = 0
-    """0 runs handlers in threads of the server's process; N > 0, in N worker processes."""
+    """0 runs handlers in threads of the server's process (those that must be stopped
+    in processes of their own); N > 0, each function in up to N processes of its own."""
     route_responses: frozenset[str] = frozenset()
     """Routes with a route response (two-way): the `body` their handler returns, or
     their MOCK integration's response, is sent back to the client. Other routes send
@@ -171,8 +204,13 @@ class ApiConfig:
             raise ValueError(f"not a region: {self.region!r}")
 
     @classmethod
-    def for_handler(cls, handler: str, routes: tuple[str, ...], **options: object) -> ApiConfig:
-        target = RouteTarget(handler)
+    def for_handler(
+        cls, handler: str | RouteTarget, routes: tuple[str, ...], **options: object
+    ) -> ApiConfig:
+        """The API whose `routes` all invoke one function: `handler`, or a function
+        of that handler as its template would declare it (papo's own with its
+        Timeout and MemorySize, any other with `RouteTarget`'s)."""
+        target = RouteTarget.of(handler) if isinstance(handler, str) else handler
         return cls(routes={route: target for route in routes}, **options)  # type: ignore[arg-type]
 
     @property

@@ -1,37 +1,65 @@
-"""Containers for functions whose template names another Python than papo serve's.
+"""Containers: a function's processes of its own, as Lambda's.
 
-A function with `Runtime: python3.12`, served by papo serve running on 3.11,
-runs in processes of that Python (`papo.local.worker`), one invocation at a
-time each, as Lambda's containers: an idle one takes the next invocation,
-else a new one starts, up to a limit, and waits for its turn beyond it.
-They share nothing with papo serve's process but the environment Lambda
-would give the function: what the function imports comes from its code
-folder and that Python's own packages.
+A function runs in containers where it must be stopped at its Timeout or
+kept within its MemorySize (`papo.local.invoker` says when), or where its
+template names another Python than papo serve's (`Runtime: python3.12`,
+served by papo serve running on 3.11): processes of that Python
+(`papo.local.worker`), one invocation at a time each: an idle one takes the
+next invocation, else a new one starts, up to a limit, and waits for its
+turn beyond it. They share nothing with papo serve's process but the
+environment Lambda would give the function: what the function imports comes
+from its code folder and that Python's own packages. One that timed out,
+ran out of memory or exited is gone, and the next invocation starts another.
 """
 
 from __future__ import annotations
 
 import os
+import select
+import signal
 import socket
 import subprocess
+import sys
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from papo.local import hostnames, worker
+from papo.local import handler_reference, hostnames, worker
 from papo.local.config import RouteTarget
 
 LEFT_OUT = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP")
-"""papo serve's own interpreter settings, which would mislead another Python."""
+"""papo serve's own interpreter settings, which would mislead another Python (papo
+serve's own keeps them, as its threads have them)."""
+
+
+INIT_LIMIT_S = 10.0
+"""Lambda's limit on a container's init: the handler's import."""
+
+MEMORY_WATCH_S = 0.02
+"""How often a container's resident memory is looked at while it runs an invocation."""
 
 
 class ContainerDied(Exception):
-    """The container's process ended during an invocation."""
+    """The container's process ended during an invocation, or was stopped at its Timeout."""
+
+
+def function_of(target: RouteTarget) -> worker.Function:
+    return worker.Function(
+        target.function_name, target.timeout_s, target.memory_mb, target.log_format == "JSON"
+    )
 
 
 class Container:
-    """One process of the function's Python, serving one invocation at a time."""
+    """One process of the function's Python, serving one invocation at a time.
+
+    Both of the function's limits are kept here, from outside, as Lambda keeps
+    them: past its Timeout, or with more resident memory than its MemorySize,
+    the process is killed (a thread could not be). Resident memory is what
+    Lambda counts: a thread's stack or malloc's arenas, reserved and not
+    touched, are not (docs/promises.md: "A function's Timeout and MemorySize
+    are kept as Lambda keeps them")."""
 
     def __init__(
         self,
@@ -42,9 +70,14 @@ class Container:
     ) -> None:
         ours, theirs = socket.socketpair()
         self._channel = ours
+        self._answered = select.poll()
+        self._answered.register(ours, select.POLLIN)
+        self._peak = 0
+        self.function = function_of(target)
         env = dict(environment)
-        for name in LEFT_OUT:
-            env.pop(name, None)
+        if python != sys.executable:
+            for name in LEFT_OUT:
+                env.pop(name, None)
         with theirs:
             self.process = subprocess.Popen(  # noqa: S603 - the function's own Python
                 [python, "-c", worker.BOOTSTRAP, worker.__file__, str(theirs.fileno())],
@@ -56,27 +89,118 @@ class Container:
             {
                 "code_dir": str(Path(target.code_dir or os.getcwd()).resolve()),
                 "handler": target.handler,
-                "function_name": target.function_name,
+                "function": self.function.as_json(),
                 "hosts": dict(hosts),
                 "hostnames": hostnames.__file__,
+                "handler_reference": handler_reference.__file__,
             },
         )
-
-    def invoke(self, event: Any, request_id: str, timeout_s: float) -> Any:
-        """The handler's result; HandlerError if it raised, ContainerDied if the process ended."""
         try:
-            worker.send(
-                self._channel, {"event": event, "request_id": request_id, "timeout_s": timeout_s}
-            )
+            # Lambda gives an init 10 s, then tries it again within the invocation.
+            limit = max(INIT_LIMIT_S, self.function.timeout_s)
+            if not self._answers_within(limit):
+                took = f"Init Duration: {limit * 1000:.2f} ms"
+                sys.stderr.write(f"INIT_REPORT {took}\tPhase: init\tStatus: timeout\n")
+                raise ContainerDied("Runtime.InitTimeout: the handler's import took too long")
+            worker.receive(ours)
+        except BaseException:
+            self._end()
+            raise
+
+    def _answers_within(self, seconds: float) -> bool:
+        """Whether the container says something within `seconds`. By `poll`, not
+        `select`, which fails on a descriptor past 1023, as a server holding many
+        connections hands out."""
+        return bool(self._answered.poll(max(seconds, 0.0) * 1000))
+
+    def invoke(self, event: Any, request_id: str) -> Any:
+        """The handler's result; HandlerError if it raised, OutOfMemory if it went
+        past its MemorySize, ContainerDied if the process ended or was stopped at
+        the function's Timeout (after either of the last two, it is gone)."""
+        started = time.perf_counter()
+        try:
+            worker.send(self._channel, {"event": event, "request_id": request_id})
+            self._watch(request_id, started)
             answer = worker.receive(self._channel)
         except (EOFError, OSError):
-            code = self.process.poll()
+            peak = self._end()
+            code = self.process.returncode
+            message = f"Error: Runtime exited with error: exit status {code}"
+            if code is not None and code < 0:
+                message = f"Error: Runtime exited with error: signal: {signal.Signals(-code).name}"
+            worker.log_error(self.function, request_id, message)
+            took = (time.perf_counter() - started) * 1000
+            worker.log_end(
+                self.function,
+                request_id,
+                took,
+                peak,
+                status="error",
+                error_type="Runtime.ExitError",
+            )
             raise ContainerDied(f"Runtime.ExitError: the process exited ({code})") from None
+        if answer.get("ended"):
+            self._end()
+            raise worker.OutOfMemory(answer["error"])
         if "error" in answer:
             raise worker.HandlerError(answer["error"])
         return answer["result"]
 
+    def _watch(self, request_id: str, started: float) -> None:
+        """Waits for the answer, within the function's Timeout and MemorySize: the
+        process's peak resident memory is looked at, so that what went past and
+        came back down between two looks is seen too."""
+        deadline = started + self.function.timeout_s
+        self._peak_mb()  # what its REPORT says if it exits before it answers
+        while not self._answers_within(min(deadline - time.perf_counter(), MEMORY_WATCH_S)):
+            if self._peak_mb() > self.function.memory_mb:
+                self._out_of_memory(request_id, started)
+            if time.perf_counter() >= deadline:
+                self._timed_out(request_id, started)
+
+    def _peak_mb(self) -> int:
+        """The process's peak resident memory so far, kept for when it is gone."""
+        self._peak = max(self._peak, worker.max_memory_used_mb(self.process.pid))
+        return self._peak
+
+    def _out_of_memory(self, request_id: str, started: float) -> None:
+        worker.log_error(self.function, request_id, worker.KILLED)
+        peak = max(self._end(), self.function.memory_mb)
+        took = (time.perf_counter() - started) * 1000
+        worker.log_end(
+            self.function,
+            request_id,
+            took,
+            peak,
+            status="error",
+            error_type="Runtime.OutOfMemory",
+        )
+        raise worker.OutOfMemory(f"Runtime.OutOfMemory: {worker.KILLED}")
+
+    def _timed_out(self, request_id: str, started: float) -> None:
+        timeout = self.function.timeout_s
+        worker.log_error(self.function, request_id, f"Task timed out after {timeout:.2f} seconds")
+        peak = self._end()
+        took = (time.perf_counter() - started) * 1000
+        worker.log_end(self.function, request_id, took, peak, status="timeout")
+        raise ContainerDied(f"Sandbox.Timedout: Task timed out after {timeout:.2f} seconds")
+
+    def _end(self) -> int:
+        """Kills the process; its peak resident memory, in MB (0 if unknown)."""
+        self._channel.close()
+        if self.process.returncode is None and self.process.poll() is None:
+            self._peak_mb()
+            self.process.kill()
+        self.process.wait()
+        return self._peak
+
+    @property
+    def ended(self) -> bool:
+        return self._channel.fileno() == -1
+
     def close(self) -> None:
+        if self.ended:
+            return
         self._channel.close()  # the container's loop ends with its socket
         try:
             self.process.wait(timeout=2)
@@ -106,14 +230,16 @@ class Containers:
         self._closed = False
         self._turn = threading.Condition()
 
-    def invoke(self, event: Any, request_id: str, timeout_s: float) -> Any:
+    def invoke(self, event: Any, request_id: str) -> Any:
         """Runs one invocation in an idle container, or a new one (blocking)."""
         container = self._take()
         healthy = False
         try:
-            result = container.invoke(event, request_id, timeout_s)
+            result = container.invoke(event, request_id)
             healthy = True
             return result
+        except worker.OutOfMemory:
+            raise
         except worker.HandlerError:
             healthy = True
             raise

@@ -17,8 +17,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from papo.local import browsers, ids
-from papo.local.browsers import browser_mark
+from papo.local import admission, ids
 from papo.local.config import ApiConfig, RouteTarget
 from papo.local.invoker import HandlerFailed, Invoker
 from papo.local.signatures import Verifier
@@ -58,12 +57,8 @@ class LambdaApi:
         self._background: set[asyncio.Task[None]] = set()
 
     async def endpoint(self, request: Request) -> Response:
-        mark = browser_mark(request.headers)
-        if mark is not None:
-            status, refusal_headers, refusal = browsers.refusal(mark)
-            return Response(refusal, status_code=status, headers=refusal_headers)
         body = await request.body()
-        refused = None if self.verifier is None else self.verifier.check(request, body, "lambda")
+        refused = admission.refusal(request, body, self.verifier, "lambda")
         if refused is not None:
             status, refusal_headers, refusal = refused
             return Response(refusal, status_code=status, headers=refusal_headers)

@@ -29,12 +29,15 @@ import importlib
 import os
 import sys
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 from papo.local.config import RouteTarget
+from papo.local.handler_reference import HandlerReference
+from papo.local.worker import ImportModuleError
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -94,6 +97,16 @@ class Loader:
         self._modules: dict[str, dict[str, ModuleType]] = {}
         """Per code folder: the modules this loader's imports took from it, by name."""
 
+    def load(self, target: RouteTarget) -> tuple[Handler, float | None]:
+        """The handler, and how long importing it took (ms) if this call imported it:
+        the Init Duration of this process's first invocation of the function."""
+        found = self._by_reference.get((target.code_dir or os.getcwd(), target.handler))
+        if found is not None:
+            return found, None
+        started = time.perf_counter()
+        found = self.handler(target)
+        return found, (time.perf_counter() - started) * 1000
+
     def handler(self, target: RouteTarget) -> Handler:
         named = (target.code_dir or os.getcwd(), target.handler)  # as `python -m` and Lambda
         found = self._by_reference.get(named)
@@ -109,10 +122,14 @@ class Loader:
         self._by_reference[named] = found
         return found
 
-    def _import(self, folder: str, reference: str) -> Handler:
-        module_name, _, function_name = reference.partition(":")
-        if not function_name:
-            module_name, _, function_name = reference.rpartition(".")
+    def _import(self, folder: str, handler: str) -> Handler:
+        """The handler; `ImportModuleError` when its module would not import, as
+        Lambda's runtime says it."""
+        try:
+            reference = HandlerReference.parse(handler)
+        except ValueError as error:
+            raise ImportModuleError(str(error)) from None
+        module_name = reference.module
         displaced = self._displace(folder, module_name)
         if folder in sys.path:
             sys.path.remove(folder)
@@ -120,7 +137,9 @@ class Loader:
         importlib.invalidate_caches()
         before = set(sys.modules)
         try:
-            module = importlib.import_module(module_name)
+            return reference.find(importlib.import_module(module_name))
+        except Exception as error:
+            raise ImportModuleError(reference.import_failure(error)) from error
         finally:
             own = self._modules.setdefault(folder, {})
             for name in set(sys.modules) - before:
@@ -129,10 +148,6 @@ class Loader:
                     _from_code_folders.add(sys.modules[name])
             for name, other in displaced.items():
                 sys.modules.setdefault(name, other)
-        handler = getattr(module, function_name)
-        if not callable(handler):
-            raise TypeError(f"{reference} is not callable")
-        return handler  # type: ignore[no-any-return]
 
     def _displace(self, folder: str, module_name: str) -> dict[str, ModuleType]:
         """Takes modules from code folders out of `sys.modules`, and puts back this

@@ -1,8 +1,8 @@
 """Bounded logs: what a client can make the emulator say, said a few times a minute.
 
-A client decides how often it sends a broken frame, a handshake the door
-refuses or a request that is not HTTP; each one is worth a line in the log,
-but a client must not be able to fill the log at will. `RepeatLimit` lets a
+A client decides how often it sends a broken frame, a handshake the
+authorizer refuses or a request that is not HTTP; each one is worth a line in
+the log, but a client must not be able to fill the log at will. `RepeatLimit` lets a
 few lines of each kind through in every window, holds back the rest, and
 says how many it held back in the next line of that kind it lets through.
 

@@ -17,8 +17,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from papo.local import browsers, ids
-from papo.local.browsers import browser_mark
+from papo.local import admission, ids
 from papo.local.config import ApiConfig
 from papo.local.connections import LiveConnection, Registry
 from papo.local.signatures import Verifier
@@ -91,13 +90,7 @@ class ManagementApi:
 
     async def endpoint(self, request: Request) -> Response:
         data = await request.body()
-        mark = browser_mark(request.headers)
-        if mark is not None:
-            refused: Answer | None = browsers.refusal(mark)
-        elif self.verifier is not None:
-            refused = self.verifier.check(request, data, "execute-api")
-        else:
-            refused = None
+        refused = admission.refusal(request, data, self.verifier, "execute-api")
         if refused is not None:
             status, headers, body = refused
         elif request.path_params["stage"] != self.config.stage:

@@ -47,7 +47,16 @@ from typing import Any
 import yaml
 
 from papo.local import conditions
-from papo.local.config import ApiConfig, Authorizer, MockTarget, RouteTarget, Throttle, Throttling
+from papo.local.config import (
+    LAMBDA_MEMORY_MB,
+    LAMBDA_TIMEOUT_S,
+    ApiConfig,
+    Authorizer,
+    MockTarget,
+    RouteTarget,
+    Throttle,
+    Throttling,
+)
 
 PSEUDO = {
     "AWS::Region": "us-east-1",
@@ -438,7 +447,11 @@ def _target(
         code_dir=code_folder(given or folder / str(code)),
         environment={key: resolve.value(value) for key, value in variables.items()},
         name=function_name,
-        timeout_s=float(properties.get("Timeout") or 3),
+        timeout_s=float(resolve.value(properties.get("Timeout") or LAMBDA_TIMEOUT_S)),
+        memory_mb=int(resolve.value(properties.get("MemorySize") or LAMBDA_MEMORY_MB)),
+        log_format=resolve.value(
+            (properties.get("LoggingConfig") or {}).get("LogFormat") or "Text"
+        ),
         runtime=runtime if isinstance(runtime, str) else None,
     )
 

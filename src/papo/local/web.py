@@ -4,7 +4,7 @@
 It has a port of its own, so that the emulated API answers exactly what API
 Gateway would, and a page served from elsewhere works the same.
 
-When the page signs in with OpenID Connect (papo's door, `PAPO_AUTH=oidc`),
+When the page signs in with OpenID Connect (`PAPO_AUTH=oidc`),
 `config.json` names the issuer and the client id (`{"oidc": {"issuer": …,
 "clientId": …}}`), and the page goes through the authorization code flow with
 PKCE itself.

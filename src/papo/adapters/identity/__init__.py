@@ -1,1 +1,1 @@
-"""Who is at the door: OpenID Connect tokens, checked against their issuer."""
+"""Who is connecting: OpenID Connect tokens, checked against their issuer."""

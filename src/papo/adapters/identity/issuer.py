@@ -10,7 +10,7 @@ stream of tokens with made-up key ids is no stream of requests to the issuer.
 
 While the issuer cannot be reached (or answers what is no discovery document
 or key set), `IssuerUnavailable` is raised without asking it again for
-`REFETCH_EVERY_S`; the door answers 503 meanwhile. Keys past their age are not
+`REFETCH_EVERY_S`; a handshake gets 503 meanwhile. Keys past their age are not
 used while it is down: whether they were withdrawn cannot be known.
 """
 

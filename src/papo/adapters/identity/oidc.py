@@ -8,7 +8,7 @@ id, and when it holds other audiences too, `azp` is papo's client id (as it
 must be whenever present); it has `sub`, `exp` and `iat`, is not expired, and
 was not issued (`iat`) nor made valid (`nbf`) in the future, give or take
 `LEEWAY_S` for clocks. The `nonce` is the signing-in client's to check: the
-door is not the party that sent it.
+authorizer is not the party that sent it.
 """
 
 from __future__ import annotations

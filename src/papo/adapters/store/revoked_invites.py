@@ -1,6 +1,6 @@
-"""Invites revoked one by one: their ids, which the door refuses while the
-invite would still be good, without changing the secret every other invite
-is signed with.
+"""Invites revoked one by one: their ids, which papo's authorizer refuses
+while the invite would still be good, without changing the secret every
+other invite is signed with.
 
 The list lives where the rest of papo's state does: a table of its own in the
 SQLite file (`revoked_invites`), or items of the DynamoDB table

@@ -1,8 +1,8 @@
-"""The OpenID Connect door against hostile tokens and a changing issuer: every
-token that is not good gets 401 whatever it holds, only the algorithms the
-issuer's keys are for are accepted, the issuer's keys are kept as long as it
-says, an issuer that cannot be reached gets 503, and ID tokens are checked as
-OpenID Connect Core's section 3.1.3.7 asks.
+"""papo's authorizer with `PAPO_AUTH=oidc` against hostile tokens and a
+changing issuer: every token that is not good gets 401 whatever it holds,
+only the algorithms the issuer's keys are for are accepted, the issuer's keys
+are kept as long as it says, an issuer that cannot be reached gets 503, and
+ID tokens are checked as OpenID Connect Core's section 3.1.3.7 asks.
 
 Issuers run on loopback: `oidc-provider-mock` (tokens through the code flow),
 and `tests/oidc_issuer.py` where the test sets the keys and cache headers."""
@@ -26,12 +26,12 @@ from oidc_provider_mock import run_server_in_thread
 from papo.adapters.identity import issuer as issuers
 from papo.aws.authorizer import handler as authorizer
 from tests.oidc_issuer import Issuer, Key, ec_key, rsa_key, running_issuer
-from tests.test_door import connect_event
+from tests.test_access import connect_event
 
 THE_27_CHARACTERS = "eyJhbGciOiJFUzI1NiJ9.e30.AA"
 
 
-def door_for(monkeypatch: pytest.MonkeyPatch, issuer: str) -> None:
+def trust_issuer(monkeypatch: pytest.MonkeyPatch, issuer: str) -> None:
     monkeypatch.setenv("PAPO_AUTH", "oidc")
     monkeypatch.setenv("PAPO_OIDC_ISSUER", issuer)
     monkeypatch.setenv("PAPO_OIDC_AUDIENCE", "papo")
@@ -39,7 +39,7 @@ def door_for(monkeypatch: pytest.MonkeyPatch, issuer: str) -> None:
 
 
 def lets_in(token: str) -> str:
-    """The principal the door lets in with `token`; AssertionError when it does not."""
+    """The principal the authorizer lets in with `token`; AssertionError when it does not."""
     answer = authorizer(connect_event(token), None)
     assert "unavailable" not in answer["context"], answer
     principal: str = answer["principalId"]
@@ -47,7 +47,7 @@ def lets_in(token: str) -> str:
 
 
 def refuses(token: str) -> bool:
-    """Whether the door answers 401 (`Unauthorized`); any other failure is raised."""
+    """Whether the authorizer answers 401 (`Unauthorized`); any other failure is raised."""
     try:
         authorizer(connect_event(token), None)
     except Exception as refusal:
@@ -70,7 +70,7 @@ def crafted(header: dict[str, Any], claims: dict[str, Any], signature: bytes) ->
 def provider(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     with run_server_in_thread() as server:
         issuer = f"http://localhost:{server.server_port}"
-        door_for(monkeypatch, issuer)
+        trust_issuer(monkeypatch, issuer)
         yield issuer
 
 
@@ -90,11 +90,11 @@ def clock() -> Clock:
 
 
 def held_with(clock: Clock, issuer: Issuer) -> None:
-    """The door's cache of `issuer` runs on `clock`."""
+    """The authorizer's cache of `issuer` runs on `clock`."""
     issuers._issuers[issuer.url] = issuers.Issuer(issuer.url, clock=clock)
 
 
-# A token that crashed the door, and algorithms
+# A token that crashed the authorizer, and algorithms
 
 
 @pytest.mark.parametrize(
@@ -125,7 +125,7 @@ def test_a_key_set_of_rsa_and_ec_keys_without_key_ids_serves_both(
 ) -> None:
     rsa_signer, ec_signer = rsa_key(kid=None), ec_key(kid=None)
     with running_issuer(rsa_signer, ec_signer) as issuer:
-        door_for(monkeypatch, issuer.url)
+        trust_issuer(monkeypatch, issuer.url)
         assert lets_in(issuer.token(rsa_signer)) == f"{issuer.url}#ana-sub"
         assert lets_in(issuer.token(ec_signer, sub="bruno-sub")) == f"{issuer.url}#bruno-sub"
         assert refuses(THE_27_CHARACTERS)
@@ -136,7 +136,7 @@ def test_only_the_algorithm_a_key_is_for_is_accepted(monkeypatch: pytest.MonkeyP
     PS256 or RS512, or its public half as an HMAC secret, lets nobody in."""
     signer = rsa_key(kid="k1")
     with running_issuer(signer) as issuer:
-        door_for(monkeypatch, issuer.url)
+        trust_issuer(monkeypatch, issuer.url)
         assert lets_in(issuer.token(signer))
         for alg in ("PS256", "RS512"):
             assert refuses(issuer.token(Key(signer.private, alg, "k1")))
@@ -249,7 +249,7 @@ def test_a_key_published_after_an_unknown_key_id_is_accepted_soon(
 ) -> None:
     old, new = rsa_key("old"), ec_key("new")
     with running_issuer(old) as issuer:
-        door_for(monkeypatch, issuer.url)
+        trust_issuer(monkeypatch, issuer.url)
         held_with(clock, issuer)
         assert lets_in(issuer.token(old))
         clock.now += issuers.REFETCH_EVERY_S
@@ -266,7 +266,7 @@ def test_made_up_key_ids_fetch_the_key_set_once_an_interval(
 ) -> None:
     signer = rsa_key("k1")
     with running_issuer(signer) as issuer:
-        door_for(monkeypatch, issuer.url)
+        trust_issuer(monkeypatch, issuer.url)
         held_with(clock, issuer)
         assert lets_in(issuer.token(signer))
         for n in range(20):
@@ -288,7 +288,7 @@ def test_a_removed_key_stops_being_accepted_when_the_key_set_says(
     removed, kept = rsa_key("removed"), rsa_key("kept")
     with running_issuer(removed, kept) as issuer:
         issuer.cache_control = cache_control
-        door_for(monkeypatch, issuer.url)
+        trust_issuer(monkeypatch, issuer.url)
         held_with(clock, issuer)
         assert lets_in(issuer.token(removed))
         issuer.keys.remove(removed)
@@ -306,7 +306,7 @@ def test_the_discovery_document_is_fetched_once_while_it_is_fresh(
     signer = rsa_key("k1")
     with running_issuer(signer) as issuer:
         issuer.cache_control = "max-age=0"
-        door_for(monkeypatch, issuer.url)
+        trust_issuer(monkeypatch, issuer.url)
         for _ in range(5):
             assert lets_in(issuer.token(signer))
         assert issuer.fetches.count("/.well-known/openid-configuration") == 1
@@ -320,12 +320,12 @@ def test_an_unreachable_issuer_gets_503_while_it_is_down(
     500); the issuer is asked again once every REFETCH_EVERY_S meanwhile."""
     signer = rsa_key("k1")
     with running_issuer(signer) as issuer:
-        door_for(monkeypatch, issuer.url)
+        trust_issuer(monkeypatch, issuer.url)
         held_with(clock, issuer)
         issuer.down = True
         for _ in range(3):
             answer = authorizer(connect_event(issuer.token(signer)), None)
-            assert answer["context"] == {"door": "oidc", "unavailable": "true"}
+            assert answer["context"] == {"access": "oidc", "unavailable": "true"}
             assert answer["principalId"] == "unavailable"
         assert len(issuer.fetches) == 1
         issuer.down = False
@@ -334,7 +334,7 @@ def test_an_unreachable_issuer_gets_503_while_it_is_down(
 
 
 def test_an_issuer_nobody_answers_at_gets_503(monkeypatch: pytest.MonkeyPatch) -> None:
-    door_for(monkeypatch, "http://127.0.0.1:9")
+    trust_issuer(monkeypatch, "http://127.0.0.1:9")
     answer = authorizer(connect_event(THE_27_CHARACTERS), None)
     assert answer["context"]["unavailable"] == "true"
 
@@ -345,7 +345,7 @@ def test_an_issuer_nobody_answers_at_gets_503(monkeypatch: pytest.MonkeyPatch) -
 @pytest.fixture
 def signed_by(monkeypatch: pytest.MonkeyPatch) -> Iterator[Issuer]:
     with running_issuer(rsa_key("k1")) as issuer:
-        door_for(monkeypatch, issuer.url)
+        trust_issuer(monkeypatch, issuer.url)
         yield issuer
 
 

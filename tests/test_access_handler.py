@@ -1,4 +1,4 @@
-"""papo's handler with the door on: only what papo's authorizer let in is served.
+"""papo's handler with `PAPO_AUTH` on: only what papo's authorizer let in is served.
 
 A WebSocket API whose `$connect` has no authorizer (a template edited, papo's
 handler served without `--authorizer`) would let anyone in unseen; the handler
@@ -20,6 +20,7 @@ from websockets.exceptions import InvalidStatus
 
 from papo.adapters.identity import issuer as issuers
 from papo.aws.handler import ROUTE_KEYS, handler
+from papo.aws.identity_check import FORMER_ACCESS
 from papo.local.config import PAPO_HANDLER, ApiConfig, Authorizer
 from papo.local.server import Emulator
 from tests import events
@@ -44,14 +45,14 @@ def let_in(event: dict[str, Any], authorizer: dict[str, Any] | None) -> dict[str
     return event
 
 
-ANA = {"principalId": "invite:name:ana", "name": "Ana", "door": "invite"}
+ANA = {"principalId": "invite:name:ana", "name": "Ana", "access": "invite"}
 
 
 @pytest.mark.parametrize("mode", ["invite", "oidc"])
 @pytest.mark.parametrize(
     "authorizer",
-    [None, {}, {"principalId": ""}, {"principalId": "anonymous", "door": "off"}],
-    ids=["none", "empty", "no-principal", "door-off"],
+    [None, {}, {"principalId": ""}, {"principalId": "anonymous", "access": "off"}],
+    ids=["none", "empty", "no-principal", "access-off"],
 )
 def test_a_connect_the_authorizer_did_not_let_in_is_refused(
     api: ManagementApi,
@@ -69,13 +70,13 @@ def test_a_connect_the_authorizer_let_in_runs(api: ManagementApi) -> None:
     assert handler(let_in(events.connect(events.connection_id()), ANA), None) == {"statusCode": 200}
 
 
-def test_a_connect_the_door_could_not_check_is_refused_with_503(api: ManagementApi) -> None:
-    said = {"principalId": "unavailable", "door": "oidc", "unavailable": "true"}
+def test_a_connect_the_authorizer_could_not_check_is_refused_with_503(api: ManagementApi) -> None:
+    said = {"principalId": "unavailable", "access": "oidc", "unavailable": "true"}
     answer = handler(let_in(events.connect(events.connection_id()), said), None)
     assert answer["statusCode"] == 503
 
 
-def test_with_the_door_off_no_authorizer_is_needed(
+def test_with_papo_auth_off_no_authorizer_is_needed(
     api: ManagementApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PAPO_AUTH", "off")
@@ -85,8 +86,8 @@ def test_with_the_door_off_no_authorizer_is_needed(
 def test_a_message_the_authorizer_did_not_let_in_closes_its_connection(
     api: ManagementApi,
 ) -> None:
-    """A connection opened without the door (before it was turned on, say) is
-    closed at its first frame, which is not served."""
+    """A connection opened without papo's authorizer (before `PAPO_AUTH` was
+    turned on, say) is closed at its first frame, which is not served."""
     cid = events.connection_id()
     api.connect(cid)
     body = json.dumps({"action": "setName", "name": "Mallory"})
@@ -118,9 +119,9 @@ async def status(url: str) -> int:
     return refused.value.response.status_code
 
 
-def test_served_without_its_authorizer_the_door_refuses_every_handshake(tmp_path: Path) -> None:
-    door = {"PAPO_AUTH": "invite", "PAPO_INVITE_SECRET": "papo-test-invite-secret"}
-    with serve(tmp_path, door, authorizer=False).running() as api:
+def test_served_without_its_authorizer_the_handler_refuses_every_handshake(tmp_path: Path) -> None:
+    invites = {"PAPO_AUTH": "invite", "PAPO_INVITE_SECRET": "papo-test-invite-secret"}
+    with serve(tmp_path, invites, authorizer=False).running() as api:
         assert asyncio.run(status(api.websocket_url)) == 401
         assert asyncio.run(status(f"{api.websocket_url}?token=anything")) == 401
 
@@ -129,17 +130,17 @@ def test_served_with_an_issuer_that_cannot_be_reached_a_handshake_gets_503(
     tmp_path: Path,
 ) -> None:
     issuers.forget_issuers()
-    door = {
+    sign_in = {
         "PAPO_AUTH": "oidc",
         "PAPO_OIDC_ISSUER": "http://127.0.0.1:9",  # nothing answers there
         "PAPO_OIDC_AUDIENCE": "papo",
     }
-    with serve(tmp_path, door, authorizer=True).running() as api:
+    with serve(tmp_path, sign_in, authorizer=True).running() as api:
         token = "eyJhbGciOiJFUzI1NiJ9.e30.AA"
         assert asyncio.run(status(f"{api.websocket_url}?token={token}")) == 503
 
 
-def test_the_deployed_handler_knows_whether_the_door_is_on() -> None:
+def test_the_deployed_handler_knows_who_may_connect() -> None:
     from papo.local.template import load
     from tests.conftest import ROOT
 
@@ -150,7 +151,7 @@ def test_the_deployed_handler_knows_whether_the_door_is_on() -> None:
 
 
 @pytest.mark.parametrize(
-    ("door", "language", "said"),
+    ("mode", "language", "said"),
     [
         ("invite", "en", "Your invitation is for the name Ana: join under that name."),
         ("oidc", "en", "You signed in as Ana: join under that name."),
@@ -158,16 +159,38 @@ def test_the_deployed_handler_knows_whether_the_door_is_on() -> None:
         ("oidc", "pt-BR", "Você entrou como Ana: entre com esse nome."),
     ],
 )
-def test_a_name_bound_to_the_door_says_which_door(
-    api: ManagementApi, monkeypatch: pytest.MonkeyPatch, door: str, language: str, said: str
+def test_a_bound_name_says_whether_an_invite_or_a_sign_in_bound_it(
+    api: ManagementApi, monkeypatch: pytest.MonkeyPatch, mode: str, language: str, said: str
 ) -> None:
-    """Asking for another name than the one the door let in: an invitation's
+    """Asking for another name than the one the authorizer let in: an invitation's
     holder is told of the invitation, someone who signed in of their sign-in."""
-    monkeypatch.setenv("PAPO_AUTH", door)
+    assert refusal_to_rename({"access": mode}, api, monkeypatch, mode, language) == said
+
+
+def test_a_connection_opened_before_the_access_key_had_its_name_keeps_its_sign_in(
+    api: ManagementApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The authorizer's context named the access mode otherwise before; a
+    connection opened then carries that name until it ends (two hours at most
+    on AWS), and is still known as signed in."""
+    said = refusal_to_rename({FORMER_ACCESS: "oidc"}, api, monkeypatch, "oidc", "en")
+    assert said == "You signed in as Ana: join under that name."
+
+
+def refusal_to_rename(
+    access: dict[str, str],
+    api: ManagementApi,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+    language: str,
+) -> str:
+    """What Ana, let in for that name with the authorizer's context holding
+    `access`, is told when she asks to be Bruno."""
+    monkeypatch.setenv("PAPO_AUTH", mode)
     monkeypatch.setenv("PAPO_LANGUAGE", language)
     monkeypatch.setenv("PAPO_OIDC_ISSUER", "http://127.0.0.1:9")
     monkeypatch.setenv("PAPO_OIDC_AUDIENCE", "papo")
-    ana = {"principalId": f"{door}#ana", "name": "Ana", "door": door}
+    ana = {"principalId": f"{mode}#ana", "name": "Ana", **access}
     cid = events.connection_id()
     api.connect(cid)
     assert handler(let_in(events.connect(cid), ana), None) == {"statusCode": 200}
@@ -175,4 +198,5 @@ def test_a_name_bound_to_the_door_says_which_door(
     handler(let_in(events.message(cid, "setName", body), ana), None)
     (refusal,) = [f for f in api.frames(cid) if "code" in f]
     assert refusal["code"] == "name_bound"
-    assert refusal["error"] == refusal["systemMessage"] == said
+    assert refusal["error"] == refusal["systemMessage"]
+    return str(refusal["error"])

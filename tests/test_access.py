@@ -1,5 +1,5 @@
 """Who may connect: invite links and OpenID Connect ID tokens checked by papo's
-`$connect` authorizer, and names bound to the identity the door let in.
+`$connect` authorizer, and names bound to the identity it let in.
 
 OpenID Connect runs against a real provider on loopback (`oidc-provider-mock`),
 its tokens obtained through the authorization code flow as a client would."""
@@ -117,14 +117,14 @@ def test_a_forged_or_altered_invite_is_refused(tamper: str) -> None:
 
 
 @pytest.fixture
-def invite_door(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def invite_access(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PAPO_AUTH", "invite")
     monkeypatch.setenv("PAPO_INVITE_SECRET", SECRET.decode())
     monkeypatch.setenv("PAPO_STORE", "sqlite")
     monkeypatch.setenv("PAPO_SQLITE_PATH", str(tmp_path / "papo.sqlite3"))
 
 
-def test_the_authorizer_lets_a_good_invite_in(invite_door: None) -> None:
+def test_the_authorizer_lets_a_good_invite_in(invite_access: None) -> None:
     token = make_invite(SECRET, expires_at=int(time.time()) + 60, name="Ana")
     answer = authorizer(connect_event(token), None)
     assert answer["principalId"].startswith("invite:")
@@ -136,17 +136,17 @@ def test_the_authorizer_lets_a_good_invite_in(invite_door: None) -> None:
     }
     assert answer["context"] == {
         "name": "Ana",
-        "door": "invite",
+        "access": "invite",
         "invite": read_invite(SECRET, token, NOW_S).invite_id,
     }
     assert all(isinstance(v, str | int | bool) for v in answer["context"].values())
 
 
 def test_under_papo_serve_the_secret_in_the_environment_wins_over_the_templates_parameter(
-    invite_door: None, monkeypatch: pytest.MonkeyPatch
+    invite_access: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """deploy/template.yaml names an SSM parameter, which no laptop has: served
-    locally with `PAPO_INVITE_SECRET` set, the door reads that and asks SSM nothing."""
+    locally with `PAPO_INVITE_SECRET` set, the authorizer reads that and asks SSM nothing."""
     monkeypatch.setenv("PAPO_INVITE_SECRET_PARAMETER", "/papo/invite-secret")
     monkeypatch.setenv("AWS_ENDPOINT_URL_SSM", "http://127.0.0.1:9")  # nothing answers there
     token = make_invite(SECRET, expires_at=int(time.time()) + 60, name="Ana")
@@ -173,7 +173,7 @@ hostile_tokens = st.one_of(
 @given(token=hostile_tokens, room=st.none() | st.text(max_size=40))
 @example(token=signed({"id": "", "exp": float("inf")}), room=None)  # int() overflows
 def test_the_authorizer_lets_in_or_answers_unauthorized_whatever_it_is_given(
-    invite_door: None, token: str, room: str | None
+    invite_access: None, token: str, room: str | None
 ) -> None:
     """Any token, even one signed with the secret over any payload, in any room:
     a policy, or API Gateway's 401 (`Unauthorized`), never a failure (a 500)."""
@@ -191,7 +191,7 @@ def test_the_authorizer_lets_in_or_answers_unauthorized_whatever_it_is_given(
 
 @pytest.mark.parametrize("token", [None, "", "forged.token", "expired"])
 def test_the_authorizer_answers_unauthorized_to_a_bad_invite(
-    invite_door: None, token: str | None
+    invite_access: None, token: str | None
 ) -> None:
     if token == "expired":
         token = make_invite(SECRET, expires_at=int(time.time()) - 1)
@@ -199,7 +199,7 @@ def test_the_authorizer_answers_unauthorized_to_a_bad_invite(
         authorizer(connect_event(token), None)
 
 
-def test_an_invite_for_a_room_lets_its_holder_into_that_room_only(invite_door: None) -> None:
+def test_an_invite_for_a_room_lets_its_holder_into_that_room_only(invite_access: None) -> None:
     token = make_invite(SECRET, expires_at=int(time.time()) + 60, name="Ana", room="team")
     for room in ("team", "TEAM", "Team"):
         assert authorizer(connect_event(token, room), None)["context"]["name"] == "Ana"
@@ -208,7 +208,7 @@ def test_an_invite_for_a_room_lets_its_holder_into_that_room_only(invite_door: N
             authorizer(connect_event(token, elsewhere), None)
 
 
-def test_an_invite_without_a_room_lets_its_holder_into_main_only(invite_door: None) -> None:
+def test_an_invite_without_a_room_lets_its_holder_into_main_only(invite_access: None) -> None:
     token = make_invite(SECRET, expires_at=int(time.time()) + 60)  # as before rooms
     for room in (None, "", "main", "MAIN"):
         assert authorizer(connect_event(token, room), None)["principalId"].startswith("invite:")
@@ -218,7 +218,7 @@ def test_an_invite_without_a_room_lets_its_holder_into_main_only(invite_door: No
 
 
 @pytest.mark.parametrize("room", ["-main", "main-", "ma in", "main_", "x" * 33, "ma\u00efn"])
-def test_the_authorizer_refuses_a_room_that_is_no_room(invite_door: None, room: str) -> None:
+def test_the_authorizer_refuses_a_room_that_is_no_room(invite_access: None, room: str) -> None:
     for token in (
         make_invite(SECRET, expires_at=int(time.time()) + 60),
         make_invite(SECRET, expires_at=int(time.time()) + 60, room="main"),
@@ -258,7 +258,7 @@ def test_a_name_taken_by_an_identity_is_that_identitys(room: Room) -> None:
     assert room.join("A=", "Ana", ana) is None
     room.chat.disconnect("A=")
     room.delivery.everyone()
-    assert room.join("X=", "Ana", None) == "name_owned"  # the door off for them
+    assert room.join("X=", "Ana", None) == "name_owned"  # let in with no identity
     assert room.join("Y=", "ANA", Identity("oidc#mallory", None)) == "name_owned"
     assert room.join("Z=", "Ana", ana) is None  # its owner gets it back
 
@@ -353,7 +353,7 @@ def id_token(issuer: str, sub: str, name: str, client_id: str = "papo") -> str:
 
 
 @pytest.fixture
-def oidc_door(provider: str, monkeypatch: pytest.MonkeyPatch) -> str:
+def oidc_access(provider: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("PAPO_AUTH", "oidc")
     monkeypatch.setenv("PAPO_OIDC_ISSUER", provider)
     monkeypatch.setenv("PAPO_OIDC_AUDIENCE", "papo")
@@ -361,32 +361,32 @@ def oidc_door(provider: str, monkeypatch: pytest.MonkeyPatch) -> str:
     return provider
 
 
-def test_a_valid_id_token_joins_with_its_name(oidc_door: str) -> None:
-    answer = authorizer(connect_event(id_token(oidc_door, "ana-sub", "Ana")), None)
-    assert answer["principalId"] == f"{oidc_door}#ana-sub"
+def test_a_valid_id_token_joins_with_its_name(oidc_access: str) -> None:
+    answer = authorizer(connect_event(id_token(oidc_access, "ana-sub", "Ana")), None)
+    assert answer["principalId"] == f"{oidc_access}#ana-sub"
     assert answer["context"]["name"] == "Ana"
 
 
-def test_an_id_token_lets_its_holder_into_any_room(oidc_door: str) -> None:
-    token = id_token(oidc_door, "ana-sub", "Ana")
+def test_an_id_token_lets_its_holder_into_any_room(oidc_access: str) -> None:
+    token = id_token(oidc_access, "ana-sub", "Ana")
     for room in (None, "main", "team", "Other-Room"):
         assert authorizer(connect_event(token, room), None)["context"]["name"] == "Ana"
 
 
-def test_a_token_for_another_audience_is_refused(oidc_door: str) -> None:
-    token = id_token(oidc_door, "ana-sub", "Ana", client_id="another-app")
+def test_a_token_for_another_audience_is_refused(oidc_access: str) -> None:
+    token = id_token(oidc_access, "ana-sub", "Ana", client_id="another-app")
     with pytest.raises(Exception, match=r"^Unauthorized$"):
         authorizer(connect_event(token), None)
 
 
-def test_a_token_of_another_issuer_is_refused(oidc_door: str) -> None:
+def test_a_token_of_another_issuer_is_refused(oidc_access: str) -> None:
     with run_server_in_thread() as other:
         token = id_token(f"http://localhost:{other.server_port}", "ana-sub", "Ana")
     with pytest.raises(Exception, match=r"^Unauthorized$"):
         authorizer(connect_event(token), None)
 
 
-def test_an_expired_token_is_refused(oidc_door: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_expired_token_is_refused(oidc_access: str, monkeypatch: pytest.MonkeyPatch) -> None:
     with run_server_in_thread(access_token_max_age=timedelta(minutes=-5)) as stale:
         issuer = f"http://localhost:{stale.server_port}"
         monkeypatch.setenv("PAPO_OIDC_ISSUER", issuer)
@@ -395,19 +395,19 @@ def test_an_expired_token_is_refused(oidc_door: str, monkeypatch: pytest.MonkeyP
             authorizer(connect_event(token), None)
 
 
-def test_a_bad_signature_is_refused(oidc_door: str) -> None:
-    head, body, signature = id_token(oidc_door, "ana-sub", "Ana").split(".")
+def test_a_bad_signature_is_refused(oidc_access: str) -> None:
+    head, body, signature = id_token(oidc_access, "ana-sub", "Ana").split(".")
     forged = f"{head}.{body}.{signature[::-1]}"
     with pytest.raises(Exception, match=r"^Unauthorized$"):
         authorizer(connect_event(forged), None)
 
 
-def test_forged_tokens_naming_a_known_key_cost_the_issuer_nothing(oidc_door: str) -> None:
-    """A token with a bad signature under a key the door holds sends it to the
+def test_forged_tokens_naming_a_known_key_cost_the_issuer_nothing(oidc_access: str) -> None:
+    """A token with a bad signature under a key the authorizer holds sends it to the
     issuer for nothing: the keys held are fresh, and the key id is known."""
-    token = id_token(oidc_door, "ana-sub", "Ana")
+    token = id_token(oidc_access, "ana-sub", "Ana")
     assert authorizer(connect_event(token), None)["context"]["name"] == "Ana"
-    held = issuers.issuer(oidc_door)
+    held = issuers.issuer(oidc_access)
     fetched_at = held._keys_fetched_at
     head, body, signature = token.split(".")
     for n in range(5):
@@ -417,7 +417,7 @@ def test_forged_tokens_naming_a_known_key_cost_the_issuer_nothing(oidc_door: str
 
 
 def test_a_key_rotated_at_the_issuer_is_picked_up(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A token naming a key id the door does not hold fetches the key set anew
+    """A token naming a key id the authorizer does not hold fetches the key set anew
     (once every REFETCH_EVERY_S: at once here, the first fetch being long past)."""
     monkeypatch.setattr(issuers, "REFETCH_EVERY_S", 0.0)
     monkeypatch.setenv("PAPO_AUTH", "oidc")
@@ -436,7 +436,7 @@ def test_a_key_rotated_at_the_issuer_is_picked_up(monkeypatch: pytest.MonkeyPatc
             authorizer(connect_event(old), None)  # signed with the retired key
 
 
-def test_papo_invite_prints_links_that_the_door_lets_in(
+def test_papo_invite_prints_links_that_the_authorizer_lets_in(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     from papo.cli import main
@@ -454,7 +454,7 @@ def test_papo_invite_prints_links_that_the_door_lets_in(
 
 
 def test_papo_invite_for_a_room_puts_the_room_in_the_token_and_the_links(
-    capsys: pytest.CaptureFixture[str], invite_door: None
+    capsys: pytest.CaptureFixture[str], invite_access: None
 ) -> None:
     from papo.cli import main
 
@@ -465,7 +465,7 @@ def test_papo_invite_for_a_room_puts_the_room_in_the_token_and_the_links(
     assert read_invite(SECRET, query["invite"][0], int(time.time())).room == "team"
     websocket = parse_qs(urlsplit(wscat.removeprefix("wscat -c '").removesuffix("'")).query)
     assert websocket == {"room": ["team"], "token": query["invite"]}
-    # what the link asks for, the door lets in; elsewhere, not
+    # what the link asks for, the authorizer lets in; elsewhere, not
     token = websocket["token"][0]
     assert authorizer(connect_event(token, websocket["room"][0]), None)
     with pytest.raises(Exception, match=r"^Unauthorized$"):
@@ -527,7 +527,7 @@ def test_a_resume_never_takes_a_name_its_identity_does_not_own(room: Room) -> No
 def test_a_forwarded_invite_taking_a_seat_is_told_to_the_room_and_the_one_taken_over(
     room: Room,
 ) -> None:
-    bob = Identity("invite:name:bob", "Bob", door="invite")
+    bob = Identity("invite:name:bob", "Bob", access_mode="invite")
     room.join("BOB=", "Bob", bob)
     room.join("A=", "Ana", None)
     room.delivery.everyone()

@@ -1,4 +1,4 @@
-"""papo's web client at papo's door, in Chromium: papo's handler under the
+"""papo's web client asked who it is, in Chromium: papo's handler under the
 emulator behind papo's own `REQUEST` authorizer, as on AWS. An invite link lets
 its holder in under the name it names; a bad or missing one says so; a
 sign-in with OpenID Connect goes through a real provider on loopback
@@ -55,7 +55,7 @@ ONLY_LOOPBACK = re.compile(r"^(?!(?:https?|wss?)://(?:127\.0\.0\.1|localhost)[:/
 
 
 @contextlib.contextmanager
-def behind_the_door(tmp_path: Path, **environment: str) -> Iterator[Emulator]:
+def behind_papos_authorizer(tmp_path: Path, **environment: str) -> Iterator[Emulator]:
     """papo with its authorizer on `$connect`, the web client served beside it."""
     oidc = None
     if environment.get("PAPO_AUTH") == "oidc":
@@ -87,7 +87,7 @@ def behind_the_door(tmp_path: Path, **environment: str) -> Iterator[Emulator]:
 
 @pytest.fixture
 def papo(tmp_path: Path) -> Iterator[Emulator]:
-    with behind_the_door(tmp_path, PAPO_AUTH="invite", PAPO_INVITE_SECRET=SECRET) as api:
+    with behind_papos_authorizer(tmp_path, PAPO_AUTH="invite", PAPO_INVITE_SECRET=SECRET) as api:
         yield api
 
 
@@ -225,7 +225,7 @@ def provider(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 @pytest.fixture
 def oidc_papo(tmp_path: Path, provider: str) -> Iterator[Emulator]:
-    with behind_the_door(
+    with behind_papos_authorizer(
         tmp_path, PAPO_AUTH="oidc", PAPO_OIDC_ISSUER=provider, PAPO_OIDC_AUDIENCE=CLIENT_ID
     ) as api:
         yield api
@@ -409,7 +409,7 @@ def test_papo_serve_names_the_issuer_and_lets_the_page_reach_it(
 def test_papo_serve_without_a_sign_in_names_no_issuer(
     papo_serve: PapoServe, issuer: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An issuer in the environment for a door that asks for invites is not the page's."""
+    """An issuer in the environment while PAPO_AUTH asks for invites is not the page's."""
     if not (WEB_DIST / "index.html").is_file():
         needs("the built web client (make web)")
     monkeypatch.setenv("PAPO_AUTH", "invite")

@@ -1,7 +1,7 @@
-"""`papo serve` with the door on (PAPO_AUTH): papo's authorizer goes before
-papo's `$connect` by itself, the banner says so, and what cannot work (a door
-without its secret or issuer, a template whose papo has the door on and no
-authorizer) stops it at start, saying why."""
+"""`papo serve` with PAPO_AUTH on: papo's authorizer goes before papo's
+`$connect` by itself, the banner says so, and what cannot work (invites
+without their secret, sign-in without its issuer, a template whose papo has
+PAPO_AUTH on and no authorizer) stops it at start, saying why."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ async def joined(url: str, name: str) -> str:
                 return str(frame.get("code") or frame["event"])
 
 
-def test_papo_serve_puts_papos_authorizer_before_connect_when_the_door_is_on(
+def test_papo_serve_puts_papos_authorizer_before_connect_when_papo_auth_is_on(
     papo_serve: PapoServe, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PAPO_AUTH", "invite")
@@ -38,7 +38,7 @@ def test_papo_serve_puts_papos_authorizer_before_connect_when_the_door_is_on(
     monkeypatch.setenv("PAPO_SQLITE_PATH", str(tmp_path / "papo.sqlite3"))
     _, url = papo_serve()
     banner = (tmp_path / "papo-serve.log").read_text()
-    assert "door            PAPO_AUTH=invite: a handshake needs ?token=" in banner
+    assert "access          PAPO_AUTH=invite: a handshake needs ?token=" in banner
     assert (
         "authorizer      papo-aws-authorizer (papo.aws.authorizer:handler) before $connect"
         in banner
@@ -49,14 +49,14 @@ def test_papo_serve_puts_papos_authorizer_before_connect_when_the_door_is_on(
     assert asyncio.run(joined(f"{url}?token={token}", "Ana")) == "joined"
 
 
-def test_papo_serve_says_the_room_is_open_when_the_door_is_off(
+def test_papo_serve_says_the_room_is_open_when_papo_auth_is_off(
     papo_serve: PapoServe, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("PAPO_AUTH", raising=False)
     monkeypatch.setenv("PAPO_SQLITE_PATH", str(tmp_path / "papo.sqlite3"))
     papo_serve()
     banner = (tmp_path / "papo-serve.log").read_text()
-    assert "door            open: anyone may connect (PAPO_AUTH=off)" in banner
+    assert "access          open: anyone may connect (PAPO_AUTH=off)" in banner
     assert "authorizer " not in banner
 
 
@@ -66,10 +66,10 @@ def test_papo_serve_says_the_room_is_open_when_the_door_is_off(
         ({"PAPO_AUTH": "invite"}, "PAPO_AUTH=invite needs PAPO_INVITE_SECRET"),
         ({"PAPO_AUTH": "oidc"}, "PAPO_AUTH=oidc needs PAPO_OIDC_ISSUER and PAPO_OIDC_AUDIENCE"),
         ({"PAPO_AUTH": "oidc", "PAPO_OIDC_ISSUER": "http://127.0.0.1:9"}, "PAPO_OIDC_AUDIENCE"),
-        ({"PAPO_AUTH": "door"}, "PAPO_AUTH must be one of off, invite, oidc"),
+        ({"PAPO_AUTH": "open"}, "PAPO_AUTH must be one of off, invite, oidc"),
     ],
 )
-def test_papo_serve_will_not_start_a_door_that_cannot_work(
+def test_papo_serve_will_not_start_with_a_papo_auth_that_cannot_work(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, environment: dict[str, str], said: str
 ) -> None:
     for name in ("PAPO_AUTH", "PAPO_INVITE_SECRET", "PAPO_OIDC_ISSUER", "PAPO_OIDC_AUDIENCE"):
@@ -115,7 +115,7 @@ Resources:
 """  # noqa: E501 - a template's line
 
 
-def test_papo_serve_will_not_serve_a_template_whose_door_has_no_authorizer(
+def test_papo_serve_will_not_serve_a_template_whose_papo_auth_has_no_authorizer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("PAPO_AUTH", raising=False)

@@ -1,5 +1,5 @@
 /**
- * The door: what lets this page in when papo asks for a token on the
+ * Access: what lets this page in when papo asks for a token on the
  * WebSocket address (`?token=…`): an invite link's (`?invite=` in the page's
  * address), or the ID token of an OpenID Connect sign-in (`oidc.ts`). Either
  * may name the one name its holder takes. The page reads a token without
@@ -7,7 +7,7 @@
  *
  * A browser does not tell why a WebSocket handshake failed (the 401 stays
  * hidden): a connection that closes before it ever opened, with a token, is
- * taken as the door saying no.
+ * taken as papo's authorizer saying no.
  */
 
 import { pageRoom, roomKey } from "./rooms";
@@ -84,7 +84,7 @@ export type Trouble = Problem | { failed: string };
 /** What a connection's end says: whether to try again, and what to tell the
  * person. `everOpened`: whether any connection with this pass opened. A pass
  * no connection opened with is refused, and so is one that expired since (a
- * drop, then the door saying no, would look like papo being down); without a
+ * drop, then the authorizer saying no, would look like papo being down); without a
  * pass, the page keeps trying (papo may be down), saying it may need one. */
 export function afterClose(
   pass: Pass | null,

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 
-import { type Pass, afterClose, claims, expired, invitePass, takeInvite } from "./door";
+import { type Pass, afterClose, claims, expired, invitePass, takeInvite } from "./access";
 import { keepIdToken, keptIdToken, oidcConfig, signInAnswer, signInPass } from "./signin";
 import { refusedStorage, storage } from "./storage.fake";
 
@@ -118,7 +118,7 @@ describe("a connection's end", () => {
   const invited: Pass = { kind: "invite", token: "t", name: "Ana", expiresAt: 10_000 };
   const signedIn: Pass = { ...invited, kind: "signIn" };
 
-  it("closing before it ever opened: the door said no to the pass", () => {
+  it("closing before it ever opened: papo's authorizer said no to the pass", () => {
     expect(afterClose(invited, false, 0)).toEqual({ retry: false, problem: "inviteRefused" });
     expect(afterClose(signedIn, false, 0)).toEqual({ retry: false, problem: "signInRefused" });
     expect(afterClose({ ...invited, expiresAt: null }, false, 0)).toEqual({
