@@ -111,3 +111,13 @@ def _get(url: str, process: subprocess.Popen[bytes], log: Path | None) -> bytes:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def test_the_wheel_carries_what_runs_nodejs_functions(wheel: Path) -> None:
+    """The Node side of a container, and the SDK's exact versions with their lock file."""
+    with zipfile.ZipFile(wheel) as opened:
+        names = set(opened.namelist())
+    node = ROOT / "src" / "papo" / "local" / "node"
+    shipped = {f"papo/local/node/{path.name}" for path in node.iterdir() if path.is_file()}
+    assert {"papo/local/node/bootstrap.mjs", "papo/local/node/package-lock.json"} <= shipped
+    assert shipped <= names

@@ -126,6 +126,13 @@ _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
         "the --handler function's MemorySize in MB, kept where it runs in processes of its "
         "own [default: Lambda's 128, papo's own handler's 512]",
     ),
+    (
+        "--runtime",
+        "PAPO_RUNTIME",
+        "",
+        "the --handler function's Lambda runtime, such as python3.12 or nodejs20.x (FILE.FUNCTION "
+        "in the current folder, run by the node on PATH) [default: papo serve's Python]",
+    ),
 )
 
 
@@ -420,6 +427,7 @@ def _options(args: argparse.Namespace, defaults: Mapping[str, str]) -> ServeOpti
         handler=args.handler,
         timeout_s=float(args.timeout) if args.timeout else None,
         memory_mb=int(args.memory) if args.memory else None,
+        runtime=args.runtime or None,
         routes=_listed(args.routes, "PAPO_ROUTES", defaults) or _papos_routes(papos),
         route_responses=frozenset(_listed(args.route_responses, "PAPO_ROUTE_RESPONSES", defaults)),
         route_selection_expression=args.route_selection_expression,

@@ -54,6 +54,8 @@ class ServeOptions:
     """The handler's Timeout; None: papo's template's for papo's own, else Lambda's 3 s."""
     memory_mb: int | None = None
     """The handler's MemorySize; None: papo's template's for papo's own, else Lambda's 128."""
+    runtime: str | None = None
+    """The handler's Runtime (`nodejs20.x`, `python3.12`); None: papo serve's own Python."""
     routes: tuple[str, ...] = ()
     """Empty: `$default` alone."""
     route_responses: frozenset[str] = frozenset()
@@ -139,6 +141,8 @@ class ServeOptions:
             given["timeout_s"] = self.timeout_s
         if self.memory_mb is not None:
             given["memory_mb"] = self.memory_mb
+        if self.runtime is not None:
+            given["runtime"] = self.runtime
         return RouteTarget.of(self.handler, **given)
 
     def _trust(self, config: ApiConfig) -> ApiConfig:

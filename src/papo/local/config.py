@@ -66,7 +66,8 @@ class RouteTarget:
     log_format: str = "Text"
     """`LoggingConfig: LogFormat`: `Text`, or `JSON` (Lambda's lines as JSON events)."""
     runtime: str | None = None
-    """The Python its template names (`python3.12`); None: papo serve's own."""
+    """The Lambda runtime its template names (`python3.12`, `nodejs20.x`); None: papo
+    serve's own Python."""
 
     @classmethod
     def of(cls, handler: str, **fields: Any) -> RouteTarget:

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from papo.local import handler_reference, hostnames, worker
+from papo.local import handler_reference, hostnames, nodejs, worker
 from papo.local.config import RouteTarget
 
 LEFT_OUT = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP")
@@ -67,6 +67,7 @@ class Container:
         target: RouteTarget,
         environment: Mapping[str, str],
         hosts: Mapping[str, hostnames.Address],
+        language: str = "python",
     ) -> None:
         ours, theirs = socket.socketpair()
         self._channel = ours
@@ -74,27 +75,34 @@ class Container:
         self._answered.register(ours, select.POLLIN)
         self._peak = 0
         self.function = function_of(target)
+        self.reports = language == "node"
+        """Whether START, END and REPORT are written here: a Python container
+        writes its own, with `papo.local.worker`'s invocation."""
         env = dict(environment)
         if python != sys.executable:
             for name in LEFT_OUT:
                 env.pop(name, None)
+        setup: dict[str, Any] = {
+            "code_dir": str(Path(target.code_dir or os.getcwd()).resolve()),
+            "handler": target.handler,
+            "function": self.function.as_json(),
+            "hosts": dict(hosts),
+        }
+        if self.reports:
+            env = nodejs.environment(env, target.runtime)
+            command = [python, str(nodejs.BOOTSTRAP)]
+            setup["sdk"] = str(nodejs.sdk_modules())
+        else:
+            command = [python, "-c", worker.BOOTSTRAP, worker.__file__]
+            setup["hostnames"] = hostnames.__file__
+            setup["handler_reference"] = handler_reference.__file__
         with theirs:
-            self.process = subprocess.Popen(  # noqa: S603 - the function's own Python
-                [python, "-c", worker.BOOTSTRAP, worker.__file__, str(theirs.fileno())],
+            self.process = subprocess.Popen(  # noqa: S603 - the function's own Python or Node
+                [*command, str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),),
                 env=env,
             )
-        worker.send(
-            ours,
-            {
-                "code_dir": str(Path(target.code_dir or os.getcwd()).resolve()),
-                "handler": target.handler,
-                "function": self.function.as_json(),
-                "hosts": dict(hosts),
-                "hostnames": hostnames.__file__,
-                "handler_reference": handler_reference.__file__,
-            },
-        )
+        worker.send(ours, setup)
         try:
             # Lambda gives an init 10 s, then tries it again within the invocation.
             limit = max(INIT_LIMIT_S, self.function.timeout_s)
@@ -118,10 +126,14 @@ class Container:
         past its MemorySize, ContainerDied if the process ended or was stopped at
         the function's Timeout (after either of the last two, it is gone)."""
         started = time.perf_counter()
+        if self.reports:
+            worker.log_start(self.function, request_id)
         try:
             worker.send(self._channel, {"event": event, "request_id": request_id})
             self._watch(request_id, started)
             answer = worker.receive(self._channel)
+            if self.reports:
+                answer = self._report(request_id, answer)
         except (EOFError, OSError):
             peak = self._end()
             code = self.process.returncode
@@ -143,8 +155,27 @@ class Container:
             self._end()
             raise worker.OutOfMemory(answer["error"])
         if "error" in answer:
-            raise worker.HandlerError(answer["error"])
+            raise worker.HandlerError(answer["error"], answer.get("payload"))
         return answer["result"]
+
+    def _report(self, request_id: str, answer: dict[str, Any]) -> dict[str, Any]:
+        """Lambda's END and REPORT lines for an invocation that answered; the
+        answer, or an out-of-memory one when it went past its MemorySize."""
+        peak = self._peak_mb()
+        status, error_type = "success", None
+        if "error" in answer:
+            status = "error"
+            kind = answer["error"].partition(":")[0]
+            error_type = kind if kind.startswith("Runtime.") else None
+        past = peak > self.function.memory_mb
+        if past:
+            status, error_type = "error", "Runtime.OutOfMemory"
+            worker.log_error(self.function, request_id, worker.KILLED)
+        took, init = answer["duration_ms"], answer.get("init_ms")
+        worker.log_end(self.function, request_id, took, peak, init, status, error_type)
+        if past:
+            return {"error": f"Runtime.OutOfMemory: {worker.KILLED}", "ended": True}
+        return answer
 
     def _watch(self, request_id: str, started: float) -> None:
         """Waits for the answer, within the function's Timeout and MemorySize: the
@@ -219,8 +250,10 @@ class Containers:
         environment: Mapping[str, str],
         hosts: Mapping[str, hostnames.Address],
         limit: int,
+        language: str = "python",
     ) -> None:
         self.python = python
+        self.language = language
         self.target = target
         self.environment = environment
         self.hosts = hosts
@@ -256,7 +289,7 @@ class Containers:
                 return self._idle.pop()
             self._started += 1
         try:
-            return Container(self.python, self.target, self.environment, self.hosts)
+            return Container(self.python, self.target, self.environment, self.hosts, self.language)
         except BaseException:
             with self._turn:
                 self._started -= 1

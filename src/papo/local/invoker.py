@@ -27,7 +27,12 @@ CONTAINERS = 10
 
 
 class HandlerFailed(Exception):
-    """The handler raised, or was stopped; API Gateway answers 'Internal server error'."""
+    """The handler raised, or was stopped; API Gateway answers 'Internal server error'.
+    `payload`: Lambda's error payload, where the runtime gave one (Node.js's)."""
+
+    def __init__(self, message: str, payload: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.payload = payload
 
 
 def call(
@@ -54,7 +59,9 @@ def call(
 def _in_container(containers: Containers, event: dict[str, Any], request_id: str) -> Any:
     try:
         return containers.invoke(event, request_id)
-    except (worker.HandlerError, ContainerDied) as error:
+    except worker.HandlerError as error:
+        raise HandlerFailed(str(error), error.payload) from None
+    except ContainerDied as error:
         raise HandlerFailed(str(error)) from None
 
 
@@ -88,6 +95,7 @@ class Invoker:
                 {**started_in, **self._own(functions[name]).environment},
                 runtime.hosts,
                 config.workers or CONTAINERS,
+                self.interpreters[name].language,
             )
             for name in placed.apart
         }

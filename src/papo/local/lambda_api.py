@@ -88,7 +88,7 @@ class LambdaApi:
         except HandlerFailed as failure:
             kind_of, _, message = str(failure).partition(": ")
             headers["X-Amz-Function-Error"] = "Unhandled"
-            payload = {"errorMessage": message, "errorType": kind_of}
+            payload = failure.payload or {"errorMessage": message, "errorType": kind_of}
             return Response(json.dumps(payload), media_type="application/json", headers=headers)
         return Response(json.dumps(result), media_type="application/json", headers=headers)
 

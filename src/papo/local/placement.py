@@ -6,9 +6,9 @@ A thread cannot be stopped, so a function runs in processes of its own
 wherever it must be: with `--workers N`, every function; in threads mode,
 one whose Timeout is shorter than the API's integration timeout (API Gateway
 would still be waiting when Lambda stops it), one whose template names
-another Python than papo serve's, and one whose variables contradict another
-function's (two functions, one variable, two values: the process holds one
-environment). The rest run in threads.
+another Python than papo serve's, or Node.js (`papo.local.nodejs`), and one
+whose variables contradict another function's (two functions, one variable,
+two values: the process holds one environment). The rest run in threads.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class Apart(enum.Enum):
 
     WORKERS = "--workers"
     PYTHON = "another Python"
+    NODE = "Node.js"
     TIMEOUT = "its Timeout"
     ENVIRONMENT = "its Environment"
 
@@ -57,7 +58,11 @@ def one_environment(targets: Iterable[RouteTarget]) -> tuple[dict[str, str], set
 def placement(config: ApiConfig) -> Placement:
     functions = {target.function_name: target for target in config.functions}
     interpreters = {name: interpreter(target.runtime) for name, target in functions.items()}
-    apart = {name: Apart.PYTHON for name, found in interpreters.items() if found.foreign}
+    apart = {
+        name: Apart.NODE if found.language == "node" else Apart.PYTHON
+        for name, found in interpreters.items()
+        if found.foreign
+    }
     if config.workers > 0:
         return Placement(interpreters, {name: Apart.WORKERS for name in functions}, {})
     integration = config.limits.integration_timeout_s

@@ -90,6 +90,9 @@ class Interpreter:
     found: bool = True
     """False: the named Python is not on this machine, and papo serve's runs the function."""
 
+    language = "python"
+    """What the container runs: `python`, or `node` (`papo.local.nodejs`)."""
+
     @property
     def foreign(self) -> bool:
         """Whether it is another Python than papo serve's, so runs in containers of its own."""
@@ -152,6 +155,10 @@ def interpreter(runtime: str | None) -> Interpreter:
     """Who runs a function of this `Runtime`: this Python when it is that
     version, else `pythonX.Y` as `find_python` finds it, else this Python,
     saying so."""
+    from papo.local import nodejs
+
+    if runtime is not None and nodejs.is_node(runtime):
+        return nodejs.interpreter(runtime)
     wanted = runtime.removeprefix("python") if runtime and runtime.startswith("python") else None
     if wanted is None or wanted == _THIS:
         return Interpreter(runtime, sys.executable, _THIS)
@@ -166,8 +173,13 @@ def refusal(functions: Iterable[RouteTarget]) -> str | None:
     names a Python this machine lacks, and its code has its own of modules papo
     serve's Python has imported already (papo itself, in papo's Lambda zip),
     which would run instead of the code's, silently. Code without such modules
-    (or papo's own source) runs on papo serve's Python, as the banner says."""
+    (or papo's own source) runs on papo serve's Python, as the banner says. Or
+    one names Node.js, and this machine has no Node to run it (`papo.local.nodejs`)."""
+    from papo.local import nodejs
+
     for target in functions:
+        if nodejs.is_node(target.runtime):
+            continue
         if target.runtime is None or interpreter(target.runtime).found:
             continue
         mixed = shadowed(target.code_dir)
@@ -180,4 +192,4 @@ def refusal(functions: Iterable[RouteTarget]) -> str | None:
                 f"instead: install Python {version} (pyenv install {version}, or put a "
                 f"virtual environment of it on PATH)"
             )
-    return None
+    return nodejs.refusal(functions)

@@ -80,7 +80,13 @@ class ImportModuleError(Exception):
 
 
 class HandlerError(Exception):
-    """The handler raised (or could not be imported): `Type: message`, as Lambda reports it."""
+    """The handler raised (or could not be imported): `Type: message`, as Lambda reports it,
+    and, from a Node.js container, Lambda's error payload (`errorType`, `errorMessage`,
+    `trace`)."""
+
+    def __init__(self, message: str, payload: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.payload = payload
 
 
 class OutOfMemory(HandlerError):
