@@ -35,8 +35,20 @@ from tests.unicode_oracle import (
     shows_a_letter_or_digit,
 )
 
-ACTIONS = ("setName", "sendPublic", "sendPrivate", "sendBot", "sync", "ping")
-FIELDS = ("name", "message", "to", "resume", "offset", "privateOffset", "language", "token")
+ACTIONS = ("setName", "sendPublic", "sendPrivate", "sendBot", "sync", "ping", "lines")
+FIELDS = (
+    "name",
+    "message",
+    "to",
+    "resume",
+    "offset",
+    "privateOffset",
+    "language",
+    "token",
+    "before",
+    "after",
+    "limit",
+)
 WATCHERS = ("Ana", "Bruno")
 COURSE_KEYS = ("members", "systemMessage", "publicMessage", "privateMessage")
 MAX_STRING = 200 * 1024
@@ -234,11 +246,14 @@ class Maker:
     def _numbers(self) -> Frame:
         rng = self.rng
         number = rng.choice([2**63, 2**64, -1, 1e20, 10**400, 2**53, 2**53 - 1, "7", None])
-        if rng.random() < 0.5:
+        kind = rng.random()
+        if kind < 0.35:
             frame: dict[str, Any] = {
                 "action": "sync",
                 rng.choice(["offset", "privateOffset"]): number,
             }
+        elif kind < 0.6:
+            frame = {"action": "lines", rng.choice(["before", "after", "limit"]): number}
         else:
             resume = {"token": rng.choice(["x", "", 5]), "offset": number, "privateOffset": number}
             frame = {"action": "setName", "name": "Zed", "resume": resume}
@@ -255,6 +270,7 @@ class Maker:
                 {"action": "sendPublic", "message": "hello"},
                 {"action": "sendPrivate", "to": rng.choice(WATCHERS), "message": "psst"},
                 {"action": "sync", "offset": rng.randint(0, 50)},
+                {"action": "lines", "before": rng.randint(1, 50), "limit": rng.randint(1, 20)},
                 {"action": "ping"},
             ]
         )

@@ -335,9 +335,14 @@ def test_messages_written_in_a_burst_go_out_one_after_another(
     expect(ana.get_by_role("log").locator(".body.public")).to_have_text(
         [f"Ana: {word}" for word in words]
     )
-    bruno.wait(lambda f: f.get("text") == words[-1])
-    # Bruno's posts may cross on the way (each is its own invocation): the room's
-    # offsets give the order everybody agrees on.
+
+    # Bruno's posts may cross on the way (each is its own invocation): he waits
+    # for all five, and the room's offsets give the order everybody agrees on.
+    def heard_all(frame: dict[str, Any]) -> bool:
+        heard = {f.get("text") for f in bruno.frames if f.get("from") == "Ana"}
+        return heard >= set(words)
+
+    bruno.wait(heard_all)
     said = sorted(
         (f for f in bruno.frames if f.get("from") == "Ana" and "publicMessage" in f),
         key=lambda f: int(f["offset"]),
