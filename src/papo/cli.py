@@ -30,7 +30,16 @@ if TYPE_CHECKING:
     from papo.settings import Settings
 
 
-LOCAL_EXTRA = ("uvicorn", "starlette", "websockets", "yaml", "dotenv", "cryptography")
+LOCAL_EXTRA = (
+    "uvicorn",
+    "starlette",
+    "websockets",
+    "yaml",
+    "dotenv",
+    "cryptography",
+    "watchfiles",
+    "packaging",
+)
 """What `papo serve` needs beyond papo's handler: the `local` extra."""
 
 _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
@@ -491,10 +500,13 @@ def _pythons(config: ApiConfig) -> list[str]:
     "A function runs on the Python its template names"), and which run in
     processes of their own in threads mode, and why."""
     from papo.local.placement import Apart, placement
+    from papo.local.runtime_boto3 import runtime_boto3
 
     placed = placement(config)
     named = {t.function_name: t.runtime for t in config.functions if t.runtime}
     lines = [f"    {name} runs on {placed.interpreters[name].describe()}" for name in named]
+    versions = sorted({p.version for p in placed.interpreters.values() if p.foreign})
+    lines += [f"    functions on Python {v} {runtime_boto3(v).said}" for v in versions]
     why = {
         Apart.TIMEOUT: "its Timeout is shorter than the integration timeout, and a process"
         " can be stopped",

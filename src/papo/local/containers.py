@@ -67,7 +67,9 @@ class Container:
         target: RouteTarget,
         environment: Mapping[str, str],
         hosts: Mapping[str, hostnames.Address],
+        runtime_packages: Path | None = None,
     ) -> None:
+        """`runtime_packages`: what Lambda's runtime brings (boto3), last on its path."""
         ours, theirs = socket.socketpair()
         self._channel = ours
         self._answered = select.poll()
@@ -93,6 +95,7 @@ class Container:
                 "hosts": dict(hosts),
                 "hostnames": hostnames.__file__,
                 "handler_reference": handler_reference.__file__,
+                "runtime_packages": None if runtime_packages is None else str(runtime_packages),
             },
         )
         try:
@@ -219,8 +222,10 @@ class Containers:
         environment: Mapping[str, str],
         hosts: Mapping[str, hostnames.Address],
         limit: int,
+        runtime_packages: Path | None = None,
     ) -> None:
         self.python = python
+        self.runtime_packages = runtime_packages
         self.target = target
         self.environment = environment
         self.hosts = hosts
@@ -256,7 +261,9 @@ class Containers:
                 return self._idle.pop()
             self._started += 1
         try:
-            return Container(self.python, self.target, self.environment, self.hosts)
+            return Container(
+                self.python, self.target, self.environment, self.hosts, self.runtime_packages
+            )
         except BaseException:
             with self._turn:
                 self._started -= 1

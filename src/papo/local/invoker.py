@@ -13,6 +13,7 @@ import asyncio
 import os
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from papo.local import worker
@@ -21,6 +22,7 @@ from papo.local.containers import ContainerDied, Containers, function_of
 from papo.local.loader import Loader
 from papo.local.placement import placement
 from papo.local.runtime import Interpreter, Runtime
+from papo.local.runtime_boto3 import runtime_boto3
 
 CONTAINERS = 10
 """At most this many containers a function in threads mode (--workers N says N)."""
@@ -88,9 +90,16 @@ class Invoker:
                 {**started_in, **self._own(functions[name]).environment},
                 runtime.hosts,
                 config.workers or CONTAINERS,
+                self._runtime_packages(self.interpreters[name]),
             )
             for name in placed.apart
         }
+
+    @staticmethod
+    def _runtime_packages(python: Interpreter) -> Path | None:
+        """boto3 as Lambda's runtime brings it, for a Python other than papo serve's
+        (papo serve's own has it already)."""
+        return runtime_boto3(python.version).folder if python.foreign else None
 
     def in_containers(self, function_name: str) -> bool:
         return function_name in self._containers
