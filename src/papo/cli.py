@@ -195,7 +195,8 @@ def _parser(defaults: Mapping[str, str]) -> argparse.ArgumentParser:
         "--reload",
         action="store_true",
         default=defaults.get("PAPO_RELOAD", "") not in ("", "0", "false"),
-        help="restart when the code changes [PAPO_RELOAD]",
+        help="run a function's new code as soon as it changes, keeping the connections "
+        "open [PAPO_RELOAD]",
     )
     return parser
 
@@ -481,17 +482,16 @@ def _serve(args: argparse.Namespace, defaults: Mapping[str, str]) -> None:
     missing = _missing_authorizer(config, defaults)
     if missing is not None:
         raise SystemExit(missing)
-    if args.reload:
-        from papo.local.reload import serve_reloading
-
-        _banner(options, config, args, defaults)
-        serve_reloading(options, config)
-        return
     emulator = options.emulator(config)  # holds the ports it picked for `--port 0`
     bound = dataclasses.replace(
         options, port=emulator.port, tls_port=emulator.tls_port, web_port=emulator.web_port
     )
     _banner(bound, config, args, defaults)
+    if args.reload:
+        from papo.local.reload import serve_reloading
+
+        asyncio.run(serve_reloading(emulator))
+        return
     asyncio.run(emulator.serve())
 
 
@@ -591,7 +591,12 @@ def _banner(
         elif int(args.web_port):
             lines.append("  web client      not built: run `make web` (or make run)")
     if args.reload:
-        lines.append("  reload          on: a changed .py file restarts the server")
+        from papo.local.reload import Watched
+
+        lines.append(
+            "  reload          on: a changed .py file reloads its functions; connections stay open"
+        )
+        lines += Watched.of(config).lines()
     lines.append("Ctrl-C stops.")
     print("\n".join(lines), file=sys.stderr, flush=True)
 

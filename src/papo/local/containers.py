@@ -231,6 +231,9 @@ class Containers:
         self.hosts = hosts
         self.limit = limit
         self._idle: list[Container] = []
+        self._generation = 0
+        """Bumped by `renew`: containers of an earlier one are not reused."""
+        self._of_generation: dict[Container, int] = {}
         self._started = 0
         self._closed = False
         self._turn = threading.Condition()
@@ -260,8 +263,9 @@ class Containers:
             if self._idle:
                 return self._idle.pop()
             self._started += 1
+            generation = self._generation
         try:
-            return Container(
+            container = Container(
                 self.python, self.target, self.environment, self.hosts, self.runtime_packages
             )
         except BaseException:
@@ -269,16 +273,34 @@ class Containers:
                 self._started -= 1
                 self._turn.notify()
             raise
+        with self._turn:
+            self._of_generation[container] = generation
+        return container
 
     def _give_back(self, container: Container, healthy: bool) -> None:
         with self._turn:
-            if healthy and not self._closed:
+            current = self._of_generation.get(container) == self._generation
+            if healthy and current and not self._closed:
                 self._idle.append(container)
                 self._turn.notify()
                 return
             self._started -= 1
+            self._of_generation.pop(container, None)
             self._turn.notify()
         container.close()
+
+    def renew(self) -> None:
+        """`papo serve --reload`: the invocations that follow run in new containers,
+        which import the function's code anew; those running end as they are, then go."""
+        with self._turn:
+            self._generation += 1
+            idle, self._idle = self._idle, []
+            self._started -= len(idle)
+            for container in idle:
+                self._of_generation.pop(container, None)
+            self._turn.notify_all()
+        for container in idle:
+            container.close()
 
     def close(self) -> None:
         with self._turn:

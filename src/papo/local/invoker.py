@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from papo.local import worker
@@ -139,6 +140,21 @@ class Invoker:
         return await loop.run_in_executor(
             self._threads, call, self._loader, target, event, request_id, self._management_api
         )
+
+    def reload(self, function_names: Iterable[str], stale: Callable[[ModuleType], bool]) -> None:
+        """`papo serve --reload`: these functions' next invocations run their code
+        anew, in new containers, or in threads with their handlers imported anew
+        and every `stale` module with them."""
+        names = set(function_names)
+        for name in names & set(self._containers):
+            self._containers[name].renew()
+        in_threads = [
+            target
+            for target in self.config.functions
+            if target.function_name in names and target.function_name not in self._containers
+        ]
+        if in_threads:
+            self._loader.forget(in_threads, stale)
 
     def close(self) -> None:
         self._threads.shutdown(wait=False, cancel_futures=True)
