@@ -89,3 +89,68 @@ def test_a_changed_handler_runs_on_the_same_connection(
             assert first["connectionId"] == second["connectionId"] == third["connectionId"]
 
     asyncio.run(scenario())
+
+
+TWO_FOLDERS = """Resources:
+  Api: {Type: AWS::ApiGatewayV2::Api, Properties: {ProtocolType: WEBSOCKET}}
+  Counting:
+    Type: AWS::Serverless::Function
+    Properties: {Handler: app.handler, CodeUri: counting/, Timeout: 60}
+  Counted:
+    Type: AWS::Serverless::Function
+    Properties: {Handler: app.handler, CodeUri: counted/, Timeout: 60}
+  CountingIn: {Type: AWS::ApiGatewayV2::Integration, Properties: {ApiId: !Ref Api,
+    IntegrationType: AWS_PROXY, IntegrationUri: !GetAtt Counting.Arn}}
+  CountedIn: {Type: AWS::ApiGatewayV2::Integration, Properties: {ApiId: !Ref Api,
+    IntegrationType: AWS_PROXY, IntegrationUri: !GetAtt Counted.Arn}}
+  CountingRoute: {Type: AWS::ApiGatewayV2::Route, Properties: {ApiId: !Ref Api,
+    RouteKey: counting, Target: !Sub 'integrations/${CountingIn}'}}
+  CountedRoute: {Type: AWS::ApiGatewayV2::Route, Properties: {ApiId: !Ref Api,
+    RouteKey: counted, Target: !Sub 'integrations/${CountedIn}'}}
+  CountingResponse: {Type: AWS::ApiGatewayV2::RouteResponse, Properties: {ApiId: !Ref Api,
+    RouteId: !Ref CountingRoute, RouteResponseKey: $default}}
+  CountedResponse: {Type: AWS::ApiGatewayV2::RouteResponse, Properties: {ApiId: !Ref Api,
+    RouteId: !Ref CountedRoute, RouteResponseKey: $default}}
+"""
+COUNTING = """import json
+
+NAME = "FOLDER"
+invocations = 0
+
+
+def handler(event, context):
+    global invocations
+    invocations += 1
+    return {"statusCode": 200, "body": json.dumps([NAME, invocations])}
+"""
+
+
+def test_only_the_functions_of_the_changed_folder_are_reloaded(
+    papo_serve: PapoServe, tmp_path: Path
+) -> None:
+    """Each function its own folder: the one whose code changed starts cold, the
+    other keeps its warm module state. Both on papo serve's Python, in threads."""
+    project = tmp_path / "project"
+    for folder in ("counting", "counted"):
+        (project / folder).mkdir(parents=True)
+        (project / folder / "app.py").write_text(COUNTING.replace("FOLDER", folder))
+    (project / "template.yaml").write_text(TWO_FOLDERS)
+    _, url = papo_serve("--template", "template.yaml", "--reload", cwd=project)
+    log = tmp_path / "papo-serve.log"
+
+    async def count(ws: ClientConnection, route: str) -> list[object]:
+        await ws.send(json.dumps({"action": route}))
+        answer: list[object] = json.loads(await asyncio.wait_for(ws.recv(), 30))
+        return answer
+
+    async def scenario() -> None:
+        async with connect(url) as ws:
+            assert await count(ws, "counting") == ["counting", 1]
+            assert await count(ws, "counted") == ["counted", 1]
+            changed = COUNTING.replace("FOLDER", "counting, changed")
+            (project / "counting" / "app.py").write_text(changed)
+            assert "counting/app.py changed: reloaded Counting;" in reloaded(log, 1)
+            assert await count(ws, "counting") == ["counting, changed", 1]
+            assert await count(ws, "counted") == ["counted", 2]
+
+    asyncio.run(scenario())

@@ -129,8 +129,12 @@ async def reload_on_change(emulator: Emulator, watched: Watched, stop: asyncio.E
         if not folders:
             continue
         names = watched.functions(folders)
-        await asyncio.to_thread(emulator.invoker.reload, names, StaleModules(tuple(folders)))
         files = ", ".join(_shown(path) for path in changed if path not in own)
+        try:
+            await asyncio.to_thread(emulator.invoker.reload, names, StaleModules(tuple(folders)))
+        except Exception as error:  # noqa: BLE001 - the server serves on, and says so
+            _say(f"{files} changed, and reloading {', '.join(names)} failed: {error!r}")
+            continue
         _say(f"{files} changed: reloaded {', '.join(names)}; connections stay open")
 
 
