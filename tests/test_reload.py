@@ -154,3 +154,25 @@ def test_only_the_functions_of_the_changed_folder_are_reloaded(
             assert await count(ws, "counted") == ["counted", 2]
 
     asyncio.run(scenario())
+
+
+def test_papos_own_handler_reloads_from_papos_package_but_not_the_emulator() -> None:
+    """papo's handler and authorizer are reloaded from papo's package, with the
+    chat's modules; papo serve's own (papo.local, the command line) are not
+    imported anew, and a change to them is told apart, to be said to need a restart."""
+    import papo.aws.handler
+    import papo.cli
+    import papo.local.gateway
+    from papo.local.config import PAPO_HANDLER, ApiConfig, Authorizer
+    from papo.local.reload import PAPOS_PACKAGE, StaleModules, Watched
+
+    config = ApiConfig.for_handler(PAPO_HANDLER, ("$default",), authorizer=Authorizer.papos())
+    watched = Watched.of(config)
+    assert watched.folders == {PAPOS_PACKAGE: ("papo-aws-handler", "papo-aws-authorizer")}
+    chat, emulator = PAPOS_PACKAGE / "core" / "chat.py", PAPOS_PACKAGE / "local" / "gateway.py"
+    assert watched.emulators_own([chat, emulator]) == [emulator]
+    assert watched.changed_folders([emulator]) == []
+    assert watched.changed_folders([chat, emulator]) == [PAPOS_PACKAGE]
+    stale = StaleModules((PAPOS_PACKAGE,))
+    assert stale(papo.aws.handler)
+    assert not any(stale(module) for module in (papo, papo.cli, papo.local.gateway))
