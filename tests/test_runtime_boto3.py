@@ -123,3 +123,20 @@ def test_the_functions_own_packages_come_before_the_runtimes(
     assert found["boto3"] == "the function's own"
     assert Path(found["last"]).parent == runtime
     assert Path(found["botocore"]).parent.parent == Path(found["last"])
+
+
+def test_a_cache_that_cannot_be_written_leaves_functions_their_own_packages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """papo serve still starts, and says why such functions get no boto3."""
+    from papo.local.runtime_boto3 import runtime_boto3
+
+    (tmp_path / "not-a-folder").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "not-a-folder"))
+    runtime_boto3.cache_clear()
+    try:
+        found = runtime_boto3("3.12")
+    finally:
+        runtime_boto3.cache_clear()
+    assert found.folder is None
+    assert found.said.startswith("get no boto3 but their own: papo's cache cannot hold them")

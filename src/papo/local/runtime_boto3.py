@@ -87,7 +87,10 @@ def runtime_boto3(version: str) -> RuntimeBoto3:
     key = hashlib.sha256(f"{pins};{found[0].locate_file('')}".encode()).hexdigest()[:16]
     folder = cache_folder() / "lambda-python-runtime" / key
     if not folder.is_dir():
-        _link(found, folder)
+        try:
+            _link(found, folder)
+        except OSError as error:
+            return RuntimeBoto3(None, f"{_NONE}: papo's cache cannot hold them ({error})")
     boto3 = next(d.version for d in found if d.metadata["Name"] == "boto3")
     said = f"get papo serve's boto3 {boto3} after their own packages, as Lambda's runtime has it"
     return RuntimeBoto3(folder, said)
