@@ -30,7 +30,16 @@ if TYPE_CHECKING:
     from papo.settings import Settings
 
 
-LOCAL_EXTRA = ("uvicorn", "starlette", "websockets", "yaml", "dotenv", "cryptography")
+LOCAL_EXTRA = (
+    "uvicorn",
+    "starlette",
+    "websockets",
+    "yaml",
+    "dotenv",
+    "cryptography",
+    "watchfiles",
+    "packaging",
+)
 """What `papo serve` needs beyond papo's handler: the `local` extra."""
 
 _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
@@ -193,7 +202,8 @@ def _parser(defaults: Mapping[str, str]) -> argparse.ArgumentParser:
         "--reload",
         action="store_true",
         default=defaults.get("PAPO_RELOAD", "") not in ("", "0", "false"),
-        help="restart when the code changes [PAPO_RELOAD]",
+        help="run a function's new code as soon as it changes, keeping the connections "
+        "open [PAPO_RELOAD]",
     )
     return parser
 
@@ -480,17 +490,16 @@ def _serve(args: argparse.Namespace, defaults: Mapping[str, str]) -> None:
     missing = _missing_authorizer(config, defaults)
     if missing is not None:
         raise SystemExit(missing)
-    if args.reload:
-        from papo.local.reload import serve_reloading
-
-        _banner(options, config, args, defaults)
-        serve_reloading(options, config)
-        return
     emulator = options.emulator(config)  # holds the ports it picked for `--port 0`
     bound = dataclasses.replace(
         options, port=emulator.port, tls_port=emulator.tls_port, web_port=emulator.web_port
     )
     _banner(bound, config, args, defaults)
+    if args.reload:
+        from papo.local.reload import serve_reloading
+
+        asyncio.run(serve_reloading(emulator))
+        return
     asyncio.run(emulator.serve())
 
 
@@ -499,10 +508,15 @@ def _pythons(config: ApiConfig) -> list[str]:
     "A function runs on the Python its template names"), and which run in
     processes of their own in threads mode, and why."""
     from papo.local.placement import Apart, placement
+    from papo.local.runtime_boto3 import runtime_boto3
 
     placed = placement(config)
     named = {t.function_name: t.runtime for t in config.functions if t.runtime}
     lines = [f"    {name} runs on {placed.interpreters[name].describe()}" for name in named]
+    versions = sorted(
+        {p.version for p in placed.interpreters.values() if p.foreign and p.language == "python"}
+    )
+    lines += [f"    functions on Python {v} {runtime_boto3(v).said}" for v in versions]
     why = {
         Apart.TIMEOUT: "its Timeout is shorter than the integration timeout, and a process"
         " can be stopped",
@@ -587,7 +601,12 @@ def _banner(
         elif int(args.web_port):
             lines.append("  web client      not built: run `make web` (or make run)")
     if args.reload:
-        lines.append("  reload          on: a changed .py file restarts the server")
+        from papo.local.reload import Watched
+
+        lines.append(
+            "  reload          on: a changed .py file reloads its functions; connections stay open"
+        )
+        lines += Watched.of(config).lines()
     lines.append("Ctrl-C stops.")
     print("\n".join(lines), file=sys.stderr, flush=True)
 

@@ -42,13 +42,18 @@ class JsonFormatter(logging.Formatter):
         return _encode(line).decode()
 
 
+_HANDLER = "papo-json-lines"
+
+
 def setup() -> logging.Logger:
     """The `papo` logger, writing JSON lines unless Lambda's runtime already does."""
     logger = logging.getLogger(LOGGER)
     if os.environ.get("AWS_LAMBDA_LOG_FORMAT") == "JSON":
         return logger
-    if not any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers):
+    # By name: a module imported anew (`papo serve --reload`) has a class of its own.
+    if not any(h.name == _HANDLER for h in logger.handlers):
         handler = logging.StreamHandler(sys.stdout)
+        handler.set_name(_HANDLER)
         handler.setFormatter(JsonFormatter())
         logger.addHandler(handler)
         logger.propagate = False

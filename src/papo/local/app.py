@@ -1,8 +1,6 @@
 """`papo serve`'s options, and the emulator they make.
 
-The options are plain values, so that `--reload` can hand them to each fresh
-server process whole (uvicorn's reloader pickles them into it); nothing of
-them travels through the environment.
+The options are plain values; nothing of them travels through the environment.
 """
 
 from __future__ import annotations

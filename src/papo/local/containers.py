@@ -68,7 +68,9 @@ class Container:
         environment: Mapping[str, str],
         hosts: Mapping[str, hostnames.Address],
         language: str = "python",
+        runtime_packages: Path | None = None,
     ) -> None:
+        """`runtime_packages`: what Lambda's runtime brings (boto3), last on its path."""
         ours, theirs = socket.socketpair()
         self._channel = ours
         self._answered = select.poll()
@@ -96,6 +98,7 @@ class Container:
             command = [python, "-c", worker.BOOTSTRAP, worker.__file__]
             setup["hostnames"] = hostnames.__file__
             setup["handler_reference"] = handler_reference.__file__
+            setup["runtime_packages"] = None if runtime_packages is None else str(runtime_packages)
         with theirs:
             self.process = subprocess.Popen(  # noqa: S603 - the function's own Python or Node
                 [*command, str(theirs.fileno())],
@@ -251,14 +254,19 @@ class Containers:
         hosts: Mapping[str, hostnames.Address],
         limit: int,
         language: str = "python",
+        runtime_packages: Path | None = None,
     ) -> None:
         self.python = python
         self.language = language
+        self.runtime_packages = runtime_packages
         self.target = target
         self.environment = environment
         self.hosts = hosts
         self.limit = limit
         self._idle: list[Container] = []
+        self._generation = 0
+        """Bumped by `renew`: containers of an earlier one are not reused."""
+        self._of_generation: dict[Container, int] = {}
         self._started = 0
         self._closed = False
         self._turn = threading.Condition()
@@ -288,23 +296,49 @@ class Containers:
             if self._idle:
                 return self._idle.pop()
             self._started += 1
+            generation = self._generation
         try:
-            return Container(self.python, self.target, self.environment, self.hosts, self.language)
+            container = Container(
+                self.python,
+                self.target,
+                self.environment,
+                self.hosts,
+                self.language,
+                self.runtime_packages,
+            )
         except BaseException:
             with self._turn:
                 self._started -= 1
                 self._turn.notify()
             raise
+        with self._turn:
+            self._of_generation[container] = generation
+        return container
 
     def _give_back(self, container: Container, healthy: bool) -> None:
         with self._turn:
-            if healthy and not self._closed:
+            current = self._of_generation.get(container) == self._generation
+            if healthy and current and not self._closed:
                 self._idle.append(container)
                 self._turn.notify()
                 return
             self._started -= 1
+            self._of_generation.pop(container, None)
             self._turn.notify()
         container.close()
+
+    def renew(self) -> None:
+        """`papo serve --reload`: the invocations that follow run in new containers,
+        which import the function's code anew; those running end as they are, then go."""
+        with self._turn:
+            self._generation += 1
+            idle, self._idle = self._idle, []
+            self._started -= len(idle)
+            for container in idle:
+                self._of_generation.pop(container, None)
+            self._turn.notify_all()
+        for container in idle:
+            container.close()
 
     def close(self) -> None:
         with self._turn:

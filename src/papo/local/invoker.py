@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from papo.local import worker
@@ -21,6 +23,7 @@ from papo.local.containers import ContainerDied, Containers, function_of
 from papo.local.loader import Loader
 from papo.local.placement import placement
 from papo.local.runtime import Interpreter, Runtime
+from papo.local.runtime_boto3 import runtime_boto3
 
 CONTAINERS = 10
 """At most this many containers a function in threads mode (--workers N says N)."""
@@ -96,9 +99,18 @@ class Invoker:
                 runtime.hosts,
                 config.workers or CONTAINERS,
                 self.interpreters[name].language,
+                self._runtime_packages(self.interpreters[name]),
             )
             for name in placed.apart
         }
+
+    @staticmethod
+    def _runtime_packages(python: Interpreter) -> Path | None:
+        """boto3 as Lambda's runtime brings it, for a Python other than papo serve's
+        (papo serve's own has it already)."""
+        if python.language != "python" or not python.foreign:
+            return None
+        return runtime_boto3(python.version).folder
 
     def in_containers(self, function_name: str) -> bool:
         return function_name in self._containers
@@ -138,6 +150,21 @@ class Invoker:
         return await loop.run_in_executor(
             self._threads, call, self._loader, target, event, request_id, self._management_api
         )
+
+    def reload(self, function_names: Iterable[str], stale: Callable[[ModuleType], bool]) -> None:
+        """`papo serve --reload`: these functions' next invocations run their code
+        anew, in new containers, or in threads with their handlers imported anew
+        and every `stale` module with them."""
+        names = set(function_names)
+        for name in names & set(self._containers):
+            self._containers[name].renew()
+        in_threads = [
+            target
+            for target in self.config.functions
+            if target.function_name in names and target.function_name not in self._containers
+        ]
+        if in_threads:
+            self._loader.forget(in_threads, stale)
 
     def close(self) -> None:
         self._threads.shutdown(wait=False, cancel_futures=True)

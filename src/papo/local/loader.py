@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any
 
@@ -148,6 +148,23 @@ class Loader:
                     _from_code_folders.add(sys.modules[name])
             for name, other in displaced.items():
                 sys.modules.setdefault(name, other)
+
+    def forget(self, targets: Iterable[RouteTarget], stale: Callable[[ModuleType], bool]) -> None:
+        """`papo serve --reload`: these functions' next invocations import their
+        handlers anew, with every `stale` module of the process imported anew
+        too; invocations already running keep the modules they had."""
+        with _importing:
+            for target in targets:
+                named = (target.code_dir or os.getcwd(), target.handler)
+                self._by_reference.pop(named, None)
+                self._handlers.pop((os.path.realpath(named[0]), target.handler), None)
+            for own in self._modules.values():
+                for name, module in list(own.items()):
+                    if stale(module):
+                        del own[name]
+            for name, module in list(sys.modules.items()):
+                if stale(module):
+                    del sys.modules[name]
 
     def _displace(self, folder: str, module_name: str) -> dict[str, ModuleType]:
         """Takes modules from code folders out of `sys.modules`, and puts back this

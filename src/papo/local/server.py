@@ -277,7 +277,7 @@ class Emulator:
     ) -> None:
         """Serves until told to stop; both servers share one event loop, as the
         Management API writes to the WebSocket API's connections. `sockets`: the
-        WebSocket API's, already listening (uvicorn's reloader keeps them)."""
+        WebSocket API's, already listening, for an embedder that holds them."""
         local = self.management.in_process(asyncio.get_running_loop())
         self.in_process_management_api = dict.fromkeys(self.management_urls, local)
         held = {"api": sockets or self._reserved("api")}

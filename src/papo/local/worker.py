@@ -9,8 +9,9 @@ START/END/REPORT lines, and a failing handler's traceback with its request id.
 (`Runtime: python3.12`): papo serve starts that Python on this very file (see
 `papo.local.containers`), so it imports nothing of papo and nothing outside
 the standard library, and reads as Python 3.9. Its `sys.path` is the function's
-code folder first, as Lambda's `/var/task`, then that Python's own packages:
-what the function does not bring, it does not have, as on AWS. It imports the
+code folder first, as Lambda's `/var/task`, then that Python's own packages,
+then boto3 as Lambda's runtime brings it (`papo.local.runtime_boto3`): what
+else the function does not bring, it does not have, as on AWS. It imports the
 handler once, as Lambda's init phase, then serves one invocation at a time,
 the event and the answer as JSON over a socket it inherits.
 """
@@ -324,6 +325,8 @@ def main(fd: int) -> None:
     for host, (address, port) in setup["hosts"].items():
         hostnames.claim(host, (address, port))
     sys.path.insert(0, setup["code_dir"])
+    if setup.get("runtime_packages"):
+        sys.path.append(setup["runtime_packages"])  # Lambda's runtime folder, after all else
     started = time.perf_counter()
     loaded: Handler | None = None
     failure = ""
