@@ -126,6 +126,31 @@ _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
         "the --handler function's MemorySize in MB, kept where it runs in processes of its "
         "own [default: Lambda's 128, papo's own handler's 512]",
     ),
+    (
+        "--faults",
+        "PAPO_FAULTS",
+        "",
+        "answer this share of @connections calls with 410 (and close the connection), 429 "
+        "or 500, as API Gateway answers them: STATUS=SHARE,... such as 410=0.01,429=0.01",
+    ),
+    (
+        "--faults-seed",
+        "PAPO_FAULTS_SEED",
+        "",
+        "the faults' random seed, for a run that draws the same faults [default: a new draw]",
+    ),
+    (
+        "--account-throttle-burst",
+        "PAPO_ACCOUNT_THROTTLE_BURST",
+        "",
+        "the account's throttle on @connections calls: requests at once (AWS: 5000); turns it on",
+    ),
+    (
+        "--account-throttle-rate",
+        "PAPO_ACCOUNT_THROTTLE_RATE",
+        "",
+        "the account's throttle: requests a second after the burst (AWS: 10000); turns it on",
+    ),
 )
 
 
@@ -187,6 +212,13 @@ def _parser(defaults: Mapping[str, str]) -> argparse.ArgumentParser:
         action="store_true",
         default=defaults.get("PAPO_RELOAD", "") not in ("", "0", "false"),
         help="restart when the code changes [PAPO_RELOAD]",
+    )
+    serve.add_argument(
+        "--account-throttle",
+        action="store_true",
+        default=defaults.get("PAPO_ACCOUNT_THROTTLE", "") not in ("", "0", "false"),
+        help="throttle @connections calls as API Gateway's account-level limit does, "
+        "answering 429 past it [PAPO_ACCOUNT_THROTTLE]",
     )
     return parser
 
@@ -307,6 +339,35 @@ def _trust_options(
         "throttle_rate": float(args.throttle_rate) if args.throttle_rate else None,
         "require_signatures": args.require_signatures,
     }
+
+
+def _fault_options(args: argparse.Namespace) -> dict[str, object]:
+    """The faults and the account's throttle asked for; SystemExit on a value
+    that is not one."""
+    from papo.local.config import Throttle
+    from papo.local.faults import Faults, FaultsError
+
+    try:
+        seed = int(args.faults_seed) if args.faults_seed else None
+        faults = Faults.parse(args.faults, seed)
+        burst = int(args.account_throttle_burst) if args.account_throttle_burst else None
+        rate = float(args.account_throttle_rate) if args.account_throttle_rate else None
+        throttle = Throttle(burst, rate)
+    except FaultsError as error:
+        raise SystemExit(f"papo serve: --faults: {error}") from None
+    except ValueError as error:
+        raise SystemExit(f"papo serve: {error}") from None
+    throttled = args.account_throttle or burst is not None or rate is not None
+    return {"faults": faults or None, "account_throttle": throttle if throttled else None}
+
+
+def _fault_lines(options: ServeOptions) -> list[str]:
+    lines = []
+    if options.faults is not None:
+        lines.append(f"  faults          @connections calls answered {options.faults}")
+    if options.account_throttle is not None:
+        lines.append(f"  account         @connections calls throttled: {options.account_throttle}")
+    return lines
 
 
 def _trust_lines(options: ServeOptions, config: ApiConfig, access: str) -> list[str]:
@@ -443,6 +504,7 @@ def _options(args: argparse.Namespace, defaults: Mapping[str, str]) -> ServeOpti
             name: Path(path)
             for name, path in _pairs(args.code, "PAPO_CODE", defaults, "--code").items()
         },
+        **_fault_options(args),  # type: ignore[arg-type]
     )
 
 
@@ -578,6 +640,7 @@ def _banner(
                 )
         elif int(args.web_port):
             lines.append("  web client      not built: run `make web` (or make run)")
+    lines += _fault_lines(options)
     if args.reload:
         lines.append("  reload          on: a changed .py file restarts the server")
     lines.append("Ctrl-C stops.")
