@@ -163,6 +163,7 @@ def _parser(defaults: Mapping[str, str]) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     _invite_parser(commands)
     _table_parser(commands, defaults)
+    _conformance_parser(commands)
     serve = commands.add_parser(
         "serve",
         help="run the emulator of API Gateway's WebSocket API",
@@ -221,6 +222,12 @@ def _parser(defaults: Mapping[str, str]) -> argparse.ArgumentParser:
         "answering 429 past it [PAPO_ACCOUNT_THROTTLE]",
     )
     return parser
+
+
+def _conformance_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from papo.conformance.command import add_parser
+
+    add_parser(commands)
 
 
 def _add_trust_options(serve: argparse.ArgumentParser, defaults: Mapping[str, str]) -> None:
@@ -946,6 +953,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = _parser(defaults).parse_args(argv)
     if args.command == "serve":
         _serve(args, defaults)
+    elif args.command == "conformance":
+        from papo.conformance.command import main as conformance
+
+        conformance(args)
     elif args.command == "invite":
         _invite(args, defaults)
     elif args.command == "table":
