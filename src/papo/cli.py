@@ -142,6 +142,31 @@ _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
         "the --handler function's Lambda runtime, such as python3.12 or nodejs20.x (FILE.FUNCTION "
         "in the current folder, run by the node on PATH) [default: papo serve's Python]",
     ),
+    (
+        "--faults",
+        "PAPO_FAULTS",
+        "",
+        "answer this share of @connections calls with 410 (and close the connection), 429 "
+        "or 500, as API Gateway answers them: STATUS=SHARE,... such as 410=0.01,429=0.01",
+    ),
+    (
+        "--faults-seed",
+        "PAPO_FAULTS_SEED",
+        "",
+        "the faults' random seed, for a run that draws the same faults [default: a new draw]",
+    ),
+    (
+        "--account-throttle-burst",
+        "PAPO_ACCOUNT_THROTTLE_BURST",
+        "",
+        "the account's throttle on @connections calls: requests at once (AWS: 5000); turns it on",
+    ),
+    (
+        "--account-throttle-rate",
+        "PAPO_ACCOUNT_THROTTLE_RATE",
+        "",
+        "the account's throttle: requests a second after the burst (AWS: 10000); turns it on",
+    ),
 )
 
 
@@ -154,6 +179,7 @@ def _parser(defaults: Mapping[str, str]) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     _invite_parser(commands)
     _table_parser(commands, defaults)
+    _conformance_parser(commands)
     serve = commands.add_parser(
         "serve",
         help="run the emulator of API Gateway's WebSocket API",
@@ -205,7 +231,20 @@ def _parser(defaults: Mapping[str, str]) -> argparse.ArgumentParser:
         help="run a function's new code as soon as it changes, keeping the connections "
         "open [PAPO_RELOAD]",
     )
+    serve.add_argument(
+        "--account-throttle",
+        action="store_true",
+        default=defaults.get("PAPO_ACCOUNT_THROTTLE", "") not in ("", "0", "false"),
+        help="throttle @connections calls as API Gateway's account-level limit does, "
+        "answering 429 past it [PAPO_ACCOUNT_THROTTLE]",
+    )
     return parser
+
+
+def _conformance_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from papo.conformance.command import add_parser
+
+    add_parser(commands)
 
 
 def _add_trust_options(serve: argparse.ArgumentParser, defaults: Mapping[str, str]) -> None:
@@ -324,6 +363,35 @@ def _trust_options(
         "throttle_rate": float(args.throttle_rate) if args.throttle_rate else None,
         "require_signatures": args.require_signatures,
     }
+
+
+def _fault_options(args: argparse.Namespace) -> dict[str, object]:
+    """The faults and the account's throttle asked for; SystemExit on a value
+    that is not one."""
+    from papo.local.config import Throttle
+    from papo.local.faults import Faults, FaultsError
+
+    try:
+        seed = int(args.faults_seed) if args.faults_seed else None
+        faults = Faults.parse(args.faults, seed)
+        burst = int(args.account_throttle_burst) if args.account_throttle_burst else None
+        rate = float(args.account_throttle_rate) if args.account_throttle_rate else None
+        throttle = Throttle(burst, rate)
+    except FaultsError as error:
+        raise SystemExit(f"papo serve: --faults: {error}") from None
+    except ValueError as error:
+        raise SystemExit(f"papo serve: {error}") from None
+    throttled = args.account_throttle or burst is not None or rate is not None
+    return {"faults": faults or None, "account_throttle": throttle if throttled else None}
+
+
+def _fault_lines(options: ServeOptions) -> list[str]:
+    lines = []
+    if options.faults is not None:
+        lines.append(f"  faults          @connections calls answered {options.faults}")
+    if options.account_throttle is not None:
+        lines.append(f"  account         @connections calls throttled: {options.account_throttle}")
+    return lines
 
 
 def _trust_lines(options: ServeOptions, config: ApiConfig, access: str) -> list[str]:
@@ -461,6 +529,7 @@ def _options(args: argparse.Namespace, defaults: Mapping[str, str]) -> ServeOpti
             name: Path(path)
             for name, path in _pairs(args.code, "PAPO_CODE", defaults, "--code").items()
         },
+        **_fault_options(args),  # type: ignore[arg-type]
     )
 
 
@@ -600,6 +669,7 @@ def _banner(
                 )
         elif int(args.web_port):
             lines.append("  web client      not built: run `make web` (or make run)")
+    lines += _fault_lines(options)
     if args.reload:
         from papo.local.reload import Watched
 
@@ -910,6 +980,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = _parser(defaults).parse_args(argv)
     if args.command == "serve":
         _serve(args, defaults)
+    elif args.command == "conformance":
+        from papo.conformance.command import main as conformance
+
+        conformance(args)
     elif args.command == "invite":
         _invite(args, defaults)
     elif args.command == "table":

@@ -22,6 +22,7 @@ from papo.local.config import (
     RouteTarget,
     Throttle,
 )
+from papo.local.faults import Faults
 from papo.local.runtime import refusal
 from papo.local.server import Emulator
 from papo.local.signatures import beyond_loopback
@@ -89,6 +90,10 @@ class ServeOptions:
     """The template's parameters, over their defaults."""
     code: Mapping[str, Path] = field(default_factory=dict)
     """Functions' code (a folder or a zip), by logical id or FunctionName, over their CodeUri."""
+    faults: Faults | None = None
+    """The share of `@connections` calls answered 410, 429 or 500."""
+    account_throttle: Throttle | None = None
+    """The account's limits on `@connections` calls; None: not throttled."""
 
     @property
     def papos_own(self) -> bool:
@@ -166,4 +171,6 @@ class ServeOptions:
             web_dir=self.web_dir,
             web_oidc=self.web_oidc,
             require_signatures=self.signatures_required,
+            faults=self.faults,
+            account_throttle=self.account_throttle,
         )

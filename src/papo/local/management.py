@@ -3,7 +3,9 @@
 One set of rules, two ways in: HTTP (any client, boto3 included) and, for
 handlers running in the emulator's own threads, an in-process transport that
 skips HTTP but answers the same, handed to them in their Lambda context
-(`papo.local.worker.LambdaContext.in_process_management_api`).
+(`papo.local.worker.LambdaContext.in_process_management_api`). Both ways meet
+the account's throttle and the faults asked for (`papo.local.faults`) before
+a call is served.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from papo.local import admission, ids
-from papo.local.config import ApiConfig
+from papo.local.config import ApiConfig, Throttle
 from papo.local.connections import LiveConnection, Registry
+from papo.local.faults import AccountThrottle, FaultDraws, Faults
 from papo.local.signatures import Verifier
 
 log = logging.getLogger("papo.local")
@@ -37,6 +40,16 @@ def _error(status: int, error_type: str, message: str | None) -> Answer:
 
 
 GONE = _error(410, "GoneException", None)
+THROTTLED = _error(429, "TooManyRequestsException", "Too Many Requests")
+"""The account's throttle, as API Gateway answers a throttled request."""
+FAULTS: dict[int, Answer] = {
+    410: GONE,
+    429: _error(429, "LimitExceededException", "Too Many Requests"),
+    500: _error(500, "InternalServerErrorException", "Internal server error"),
+}
+"""A faulted call's answer: the exceptions the Management API's model names
+(boto3's `client.exceptions.LimitExceededException`), else API Gateway's own."""
+GOING_AWAY = (1001, "Going away")
 
 
 def _frame(data: bytes) -> str | bytes:
@@ -49,12 +62,32 @@ def _frame(data: bytes) -> str | bytes:
 
 class ManagementApi:
     def __init__(
-        self, config: ApiConfig, registry: Registry, verifier: Verifier | None = None
+        self,
+        config: ApiConfig,
+        registry: Registry,
+        verifier: Verifier | None = None,
+        *,
+        faults: Faults | None = None,
+        account_throttle: Throttle | None = None,
     ) -> None:
         self.config = config
         self.registry = registry
         self.verifier = verifier
         """When set, HTTP calls must be signed (`papo.local.signatures`)."""
+        self._draws = FaultDraws(faults) if faults else None
+        self._throttle = AccountThrottle(account_throttle) if account_throttle is not None else None
+
+    def refusal(self, connection_id: str) -> tuple[Answer, LiveConnection | None] | None:
+        """The answer to a call the account's throttle or a fault stops before it
+        is served, with the connection a faulted 410 takes away (to be closed:
+        on AWS a 410 means the connection is gone, and it stays gone); None
+        when the call goes on (safe from any thread)."""
+        if self._throttle is not None and not self._throttle.allow():
+            return THROTTLED, None
+        status = self._draws.draw() if self._draws is not None else None
+        if status is None:
+            return None
+        return FAULTS[status], self.registry.get(connection_id) if status == 410 else None
 
     def check_post(self, connection_id: str, data: bytes) -> LiveConnection | Answer:
         """The connection to post to, or the error answer (safe from any thread)."""
@@ -67,6 +100,16 @@ class ManagementApi:
 
     async def handle(self, method: str, connection_id: str, data: bytes) -> Answer:
         """One call, on the event loop."""
+        refused = self.refusal(connection_id)
+        if refused is None:
+            return await self.serve(method, connection_id, data)
+        answer, gone = refused
+        if gone is not None:
+            await gone.close(*GOING_AWAY)
+        return answer
+
+    async def serve(self, method: str, connection_id: str, data: bytes) -> Answer:
+        """One call the throttle and the faults let through, on the event loop."""
         if method == "POST":
             found = self.check_post(connection_id, data)
             if isinstance(found, tuple):
@@ -136,6 +179,13 @@ class InProcessTransport:
                 log.exception("writing a posted frame to %s failed", connection.connection_id)
 
     def __call__(self, method: str, connection_id: str, data: bytes) -> tuple[int, bytes]:
+        refused = self.api.refusal(connection_id)
+        if refused is not None:
+            (status, _, body), gone = refused
+            if gone is not None:
+                closing = gone.close(*GOING_AWAY)
+                asyncio.run_coroutine_threadsafe(closing, self.loop).result(timeout=30)
+            return status, body
         if method == "POST":
             found = self.api.check_post(connection_id, data)
             if isinstance(found, tuple):
@@ -146,7 +196,7 @@ class InProcessTransport:
                 self.loop.call_soon_threadsafe(self._hand_over)
             return 200, b""
         future = asyncio.run_coroutine_threadsafe(
-            self.api.handle(method, connection_id, data), self.loop
+            self.api.serve(method, connection_id, data), self.loop
         )
         status, _, body = future.result(timeout=30)
         return status, body

@@ -23,8 +23,9 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.frames import CloseCode, Frame
 
 from papo.local import lambda_api, log_limits
-from papo.local.config import ApiConfig, Limits
+from papo.local.config import ApiConfig, Limits, Throttle
 from papo.local.connections import Registry
+from papo.local.faults import Faults
 from papo.local.gateway import Gateway
 from papo.local.hostnames import execute_api_host
 from papo.local.invoker import Invoker
@@ -154,6 +155,10 @@ class Emulator:
     """Whether the Management API and Lambda's Invoke API take only calls signed with
     the credentials handlers get (`papo.local.signatures`); over http(s) only, the
     in-process way in for handlers in threads is the emulator's own."""
+    faults: Faults | None = None
+    """The share of `@connections` calls answered 410, 429 or 500 (`papo.local.faults`)."""
+    account_throttle: Throttle | None = None
+    """The account's limits on `@connections` calls; None: not throttled."""
 
     def __post_init__(self) -> None:
         self._sockets: dict[str, socket.socket] = {}
@@ -190,7 +195,13 @@ class Emulator:
             if self.require_signatures
             else None
         )
-        self.management = ManagementApi(self.config, self.registry, self.verifier)
+        self.management = ManagementApi(
+            self.config,
+            self.registry,
+            self.verifier,
+            faults=self.faults,
+            account_throttle=self.account_throttle,
+        )
         self.lambda_api = LambdaApi(self.config, self.invoker, self.verifier)
         self.app = Starlette(
             routes=[

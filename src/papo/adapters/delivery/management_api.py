@@ -2,8 +2,8 @@
 
 It speaks the same HTTP as boto3's `apigatewaymanagementapi` client, with
 boto3's semantics (410 means the connection is gone; throttling and 5xx
-answers are retried with backoff; a dropped keep-alive connection is
-reopened), at a fraction of its CPU: one persistent connection per thread
+answers are retried with backoff and jitter; a dropped keep-alive connection
+is reopened), at a fraction of its CPU: one persistent connection per thread
 (`papo.adapters.delivery.http11`) and a cached SigV4 signer. The client knows
 only its transport: HTTP/1.1 over the network unless it is handed another.
 """
@@ -26,8 +26,13 @@ from papo.adapters.delivery.sigv4 import SigV4Signer
 logger = logging.getLogger(__name__)
 
 _RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
-MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 10
+"""Tries of one call answered 429 or 5xx. More than boto3's 3: a big fan-out
+meets the account's throttle (10,000 calls a second) for as long as it takes
+to post to everyone, and every frame that can be delivered must be; with the
+waits below, a frame is given up after some 11 s at the worst."""
 _BASE_BACKOFF_S = 0.05
+MAX_BACKOFF_S = 2.0
 _CONTENT_TYPE = {"Content-Type": "application/json"}
 
 
@@ -39,8 +44,9 @@ def sent_again(status: int, attempt: int) -> bool:
 
 def backoff_s(attempt: int) -> float:
     """How long to wait before sending again after the `attempt`th answer was
-    429 or 5xx: full jitter, as botocore's standard retry mode."""
-    return random.uniform(0, _BASE_BACKOFF_S * 2**attempt)
+    429 or 5xx: full jitter, as botocore's standard retry mode, up to
+    `MAX_BACKOFF_S`, so that throttled callers spread out and none waits long."""
+    return random.uniform(0, min(MAX_BACKOFF_S, _BASE_BACKOFF_S * 2**attempt))
 
 
 class GoneError(Exception):
@@ -160,9 +166,12 @@ class ManagementApiClient:
         *,
         timeout_s: float = 10.0,
         transport: Transport | None = None,
+        backoff: Callable[[int], float] = backoff_s,
     ) -> None:
         self.endpoint = endpoint
         self.timeout_s = timeout_s
+        self.backoff = backoff
+        """Seconds to wait before sending a call again after its `attempt`th try."""
         """How long a call may wait for its connection, and then for its answer."""
         self.http: HttpTransport | None = None
         """The transport over the network, when calls go that way (then a fan-out
@@ -197,7 +206,7 @@ class ManagementApiClient:
                 raise ManagementApiError(0, repr(error)) from error
             if not sent_again(status, attempt):
                 return self.answer(connection_id, status, answer)
-            time.sleep(backoff_s(attempt))
+            time.sleep(self.backoff(attempt))
         raise AssertionError("unreachable")
 
     @staticmethod
