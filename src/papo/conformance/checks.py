@@ -25,7 +25,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 FRAME_LIMIT = 32 * 1024
 MESSAGE_LIMIT = 128 * 1024
 WAIT_S = 10.0
-"""How long a check waits for an answer the stage owes it."""
+"""How long a check waits for an answer the stage owes it, unless told otherwise."""
 
 
 class Failed(Exception):
@@ -44,6 +44,8 @@ class Target:
     region: str
     idle_s: float | None = None
     """The idle timeout to check, or None: not checked (it takes that long)."""
+    wait_s: float = WAIT_S
+    """How long a check waits for an answer the stage owes it."""
 
     def management(self) -> Any:
         return boto3.client(
@@ -93,11 +95,11 @@ class Checks:
 CHECKS = Checks()
 
 
-async def _answer(ws: ClientConnection) -> dict[str, Any]:
+async def _answer(ws: ClientConnection, wait_s: float) -> dict[str, Any]:
     try:
-        raw = await asyncio.wait_for(ws.recv(), WAIT_S)
+        raw = await asyncio.wait_for(ws.recv(), wait_s)
     except TimeoutError:
-        raise Failed(f"no answer in {WAIT_S:g} s (is the stage running papo's echo?)") from None
+        raise Failed(f"no answer in {wait_s:g} s (is the stage running papo's echo?)") from None
     try:
         answer = json.loads(raw)
     except ValueError:
@@ -110,7 +112,7 @@ async def _answer(ws: ClientConnection) -> dict[str, Any]:
 async def _routed(target: Target, message: str) -> str:
     async with connect(target.url) as ws:
         await ws.send(message)
-        answer = await _answer(ws)
+        answer = await _answer(ws, target.wait_s)
     route = answer.get("route")
     if not isinstance(route, str):
         raise Failed(f"an answer naming no route: {answer}")
@@ -162,7 +164,7 @@ async def subprotocol(target: Target) -> str:
 async def _length_echoed(target: Target, frames: list[str]) -> str:
     async with connect(target.url, max_size=None) as ws:
         await ws.send(frames[0] if len(frames) == 1 else iter(frames))
-        answer = await _answer(ws)
+        answer = await _answer(ws, target.wait_s)
     return _expect(answer.get("length"), sum(map(len, frames)), "message length")
 
 
@@ -170,11 +172,11 @@ async def _closed_with_1009(target: Target, frames: list[str]) -> str:
     async with connect(target.url, max_size=None) as ws:
         try:
             await ws.send(frames[0] if len(frames) == 1 else iter(frames))
-            await asyncio.wait_for(ws.recv(), WAIT_S)
+            await asyncio.wait_for(ws.recv(), target.wait_s)
         except ConnectionClosed:
             pass
         except TimeoutError:
-            raise Failed(f"still open {WAIT_S:g} s later") from None
+            raise Failed(f"still open {target.wait_s:g} s later") from None
         else:
             raise Failed("the message was taken")
         code = ws.close_code if ws.close_code is not None else ws.protocol.close_rcvd
@@ -203,9 +205,9 @@ async def message_over_limit(target: Target) -> str:
     return await _closed_with_1009(target, [frame] * (MESSAGE_LIMIT // len(frame) + 1))
 
 
-async def _own_id(ws: ClientConnection) -> str:
+async def _own_id(ws: ClientConnection, target: Target) -> str:
     await ws.send('{"action": "echo"}')
-    found = (await _answer(ws)).get("connectionId")
+    found = (await _answer(ws, target.wait_s)).get("connectionId")
     if not isinstance(found, str):
         raise Failed("echo named no connectionId")
     return found
@@ -214,12 +216,12 @@ async def _own_id(ws: ClientConnection) -> str:
 @CHECKS("@connections POST reaches the client")
 async def post(target: Target) -> str:
     async with connect(target.url) as ws:
-        cid = await _own_id(ws)
+        cid = await _own_id(ws, target)
         await asyncio.to_thread(
             target.management().post_to_connection, ConnectionId=cid, Data=b"posted"
         )
         try:
-            got = await asyncio.wait_for(ws.recv(), WAIT_S)
+            got = await asyncio.wait_for(ws.recv(), target.wait_s)
         except TimeoutError:
             raise Failed("nothing arrived") from None
     return _expect(got, "posted", "received")
@@ -228,7 +230,7 @@ async def post(target: Target) -> str:
 @CHECKS("@connections GET answers the connection's times and identity")
 async def get(target: Target) -> str:
     async with connect(target.url) as ws:
-        cid = await _own_id(ws)
+        cid = await _own_id(ws, target)
         found = await asyncio.to_thread(target.management().get_connection, ConnectionId=cid)
     missing = [k for k in ("ConnectedAt", "LastActiveAt", "Identity") if k not in found]
     if missing or "SourceIp" not in found["Identity"]:
@@ -239,19 +241,19 @@ async def get(target: Target) -> str:
 @CHECKS("@connections DELETE closes the connection")
 async def delete(target: Target) -> str:
     async with connect(target.url) as ws:
-        cid = await _own_id(ws)
+        cid = await _own_id(ws, target)
         await asyncio.to_thread(target.management().delete_connection, ConnectionId=cid)
         try:
-            await asyncio.wait_for(ws.wait_closed(), WAIT_S)
+            await asyncio.wait_for(ws.wait_closed(), target.wait_s)
         except TimeoutError:
-            raise Failed(f"still open {WAIT_S:g} s later") from None
+            raise Failed(f"still open {target.wait_s:g} s later") from None
         return f"closed with {ws.close_code}"
 
 
 @CHECKS("@connections answers 410 GoneException for a closed connection")
 async def gone(target: Target) -> str:
     async with connect(target.url) as ws:
-        cid = await _own_id(ws)
+        cid = await _own_id(ws, target)
     client = target.management()
     try:
         await asyncio.to_thread(client.post_to_connection, ConnectionId=cid, Data=b"late")
@@ -266,7 +268,7 @@ async def idle(target: Target) -> str:
         raise Skipped("not asked for (--idle SECONDS)")
     slack = max(2.0, target.idle_s * 0.1)
     async with connect(target.url, ping_interval=None) as ws:
-        await _own_id(ws)
+        await _own_id(ws, target)
         began = time.monotonic()
         try:
             await asyncio.wait_for(ws.wait_closed(), target.idle_s + slack)

@@ -8,7 +8,15 @@ import sys
 
 import boto3
 
-from papo.conformance.checks import FAILED, Target, management_url_of, region_of, run, table
+from papo.conformance.checks import (
+    FAILED,
+    WAIT_S,
+    Target,
+    management_url_of,
+    region_of,
+    run,
+    table,
+)
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,6 +42,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="the region to sign for [default: the one URL names, else boto3's]",
     )
     parser.add_argument(
+        "--wait",
+        type=float,
+        default=WAIT_S,
+        metavar="SECONDS",
+        help=f"how long a check waits for an answer the stage owes it [default: {WAIT_S:g}]",
+    )
+    parser.add_argument(
         "--idle",
         type=float,
         default=None,
@@ -51,7 +66,7 @@ def main(args: argparse.Namespace) -> None:
     region = (
         args.region or region_of(args.url) or boto3.session.Session().region_name or "us-east-1"
     )
-    target = Target(args.url.rstrip("/"), management, region, args.idle)
+    target = Target(args.url.rstrip("/"), management, region, args.idle, args.wait)
     print(f"papo conformance: {target.url} (@connections {management}, {region})", flush=True)
     rows = asyncio.run(run(target))
     print(table(rows))
