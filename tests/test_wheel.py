@@ -82,6 +82,17 @@ def test_an_installed_wheel_asks_for_its_extra_then_serves_the_page(
     assert shown.returncode != 0
     assert shown.stderr.strip().endswith("pip install 'papo[local]'")
     assert len(shown.stderr.strip().splitlines()) == 1
+    checked = subprocess.run(
+        [papo, "conformance", "ws://127.0.0.1:9/dev"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert checked.returncode != 0
+    assert checked.stderr.strip().endswith("pip install 'papo[local]'")
+    assert len(checked.stderr.strip().splitlines()) == 1
 
     subprocess.run([*install, f"papo[local] @ {wheel.as_uri()}"], check=True)
     port, web_port = free_port(), free_port()

@@ -22,10 +22,10 @@ from botocore.config import Config
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from papo.conformance import WAIT_S
+
 FRAME_LIMIT = 32 * 1024
 MESSAGE_LIMIT = 128 * 1024
-WAIT_S = 10.0
-"""How long a check waits for an answer the stage owes it, unless told otherwise."""
 
 
 class Failed(Exception):

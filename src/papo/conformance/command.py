@@ -6,17 +6,7 @@ import argparse
 import asyncio
 import sys
 
-import boto3
-
-from papo.conformance.checks import (
-    FAILED,
-    WAIT_S,
-    Target,
-    management_url_of,
-    region_of,
-    run,
-    table,
-)
+from papo.conformance import WAIT_S
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -59,6 +49,24 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def main(args: argparse.Namespace) -> None:
+    """Runs the checks: they need websockets, of papo's local extra, which a bare
+    `pip install papo` (the handler alone) lacks."""
+    try:
+        import boto3
+
+        from papo.conformance.checks import (
+            FAILED,
+            Target,
+            management_url_of,
+            region_of,
+            run,
+            table,
+        )
+    except ImportError as missing:
+        raise SystemExit(
+            f"papo conformance needs papo's local extra ({missing.name} is missing): "
+            "pip install 'papo[local]'"
+        ) from None
     try:
         management = args.management_endpoint or management_url_of(args.url)
     except ValueError as error:
