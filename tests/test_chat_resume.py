@@ -62,6 +62,11 @@ class Room:
         self.chat.disconnect(cid)
 
 
+def conversation_of(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every frame sent, the missed ones unpacked."""
+    return [item for frame in frames for item in frame.get("missed", [frame])]
+
+
 def conversation(frames: list[dict[str, Any]]) -> list[tuple[int, str]]:
     """The room's frames by offset, the missed ones unpacked, each once."""
     seen: dict[int, str] = {}
@@ -330,3 +335,30 @@ def test_a_name_held_by_a_connection_long_gone_is_taken_back(store: Store) -> No
     chat.act("setName", "B2=", json.dumps({"name": "Bruno"}))
     assert delivery.take("B2=")[-1]["code"] == "name_taken"
     assert sorted(m.name for m in store.members()) == ["Ana", "Bruno", "Carla"]
+
+
+def test_a_private_line_kept_while_its_reader_resumes_reaches_them(
+    room: Room, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two invocations at once, as on AWS: Bruno resumes on a new connection
+    after Ana's sendPrivate looked for him (away) and before it kept his line.
+    His resume read what he missed before the line was there, so the line must
+    reach his new connection live."""
+    ana, _ = room.join("Ana")
+    bruno, session = room.join("Bruno")
+    room.drop(bruno)
+    back = room.connect()
+    append_private = room.store.append_private
+    resumed: list[str] = []
+
+    def resume_first(*args: Any, **kwargs: Any) -> None:
+        if not resumed:  # before Bruno's line is kept (Ana's own copy comes after)
+            resumed.append(back)
+            room.say(back, "setName", name="Bruno", resume={"token": session["resumeToken"]})
+        append_private(*args, **kwargs)
+
+    monkeypatch.setattr(room.store, "append_private", resume_first)
+    room.say(ana, "sendPrivate", to="Bruno", message="psst")
+    assert resumed == [back]
+    heard = [f.get("privateMessage") for f in conversation_of(room.delivery.sent.get(back, []))]
+    assert [text for text in heard if text] == ["Ana: psst"]

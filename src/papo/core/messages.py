@@ -9,7 +9,7 @@ session's own offset, so either can get it back after a drop.
 from __future__ import annotations
 
 from papo.core import protocol
-from papo.core.ports import Envelope, LoggedMessage
+from papo.core.ports import Envelope, LoggedMessage, Member, Store
 from papo.core.refusals import ErrorCode, Refusal
 from papo.core.room import Actor, Payload, Room
 from papo.core.rules import check_message
@@ -49,12 +49,13 @@ def send_private(room: Room, actor: Actor, payload: Payload) -> None:
     msg_id, now, after = room.new_id(), room.clock(), store.last_offset()
     expires_at = now + room.rules.history.ttl_ms
     envelopes: dict[str, Envelope] = {}
+    kept: dict[str, bytes] = {}
     readers = [
         (recipient.connection_id, recipient.session, recipient.away),
         (connection_id, sender.session, False),
     ]
     for reader, session, away in readers:
-        if reader in envelopes:
+        if reader in kept:
             continue
         private_offset = store.next_private_offset(session) if session else None
         frame = protocol.private_frame(
@@ -66,11 +67,31 @@ def send_private(room: Room, actor: Actor, payload: Payload) -> None:
             private_offset=private_offset,
             room_offset=after,
         )
+        kept[reader] = frame
         if session is not None and private_offset is not None:
             store.append_private(session, private_offset, frame, expires_at)
         if not away:
             envelopes[reader] = Envelope(reader, (frame,))
+    if recipient.session is not None:
+        _to_where_they_are_now(store, recipient, kept[recipient.connection_id], envelopes)
     room.send(list(envelopes.values()))
+
+
+def _to_where_they_are_now(
+    store: Store, recipient: Member, frame: bytes, envelopes: dict[str, Envelope]
+) -> None:
+    """The recipient, looked for again once their line is kept: one who resumed
+    on a new connection after the first look and read what they missed before
+    the line was kept would have it neither way. Resuming takes the name before
+    it reads what was missed, so a line kept before that read is among what was
+    missed, and one kept after it finds them here (a client keeps a line once,
+    by its private offset)."""
+    now_there = store.find(recipient.name)
+    if now_there is None or now_there.away or now_there.session != recipient.session:
+        return
+    if now_there.connection_id != recipient.connection_id:
+        envelopes.pop(recipient.connection_id, None)
+    envelopes.setdefault(now_there.connection_id, Envelope(now_there.connection_id, (frame,)))
 
 
 def ping(room: Room, actor: Actor, _: Payload) -> None:
