@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -232,3 +234,23 @@ async def join_and_stay(url: str, server: subprocess.Popen[bytes]) -> str:
         server.kill()
         server.wait(timeout=30)
         return said
+
+
+def test_a_port_another_process_holds_is_said_before_any_banner(tmp_path: Path) -> None:
+    """papo serve binds its ports before it says where it serves: one it cannot
+    have is one line, and no banner names an address another process answers."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "papo", "serve", "--port", str(port), "--web-port", "0"],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode != 0
+    assert done.stderr.strip() == f"papo serve: 127.0.0.1:{port}: address already in use"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import importlib
 import os
 import sys
@@ -559,7 +560,11 @@ def _serve(args: argparse.Namespace, defaults: Mapping[str, str]) -> None:
     missing = _missing_authorizer(config, defaults)
     if missing is not None:
         raise SystemExit(missing)
-    emulator = options.emulator(config)  # holds the ports it picked for `--port 0`
+    try:
+        emulator = options.emulator(config)  # holds its ports from here on
+    except OSError as error:
+        taken = "address already in use" if error.errno == errno.EADDRINUSE else error.strerror
+        raise SystemExit(f"papo serve: {args.host}:{args.port}: {taken}") from None
     bound = dataclasses.replace(
         options, port=emulator.port, tls_port=emulator.tls_port, web_port=emulator.web_port
     )

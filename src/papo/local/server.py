@@ -111,13 +111,17 @@ def frame_limited_protocol(max_frame_bytes: int) -> type[WebSocketsSansIOProtoco
     )
 
 
-def _listening(host: str) -> socket.socket:
-    """A socket bound to a free port and kept: a port probed and let go could be
-    taken by any outgoing connection before the server binds it again."""
+def _listening(host: str, port: int = 0) -> socket.socket:
+    """A socket bound to `port` (0: a free one) and kept: a port probed and let go
+    could be taken by any outgoing connection before the server binds it again."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
     return sock
 
 
@@ -162,8 +166,8 @@ class Emulator:
 
     def __post_init__(self) -> None:
         self._sockets: dict[str, socket.socket] = {}
-        if self.port == 0:
-            self.port = self._reserve("api")
+        # Bound now, as `papo serve` says where it serves only once it can.
+        self.port = self._reserve("api", self.port)
         self.aws_host = execute_api_host(self.config.api_id, self.config.region)
         environment = {
             **lambda_defaults(self.config.region, exposed=self.require_signatures),
@@ -173,8 +177,7 @@ class Emulator:
         self.tls: TlsFiles | None = None
         hosts: dict[str, tuple[str, int]] = {}
         if self.tls_port is not None:
-            if self.tls_port == 0:
-                self.tls_port = self._reserve("tls")
+            self.tls_port = self._reserve("tls", self.tls_port)
             self._tls_dir = tempfile.TemporaryDirectory(prefix="papo-tls-")
             self.tls = make_certificate(Path(self._tls_dir.name), self.host, self.aws_host)
             environment["AWS_CA_BUNDLE"] = str(self.tls.ca_bundle)
@@ -222,10 +225,12 @@ class Emulator:
             dict(environment)
         ]
 
-    def _reserve(self, role: str) -> int:
-        sock = self._sockets[role] = _listening(self.host)
-        port: int = sock.getsockname()[1]
-        return port
+    def _reserve(self, role: str, port: int = 0) -> int:
+        """Binds `role`'s port (0: a free one) and keeps it for its server; OSError
+        when another process holds it."""
+        sock = self._sockets[role] = _listening(self.host, port)
+        bound: int = sock.getsockname()[1]
+        return bound
 
     def _reserved(self, role: str) -> list[socket.socket] | None:
         """The socket kept for `role` since start-up, handed over once: its server closes it."""
