@@ -9,6 +9,7 @@ import contextlib
 import json
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -77,6 +78,7 @@ def test_faulted_calls_raise_the_errors_boto3_raises_for_api_gateways(aws_env: N
         assert error.response["Error"]["Message"] == message
         headers = error.response["ResponseMetadata"]["HTTPHeaders"]
         assert headers["x-amzn-errortype"] == kind
+        assert uuid.UUID(error.response["ResponseMetadata"]["RequestId"])
         if status == 429:
             assert isinstance(error, client.exceptions.LimitExceededException)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 from collections import deque
 from typing import Any
 
@@ -142,6 +143,10 @@ class ManagementApi:
             status, headers, body = await self.handle(
                 request.method, request.path_params["connection_id"], data
             )
+        # API Gateway names each answer, errors included; the SDKs read it as
+        # the call's request id (boto3's `RequestId`, the JavaScript SDK's
+        # `$metadata.requestId`).
+        headers = {**headers, "x-amzn-RequestId": str(uuid.uuid4())}
         return Response(body, status_code=status, headers=headers)
 
     def in_process(self, loop: asyncio.AbstractEventLoop) -> InProcessTransport:
