@@ -48,7 +48,7 @@ def test_a_stage_whose_handler_is_not_the_echo_fails_every_check_of_an_answer(
 ) -> None:
     # The echo's code with no $connect route and no route response: nothing comes back.
     _, url = papo_serve("--handler", "papo.conformance.echo:handler", "--route", "echo")
-    status, results = conformance(url, "--wait", "2")
+    status, results = conformance(url, "--wait", "1")
     limits = {
         "a frame over 32 KB closes the connection with 1009",
         "a message over 128 KB closes the connection with 1009",
