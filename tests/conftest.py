@@ -200,7 +200,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PapoServe = Callable[..., tuple["subprocess.Popen[bytes]", str]]
 
 
-def _listens(process: subprocess.Popen[bytes], port: int) -> bool:
+def listens(process: subprocess.Popen[bytes], port: int) -> bool:
     """Whether `process` listens on `port` within 90 s (False: it ended first)."""
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -245,7 +245,7 @@ def papo_serve(tmp_path: Path) -> Iterator[PapoServe]:
             env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(ROOT / "src"), str(ROOT)))}
             process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=log)
             started.append(process)
-            url = _listens(process, port) and _served_url(process, log_path, port)
+            url = listens(process, port) and _served_url(process, log_path, port)
             if url:
                 return process, url
             said = log_path.read_text()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.conftest import ROOT, PapoServe, free_port
+from tests.conftest import ROOT, PapoServe, free_port, listens
 from tests.emulation import probe_log
 
 
@@ -162,7 +162,8 @@ def test_papo_serve_serves_the_web_client_pointed_at_its_api(
     if not (WEB_DIST / "index.html").is_file():
         pytest.skip("the web client is not built (make web)")
     web_port = free_port()
-    _, url = papo_serve("--web-port", str(web_port))
+    process, url = papo_serve("--web-port", str(web_port))
+    assert listens(process, web_port)  # the page's server may start after the API's
     with urlopen(f"http://127.0.0.1:{web_port}/config.json") as response:
         assert json.load(response) == {"websocketUrl": url}
     with urlopen(f"http://127.0.0.1:{web_port}/") as response:

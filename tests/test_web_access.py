@@ -35,7 +35,7 @@ from papo.core.invites import make_invite
 from papo.local.config import PAPO_HANDLER, ApiConfig, Authorizer
 from papo.local.server import Emulator
 from papo.local.web import WEB_DIST, PageOidc
-from tests.conftest import PapoServe, free_port
+from tests.conftest import PapoServe, free_port, listens
 from tests.served import UNPACED
 from tests.test_web import (  # the page's fixtures and helpers
     AXE,
@@ -379,11 +379,12 @@ def test_papo_serve_names_the_issuer_and_lets_the_page_reach_it(
         monkeypatch.setenv("PAPO_OIDC_ISSUER", issuer)
         monkeypatch.setenv("PAPO_OIDC_AUDIENCE", "papo-audience")
         monkeypatch.setenv("PAPO_WEB_OIDC_CLIENT_ID", CLIENT_ID)
-        _, url = papo_serve("--web-port", str(web_port))
+        process, url = papo_serve("--web-port", str(web_port))
     else:
         monkeypatch.delenv("PAPO_AUTH", raising=False)
         options = ["--oidc-issuer", issuer, "--oidc-client-id", CLIENT_ID]
-        _, url = papo_serve("--web-port", str(web_port), *options)
+        process, url = papo_serve("--web-port", str(web_port), *options)
+    assert listens(process, web_port)  # the page's server may start after the API's
     with urlopen(f"http://127.0.0.1:{web_port}/config.json") as response:
         assert json.load(response) == {
             "websocketUrl": url,
@@ -417,7 +418,8 @@ def test_papo_serve_without_a_sign_in_names_no_issuer(
     monkeypatch.setenv("PAPO_OIDC_ISSUER", issuer)
     monkeypatch.setenv("PAPO_OIDC_AUDIENCE", CLIENT_ID)
     web_port = free_port()
-    _, url = papo_serve("--web-port", str(web_port))
+    process, url = papo_serve("--web-port", str(web_port))
+    assert listens(process, web_port)  # the page's server may start after the API's
     with urlopen(f"http://127.0.0.1:{web_port}/config.json") as response:
         assert json.load(response) == {"websocketUrl": url}
         assert issuer not in response.headers["Content-Security-Policy"]
