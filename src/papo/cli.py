@@ -171,6 +171,11 @@ _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
+def _switched_on(defaults: Mapping[str, str], name: str) -> bool:
+    """Whether an on/off variable is on: set, and not `0` or `false`."""
+    return defaults.get(name, "").strip().lower() not in ("", "0", "false")
+
+
 def _parser(defaults: Mapping[str, str]) -> argparse.ArgumentParser:
     """`defaults`: the environment, and `.env` under it."""
     parser = argparse.ArgumentParser(
@@ -228,14 +233,14 @@ def _parser(defaults: Mapping[str, str]) -> argparse.ArgumentParser:
     serve.add_argument(
         "--reload",
         action="store_true",
-        default=defaults.get("PAPO_RELOAD", "") not in ("", "0", "false"),
+        default=_switched_on(defaults, "PAPO_RELOAD"),
         help="run a function's new code as soon as it changes, keeping the connections "
         "open [PAPO_RELOAD]",
     )
     serve.add_argument(
         "--account-throttle",
         action="store_true",
-        default=defaults.get("PAPO_ACCOUNT_THROTTLE", "") not in ("", "0", "false"),
+        default=_switched_on(defaults, "PAPO_ACCOUNT_THROTTLE"),
         help="throttle @connections calls as API Gateway's account-level limit does, "
         "answering 429 past it [PAPO_ACCOUNT_THROTTLE]",
     )
@@ -282,7 +287,7 @@ def _add_trust_options(serve: argparse.ArgumentParser, defaults: Mapping[str, st
     serve.add_argument(
         "--require-signatures",
         action="store_true",
-        default=defaults.get("PAPO_REQUIRE_SIGNATURES", "") not in ("", "0", "false"),
+        default=_switched_on(defaults, "PAPO_REQUIRE_SIGNATURES"),
         help="take only SigV4-signed calls on @connections and Lambda Invoke, as when "
         "--host is beyond loopback [PAPO_REQUIRE_SIGNATURES]",
     )

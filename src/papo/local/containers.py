@@ -138,21 +138,12 @@ class Container:
             if self.reports:
                 answer = self._report(request_id, answer)
         except (EOFError, OSError):
-            peak = self._end()
+            self._end()
             code = self.process.returncode
             message = f"Error: Runtime exited with error: exit status {code}"
             if code is not None and code < 0:
                 message = f"Error: Runtime exited with error: signal: {signal.Signals(-code).name}"
-            worker.log_error(self.function, request_id, message)
-            took = (time.perf_counter() - started) * 1000
-            worker.log_end(
-                self.function,
-                request_id,
-                took,
-                peak,
-                status="error",
-                error_type="Runtime.ExitError",
-            )
+            self._reported(request_id, started, message, "error", "Runtime.ExitError")
             raise ContainerDied(f"Runtime.ExitError: the process exited ({code})") from None
         if answer.get("ended"):
             self._end()
@@ -198,26 +189,28 @@ class Container:
         return self._peak
 
     def _out_of_memory(self, request_id: str, started: float) -> None:
-        worker.log_error(self.function, request_id, worker.KILLED)
-        peak = max(self._end(), self.function.memory_mb)
-        took = (time.perf_counter() - started) * 1000
-        worker.log_end(
-            self.function,
-            request_id,
-            took,
-            peak,
-            status="error",
-            error_type="Runtime.OutOfMemory",
-        )
+        self._end()
+        self._peak = max(self._peak, self.function.memory_mb)  # what Lambda reports of a kill
+        self._reported(request_id, started, worker.KILLED, "error", "Runtime.OutOfMemory")
         raise worker.OutOfMemory(f"Runtime.OutOfMemory: {worker.KILLED}")
 
     def _timed_out(self, request_id: str, started: float) -> None:
         timeout = self.function.timeout_s
-        worker.log_error(self.function, request_id, f"Task timed out after {timeout:.2f} seconds")
-        peak = self._end()
-        took = (time.perf_counter() - started) * 1000
-        worker.log_end(self.function, request_id, took, peak, status="timeout")
+        self._end()
+        said = f"Task timed out after {timeout:.2f} seconds"
+        self._reported(request_id, started, said, "timeout", None)
         raise ContainerDied(f"Sandbox.Timedout: Task timed out after {timeout:.2f} seconds")
+
+    def _reported(
+        self, request_id: str, started: float, said: str, status: str, error_type: str | None
+    ) -> None:
+        """Lambda's lines for an invocation its container did not live through:
+        what ended it, then its REPORT (the container wrote its START)."""
+        worker.log_error(self.function, request_id, said)
+        took = (time.perf_counter() - started) * 1000
+        worker.log_end(
+            self.function, request_id, took, self._peak, status=status, error_type=error_type
+        )
 
     def _end(self) -> int:
         """Kills the process; its peak resident memory, in MB (0 if unknown)."""
