@@ -210,7 +210,9 @@ export function Messages(props: {
                 type="button"
                 className="secondary"
                 onClick={() => {
+                  // The click is no taking of the view: what moves it next is the lines coming back.
                   following.current = true;
+                  touched.current = -Infinity;
                   reader.newest();
                 }}
               >
