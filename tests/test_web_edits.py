@@ -109,8 +109,6 @@ def test_axe_finds_nothing_serious_in_lines_that_changed(
         needs("axe-core (make web installs it)")
     options = {"bypass_csp": True, "reduced_motion": "reduce"}
     ana = join(open_page, papo, "Ana", **options)
-    for color_scheme in ("light", "dark"):
-        ana.emulate_media(color_scheme=color_scheme)  # type: ignore[arg-type]
     send(ana, "Everyone", "first")
     send(ana, "Everyone", "second")
     first = line_saying(ana, "first")
@@ -126,7 +124,7 @@ def test_axe_finds_nothing_serious_in_lines_that_changed(
     second.get_by_role("button", name="Delete").click()
     expect(second).to_contain_text("Delete this message?")
     for color_scheme in ("light", "dark"):
-        ana.emulate_media(color_scheme=color_scheme)  # type: ignore[arg-type]
+        ana.emulate_media(color_scheme=color_scheme)
         assert serious_violations(ana) == [], f"lines that changed ({color_scheme})"
     second.get_by_role("button", name="Delete").click()
     expect(ana.get_by_role("log")).to_contain_text("Ana: Message deleted")

@@ -29,8 +29,8 @@ export function Reactions({ line, me, t, change }: { line: Line; me: string; t: 
               type="button"
               className="reaction"
               aria-pressed={mine}
+              // Its name is what it shows (the emoji, the count); who reacted, its description.
               title={t.reactedBy(by)}
-              aria-label={t.reaction(emoji, by)}
               onClick={() => change(reactFrame(offset, emoji, !mine))}
             >
               {emoji} <span className="count">{by.length}</span>

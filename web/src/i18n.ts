@@ -93,7 +93,6 @@ export interface Messages {
   reactWith: (emoji: string) => string;
   /** Who reacted, in a reaction's title. */
   reactedBy: (names: string[]) => string;
-  reaction: (emoji: string, names: string[]) => string;
 }
 
 const en: Messages = {
@@ -163,8 +162,6 @@ const en: Messages = {
   reactions: "Reactions",
   reactWith: (emoji) => `React with ${emoji}`,
   reactedBy: (names) => new Intl.ListFormat("en").format(names),
-  reaction: (emoji, names) =>
-    `${emoji}: ${names.length} (${new Intl.ListFormat("en").format(names)})`,
 };
 
 const ptBR: Messages = {
@@ -236,8 +233,6 @@ const ptBR: Messages = {
   reactions: "Reações",
   reactWith: (emoji) => `Reagir com ${emoji}`,
   reactedBy: (names) => new Intl.ListFormat("pt-BR").format(names),
-  reaction: (emoji, names) =>
-    `${emoji}: ${names.length} (${new Intl.ListFormat("pt-BR").format(names)})`,
 };
 
 export const MESSAGES: Record<Language, Messages> = { en, "pt-BR": ptBR };
