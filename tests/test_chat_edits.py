@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from papo.adapters.store.sqlite import SqliteStore
+from papo.cli import main
 from papo.core.chat import ACTIONS, Chat
 from papo.core.memory import conversation
 from papo.core.ports import LoggedMessage
@@ -352,3 +353,22 @@ def test_the_new_actions_are_paced_like_the_others(tmp_path: Path) -> None:
         fields = {"message": "x", "emoji": "🎉"}
         assert room.refused("A=", action, offset=offset, **fields) == "rate_limited"
     assert room.line(offset)["text"] == "hello"
+
+
+def test_the_operator_reads_the_versions_an_edit_and_a_delete_replaced(
+    room: Room, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    offset = room.said("A=", "first")
+    room.now += MINUTE
+    room.say("A=", "edit", offset=offset, message="second")
+    room.now += MINUTE
+    room.say("A=", "delete", offset=offset)
+    monkeypatch.setenv("PAPO_STORE", "sqlite")
+    monkeypatch.setenv("PAPO_SQLITE_PATH", room.store.path)
+    main(["versions", str(offset)])
+    said = capsys.readouterr().out.splitlines()
+    assert [line.split("  ", 1)[1] for line in said] == ["Ana: first", "Ana: second", "Ana"]
+    assert "edited" in said[1]
+    assert said[2].startswith("deleted ")
+    with pytest.raises(SystemExit, match="keeps no public message at 1"):
+        main(["versions", "1"])

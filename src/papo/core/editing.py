@@ -5,7 +5,7 @@ message history and the bot's memory read. Every path that shows a line then
 shows its latest version, marked (`editedAt`, or `deletedAt` with a
 placeholder instead of the text), and the bot remembers no deleted text. The
 version an edit or a delete replaces is kept beside the line, as long as it,
-for the operator (`papo lines`). Everyone here is told at once, in a frame of
+for the operator (`papo versions`). Everyone here is told at once, in a frame of
 the room's stream (`edited`, `deleted`), which a client that was away gets
 with what it missed: the course's clients, which read only their four keys,
 see no line twice.
