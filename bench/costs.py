@@ -4,11 +4,12 @@
 
 papo's handler runs under the emulator, in its threads, with DynamoDB (moto's
 server mode) as on AWS. For rooms of N people it counts, per public message,
-private message, bot question and join: Lambda invocations and their duration,
-Management API posts (one API Gateway message each, besides the one the client
-sent), and the DynamoDB calls each route makes, turned into on-demand capacity
-units by DynamoDB's rules (a write unit per KB written, twice in a transaction;
-a read unit per 4 KB read strongly consistent, half eventually consistent).
+private message, edit, reaction, delete, bot question and join: Lambda
+invocations and their duration, Management API posts (one API Gateway message
+each, besides the one the client sent), and the DynamoDB calls each route
+makes, turned into on-demand capacity units by DynamoDB's rules (a write unit
+per KB written, twice in a transaction; a read unit per 4 KB read strongly
+consistent, half eventually consistent).
 Then it prices 1,000 messages with the prices below.
 """
 
@@ -198,6 +199,7 @@ async def scenario(url: str, size: int, messages: int, meter: Meter) -> dict[str
             for ws in people:
                 await _until(ws, _saying(f"m{number}"))
         steps["public"] = (_snapshot(meter), messages)
+        steps.update(await changes(people, messages, meter))
         meter.reset()
         for number in range(messages):
             message = {"action": "sendPrivate", "to": "P1", "message": f"p{number}"}
@@ -223,6 +225,43 @@ async def scenario(url: str, size: int, messages: int, meter: Meter) -> dict[str
     while meter.invocations["$disconnect"] < size and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     steps["leave"] = (_snapshot(meter), size)
+    return steps
+
+
+async def _offset_of(ws: ClientConnection, text: str) -> int:
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), 20))
+        if frame.get("text") == text and "offset" in frame:
+            return int(frame["offset"])
+
+
+def _changing(kind: str, line: int) -> Callable[[dict[str, Any]], bool]:
+    return lambda frame: frame.get("type") == kind and frame.get("line") == line
+
+
+async def changes(people: list[ClientConnection], messages: int, meter: Meter) -> dict[str, Step]:
+    """Edits, reactions and deletes of lines said first (not counted): the
+    first person edits and deletes their own, the last reacts to them."""
+    lines = []
+    for number in range(messages):
+        await people[0].send(json.dumps({"action": "sendPublic", "message": f"c{number}"}))
+        lines.append(await _offset_of(people[0], f"c{number}"))
+        for ws in people[1:]:
+            await _until(ws, _saying(f"c{number}"))
+    steps: dict[str, Step] = {}
+    asks: tuple[tuple[str, ClientConnection, Callable[[int], dict[str, Any]]], ...] = (
+        ("edit", people[0], lambda line: {"action": "edit", "offset": line, "message": "c2"}),
+        ("react", people[-1], lambda line: {"action": "react", "offset": line, "emoji": "👍"}),
+        ("delete", people[0], lambda line: {"action": "delete", "offset": line}),
+    )
+    kinds = {"edit": "edited", "react": "reactions", "delete": "deleted"}
+    for step, who, ask in asks:
+        meter.reset()
+        for line in lines:
+            await who.send(json.dumps(ask(line)))
+            for ws in people:
+                await _until(ws, _changing(kinds[step], line))
+        steps[step] = (_snapshot(meter), messages)
     return steps
 
 

@@ -69,9 +69,11 @@ def test_the_docs_document_every_variable_with_its_default() -> None:
         name = variable.names[0]
         value = setting(defaults, variable.setting)
         if isinstance(value, int):
-            scale = {"rules.history.ttl_ms": HOUR_MS, "rules.resume.token_ttl_ms": HOUR_MS}.get(
-                variable.setting, 1000 if variable.setting == "rules.resume.grace_ms" else 1
-            )
+            scale = {
+                "rules.history.ttl_ms": HOUR_MS,
+                "rules.resume.token_ttl_ms": HOUR_MS,
+                "rules.edits.window_ms": 60_000,
+            }.get(variable.setting, 1000 if variable.setting == "rules.resume.grace_ms" else 1)
             shown = value // scale
             assert rows[name].strip() == f"`{shown}`", name
     assert "<!-- papo:variables -->" in (ROOT / "docs" / "configuration.md").read_text()

@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import msgspec.structs
+import pytest
+
 from papo.adapters.store.bounded_cache import BoundedCache
-from papo.core.ports import Claim, ClaimStatus, ConnectionStore, Member
+from papo.core.ports import (
+    Claim,
+    ClaimStatus,
+    ConnectionStore,
+    KeptLine,
+    LineChange,
+    LoggedMessage,
+    Member,
+    Reaction,
+    Store,
+)
+from papo.core.refusals import ErrorCode, Refusal
 
 T0 = time.time_ns() // 1_000_000
 
@@ -184,3 +199,126 @@ def test_what_a_store_caches_in_its_process_is_bounded() -> None:
     assert cache == {"a": 9, "b": 1, "c": 2}
     cache["d"] = 3  # full: it starts again
     assert cache == {"d": 3}
+
+
+# Lines that change: edits, deletes and reactions rewrite a kept line.
+
+
+def _said(store: Store, text: str, msg_id: str = "m1") -> int:
+    message = LoggedMessage(msg_id, T0, "Ana", text, author="session:s1")
+    offset, _ = store.append_next(
+        lambda at: f'{{"publicMessage":"Ana: {text}","offset":{at}}}'.encode(),
+        T0 + 3_600_000,
+        message,
+    )
+    return offset
+
+
+def _edited(text: str, *, keeps_earlier: bool = True) -> Callable[[KeptLine], LineChange]:
+    def change(line: KeptLine) -> LineChange:
+        assert line.message is not None
+        message = msgspec.structs.replace(line.message, text=text, edited_at=T0 + 1)
+        frame = f'{{"publicMessage":"Ana: {text}","offset":{line.offset}}}'.encode()
+        return LineChange(frame, message, keeps_earlier)
+
+    return change
+
+
+def test_a_changed_line_reads_as_changed_everywhere(store: Store) -> None:
+    store.append_next(lambda at: b'{"systemMessage":"Ana joined"}', T0 + 3_600_000)
+    offset = _said(store, "hi")
+    changed = store.change_line(offset, _edited("hello"))
+    assert changed is not None
+    assert store.frames_after(offset - 1, 10) == [(offset, changed.frame)]
+    assert store.frames_before(offset + 1, 1) == [(offset, changed.frame)]
+    [message] = store.recent(10)
+    assert (message.text, message.edited_at, message.author) == ("hello", T0 + 1, "session:s1")
+    line = store.line(offset)
+    assert line is not None
+    assert line.frame == changed.frame
+    assert line.message == message
+    assert store.offset_of("m1") == offset
+
+
+def test_the_versions_an_edit_replaced_are_kept_in_order(store: Store) -> None:
+    offset = _said(store, "one")
+    store.change_line(offset, _edited("two"))
+    store.change_line(offset, _edited("three"))
+    store.change_line(offset, _edited("three", keeps_earlier=False))
+    assert [m.text for m in store.earlier_versions(offset)] == ["one", "two"]
+    assert store.earlier_versions(offset + 1) == []
+
+
+def test_reactions_and_a_deletion_are_kept_with_the_line(store: Store) -> None:
+    offset = _said(store, "hi")
+    reactions = (Reaction("👍", ("Ana", "Bea")), Reaction("🎉", ("Bea",)))
+
+    def react(line: KeptLine) -> LineChange:
+        assert line.message is not None
+        return LineChange(line.frame, msgspec.structs.replace(line.message, reactions=reactions))
+
+    store.change_line(offset, react)
+    assert store.recent(1)[0].reactions == reactions
+
+    def delete(line: KeptLine) -> LineChange:
+        assert line.message is not None
+        gone = msgspec.structs.replace(
+            line.message, text="", deleted=True, edited_at=T0 + 2, reactions=()
+        )
+        return LineChange(b'{"deletedAt":1}', gone, keeps_earlier=True)
+
+    store.change_line(offset, delete)
+    [message] = store.recent(1)
+    assert (message.text, message.deleted, message.reactions) == ("", True, ())
+    assert [m.text for m in store.earlier_versions(offset)] == ["hi"]
+    assert store.earlier_versions(offset)[0].reactions == reactions
+
+
+def test_a_line_that_is_not_there_is_not_changed(store: Store) -> None:
+    def never(line: KeptLine) -> LineChange:
+        raise AssertionError(line)
+
+    assert store.change_line(7, never) is None
+    assert store.line(7) is None
+    assert store.offset_of("nothing") is None
+
+
+def test_a_system_line_has_no_message(store: Store) -> None:
+    offset, frame = store.append_next(lambda at: b'{"systemMessage":"Ana joined"}', T0 + 60_000)
+    assert store.line(offset) == KeptLine(offset, frame, None)
+
+
+def test_a_change_that_raises_leaves_the_line_as_it_was(store: Store) -> None:
+    offset = _said(store, "hi")
+
+    def refuse(line: KeptLine) -> LineChange:
+        raise Refusal(ErrorCode.NOT_YOUR_LINE)
+
+    with pytest.raises(Refusal):
+        store.change_line(offset, refuse)
+    assert store.recent(1)[0].text == "hi"
+    assert store.earlier_versions(offset) == []
+
+
+def test_changes_at_once_from_many_containers_lose_none(
+    containers: Callable[[], Store],
+) -> None:
+    first = containers()
+    offset = _said(first, "hi")
+    names = [f"P{i}" for i in range(8)]
+
+    def react(name: str) -> None:
+        def change(line: KeptLine) -> LineChange:
+            assert line.message is not None
+            kept = line.message.reactions
+            by = (*kept[0].by, name) if kept else (name,)
+            return LineChange(
+                line.frame, msgspec.structs.replace(line.message, reactions=(Reaction("👍", by),))
+            )
+
+        containers().change_line(offset, change)
+
+    with ThreadPoolExecutor(len(names)) as pool:
+        list(pool.map(react, names))
+    [reaction] = first.recent(1)[0].reactions
+    assert sorted(reaction.by) == names

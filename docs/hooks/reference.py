@@ -75,6 +75,9 @@ MEANINGS: dict[str, str] = {
     "PAPO_BOT_TEMPERATURE": "for models that take one",
     "PAPO_BOT_TIMEOUT": "seconds to wait for the AI service to answer, or to go on",
     "PAPO_BOT_RETRIES": "retries before the first piece of an answer",
+    "PAPO_EDIT_WINDOW_MINUTES": "how long after sending a message its sender may edit it "
+    "(`0`: never); deleting one's own message has no window",
+    "PAPO_REACTIONS_PER_LINE": "different emoji reactions a line holds at most",
 }
 """What each variable means, by its name (its first, where it has fallbacks)."""
 

@@ -184,6 +184,7 @@ def _parser(defaults: Mapping[str, str]) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"papo {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     _invite_parser(commands)
+    _versions_parser(commands)
     _table_parser(commands, defaults)
     _conformance_parser(commands)
     serve = commands.add_parser(
@@ -864,6 +865,46 @@ def _reserve(settings: Settings, name: str, expires_at_s: int) -> None:
         sys.exit(f"papo invite: the name {name} is someone else's already; choose another")
 
 
+def _versions_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    versions = commands.add_parser(
+        "versions",
+        help="print a line of a room as it reads now and the versions its edits replaced",
+        description="Print a public message of a room as it reads now, and the versions "
+        "its edits and deletes replaced, oldest first: papo keeps them, as long as the "
+        "line, for whoever runs it. Reads papo's store (PAPO_STORE: the SQLite file "
+        "PAPO_SQLITE_PATH, or the DynamoDB table PAPO_TABLE).",
+    )
+    versions.add_argument("offset", type=int, help="the line's offset in the room's stream")
+    versions.add_argument(
+        "--room", type=_room, default="main", help="the line's room (default: main)"
+    )
+
+
+def _versions(args: argparse.Namespace, defaults: Mapping[str, str]) -> None:
+    import datetime
+
+    from papo.aws import wiring
+    from papo.settings import Settings
+
+    store = wiring.store(Settings.from_env(defaults)).in_room(args.room)
+    line = store.line(args.offset)
+    if line is None or line.message is None:
+        sys.exit(f"papo versions: room {args.room} keeps no public message at {args.offset}")
+
+    def when(ms: int) -> str:
+        return f"{datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+    now = line.message
+    for earlier in store.earlier_versions(args.offset):
+        changed = f", edited {when(earlier.edited_at)}" if earlier.edited_at else ""
+        print(f"{when(earlier.ts)}{changed}  {earlier.sender}: {earlier.text}")
+    if now.deleted:
+        print(f"deleted {when(now.edited_at or now.ts)}  {now.sender}")
+    else:
+        changed = f", edited {when(now.edited_at)}" if now.edited_at else ""
+        print(f"{when(now.ts)}{changed}  {now.sender}: {now.text}  (now)")
+
+
 def _table_parser(
     commands: argparse._SubParsersAction[argparse.ArgumentParser], defaults: Mapping[str, str]
 ) -> None:
@@ -998,3 +1039,5 @@ def main(argv: Sequence[str] | None = None) -> None:
         _invite(args, defaults)
     elif args.command == "table":
         _table(args, defaults)
+    elif args.command == "versions":
+        _versions(args, defaults)

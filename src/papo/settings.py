@@ -177,6 +177,8 @@ VARIABLES = (
     _var("PAPO_BOT_TEMPERATURE", "openai.temperature", _number),
     _var("PAPO_BOT_TIMEOUT", "openai.timeout_s", _number),
     _var("PAPO_BOT_RETRIES", "openai.max_retries", _whole(minimum=0)),
+    _var("PAPO_EDIT_WINDOW_MINUTES", "rules.edits.window_ms", _whole(minimum=0, scale=60_000)),
+    _var("PAPO_REACTIONS_PER_LINE", "rules.edits.reactions_per_line", _whole()),
 )
 """Every setting papo reads from its environment (the bot's key itself,
 `OPENAI_API_KEY`, is read by `papo.adapters.bot.api_key` when needed)."""

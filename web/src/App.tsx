@@ -124,6 +124,9 @@ export function App() {
     [act],
   );
 
+  /** An edit, a delete or a reaction the person asks for. */
+  const change = useCallback((frame: Frame) => act({ type: "change", frame }), [act]);
+
   useEffect(() => {
     findAccess().then(
       ({ access, trouble: why, kept }) => {
@@ -410,7 +413,15 @@ export function App() {
             </ul>
           </aside>
           <main className="chat">
-            <Messages lines={room.lines} me={room.me} t={t} locale={locale} held={room.held} reader={reader} />
+            <Messages
+              lines={room.lines}
+              me={room.me}
+              t={t}
+              locale={locale}
+              held={room.held}
+              reader={reader}
+              change={change}
+            />
             <Composer
               t={t}
               people={room.members.filter((name) => name !== room.me)}

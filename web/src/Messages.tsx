@@ -18,6 +18,7 @@ import { Fragment, memo, useEffect, useLayoutEffect, useMemo, useRef, useState }
 
 import { wantsAttention } from "./attention";
 import { type Messages as Words } from "./i18n";
+import { type Change, EditForm, LineMenu, MenuButton, Reactions } from "./LineActions";
 import { linkify } from "./linkify";
 import { Answer } from "./Markdown";
 import { BOT, type Line, lineKey } from "./room";
@@ -47,8 +48,10 @@ export function Messages(props: {
   locale: string;
   held: Held;
   reader: Reader;
+  /** Asks for an edit, a delete or a reaction. */
+  change: Change;
 }) {
-  const { lines, me, t, locale, held, reader } = props;
+  const { lines, me, t, locale, held, reader, change } = props;
   const box = useRef<HTMLDivElement | null>(null);
   const list = useRef<HTMLOListElement | null>(null);
   const [margin, setMargin] = useState(0);
@@ -196,6 +199,7 @@ export function Messages(props: {
                     me={me}
                     t={t}
                     locale={locale}
+                    change={change}
                   />
                 );
             }
@@ -252,6 +256,7 @@ function LineItem(props: {
   me: string;
   t: Words;
   locale: string;
+  change: Change;
 }) {
   const { line, me } = props;
   const attention = wantsAttention(line, me);
@@ -269,7 +274,14 @@ function LineItem(props: {
       data-status={line.kind === "bot" ? line.status : undefined}
       aria-busy={streaming || undefined}
     >
-      <LineContent line={line} attention={attention} me={me} t={props.t} locale={props.locale} />
+      <LineContent
+        line={line}
+        attention={attention}
+        me={me}
+        t={props.t}
+        locale={props.locale}
+        change={props.change}
+      />
     </li>
   );
 }
@@ -282,8 +294,11 @@ const LineContent = memo(function LineContent(props: {
   me: string;
   t: Words;
   locale: string;
+  change: Change;
 }) {
-  const { line, me, t, locale } = props;
+  const { line, me, t, locale, change } = props;
+  const [editing, setEditing] = useState(false);
+  const [menu, setMenu] = useState(false);
   return (
     <>
       {line.ts !== undefined && (
@@ -291,9 +306,25 @@ const LineContent = memo(function LineContent(props: {
           {timeOfDay(line.ts, locale)}
         </time>
       )}
+      <MenuButton line={line} t={t} open={menu} toggle={() => setMenu(!menu)} />
       <div className={bodyClass(line, me)}>
-        <LineView line={line} t={t} />
+        {editing && line.kind === "public" && !line.deleted ? (
+          <EditForm line={line} t={t} change={change} done={() => setEditing(false)} />
+        ) : (
+          <LineView line={line} t={t} />
+        )}
       </div>
+      {menu && (
+        <LineMenu
+          line={line}
+          me={me}
+          t={t}
+          change={change}
+          onEdit={() => setEditing(true)}
+          close={() => setMenu(false)}
+        />
+      )}
+      <Reactions line={line} me={me} t={t} change={change} />
       {props.attention && line.kind !== "private" && <span className="sr-only">({t.mentionsYou})</span>}
     </>
   );
@@ -372,7 +403,7 @@ function spoken(line: Line, me: string, t: Words): string {
     case "error":
       return "";
     case "public":
-      return `${line.from}${line.toBot ? t.toBot : ""}: ${line.text}${mention}`;
+      return `${line.from}${line.toBot ? t.toBot : ""}: ${line.deleted ? t.messageDeleted : line.text}${mention}`;
     case "private":
       return `${line.from}${t.toPrivately(line.to)}: ${line.text}`;
     case "bot":
@@ -417,7 +448,15 @@ function LineView({ line, t }: { line: Line; t: Words }) {
       return (
         <>
           <b>{line.from}</b>
-          {line.toBot && <span className="tag">{t.toBot}</span>}: <Linked text={line.text} />
+          {line.toBot && <span className="tag">{t.toBot}</span>}:{" "}
+          {line.deleted ? (
+            <em className="deleted">{t.messageDeleted}</em>
+          ) : (
+            <>
+              <Linked text={line.text} />
+              {line.editedAt !== undefined && <span className="tag edited"> ({t.edited})</span>}
+            </>
+          )}
         </>
       );
     case "private":

@@ -79,6 +79,20 @@ export interface Messages {
   /** What a room's name may be (rooms.ts). */
   roomRules: string;
   notARoom: (name: string) => string;
+  /** Lines that change (LineActions.tsx). */
+  edited: string;
+  messageDeleted: string;
+  lineActions: string;
+  edit: string;
+  editMessage: string;
+  save: string;
+  cancel: string;
+  delete: string;
+  deleteConfirm: string;
+  reactions: string;
+  reactWith: (emoji: string) => string;
+  /** Who reacted, in a reaction's title. */
+  reactedBy: (names: string[]) => string;
 }
 
 const en: Messages = {
@@ -136,6 +150,18 @@ const en: Messages = {
   go: "Go",
   roomRules: "1 to 32 letters a–z, digits or hyphens; no hyphen first or last.",
   notARoom: (name) => `“${name}” is not a room name.`,
+  edited: "edited",
+  messageDeleted: "Message deleted",
+  lineActions: "Message actions",
+  edit: "Edit",
+  editMessage: "Edit your message",
+  save: "Save",
+  cancel: "Cancel",
+  delete: "Delete",
+  deleteConfirm: "Delete this message?",
+  reactions: "Reactions",
+  reactWith: (emoji) => `React with ${emoji}`,
+  reactedBy: (names) => new Intl.ListFormat("en").format(names),
 };
 
 const ptBR: Messages = {
@@ -195,6 +221,18 @@ const ptBR: Messages = {
   go: "Ir",
   roomRules: "De 1 a 32 letras a–z, algarismos ou hífens; sem hífen no início ou no fim.",
   notARoom: (name) => `“${name}” não é um nome de sala.`,
+  edited: "editada",
+  messageDeleted: "Mensagem apagada",
+  lineActions: "Ações da mensagem",
+  edit: "Editar",
+  editMessage: "Edite sua mensagem",
+  save: "Salvar",
+  cancel: "Cancelar",
+  delete: "Apagar",
+  deleteConfirm: "Apagar esta mensagem?",
+  reactions: "Reações",
+  reactWith: (emoji) => `Reagir com ${emoji}`,
+  reactedBy: (names) => new Intl.ListFormat("pt-BR").format(names),
 };
 
 export const MESSAGES: Record<Language, Messages> = { en, "pt-BR": ptBR };

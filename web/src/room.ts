@@ -22,6 +22,7 @@
  * lines let go of, the person's messages one at a time (`outbox.ts`).
  */
 
+import { type Changes, changed, changesOf, isChange } from "./changes";
 import { ECHO_TIMEOUT_MS, type Outgoing, type Say, answers, request } from "./outbox";
 import { type Saved } from "./reconnect";
 import { type Stream, arrive, emptyStream, release, syncDue } from "./stream";
@@ -46,7 +47,7 @@ export type AnswerStatus = "streaming" | "complete" | "interrupted" | "failed";
  * ones (1), this page's own (2); then in the order they came ([2]). */
 export type Place = readonly [number, number, number];
 
-interface Said {
+interface Said extends Changes {
   id: string;
   /** When it was said (epoch ms): the frame's `ts`, else when it arrived. */
   ts?: number;
@@ -156,6 +157,8 @@ export type RoomAction =
   | { type: "more"; side: "earlier" | "later" }
   /** Back to the newest lines, from wherever the reader was. */
   | { type: "newest" }
+  /** An edit, a delete or a reaction to ask the server for (`changes.ts`). */
+  | { type: "change"; frame: Frame }
   | { type: "reset" };
 
 export function roomReducer(room: Room, action: RoomAction): Room {
@@ -240,6 +243,8 @@ function step(room: Room, action: RoomAction): Room {
       return more(room, action.side);
     case "newest":
       return room.held.until === null ? room : newest(room);
+    case "change":
+      return room.open && room.me !== null ? send(room, action.frame) : room;
     case "reset":
       // How many lines to keep is the page's setting, not the room's.
       return room.held.keep === emptyHeld.keep
@@ -413,6 +418,7 @@ function historyLine(message: Frame, earlier: boolean): Line {
   const said = {
     id: text(message.id) || localId(),
     ...when(message),
+    ...changesOf(message),
     ...(earlier ? { earlier: true as const } : {}),
     place: [offset ?? -1, 0, ++counter] as const,
     ...(offset === undefined ? {} : { offset }),
@@ -471,7 +477,8 @@ export function receive(room: Room, frame: Frame): Room {
   }
   const next = answered(room, frame);
   const offset = count(frame.offset);
-  const conversation = typeof frame.systemMessage === "string" || typeof frame.publicMessage === "string";
+  const conversation =
+    typeof frame.systemMessage === "string" || typeof frame.publicMessage === "string" || isChange(frame);
   if (offset !== undefined && conversation) {
     const [offsets, ready] = arrive(next.offsets, offset, frame);
     return ready.reduce(apply, { ...next, offsets, latest: Math.max(next.latest, offset) });
@@ -605,6 +612,10 @@ function fetched(room: Room, frame: Frame, items: unknown[]): Room {
 
 /** The room with a line of the conversation, in its place. */
 function apply(room: Room, frame: Frame): Room {
+  if (isChange(frame)) {
+    const lines = changed(room.lines, frame);
+    return lines === room.lines ? room : { ...room, lines };
+  }
   const offset = count(frame.offset);
   const at = offset === undefined ? {} : { offset };
   if (typeof frame.systemMessage === "string") {
@@ -631,6 +642,7 @@ function apply(room: Room, frame: Frame): Room {
       return withAnswer(room, id, (line) => ({
         kind: "bot",
         id,
+        ...changesOf(frame),
         ...(line?.ts !== undefined ? { ts: line.ts } : when(frame)),
         // Without an offset, where it was, or (if it streamed) here.
         place:
@@ -647,6 +659,7 @@ function apply(room: Room, frame: Frame): Room {
     const said = {
       id: text(frame.id) || localId(),
       ...when(frame),
+      ...changesOf(frame),
       place: offset === undefined ? here(room) : ([offset, 0, 0] as const),
       ...at,
     };

@@ -17,7 +17,17 @@ from collections.abc import Callable
 
 import msgspec
 
-from papo.core import asking, lines, messages, naming, protocol, render, resuming
+from papo.core import (
+    asking,
+    editing,
+    lines,
+    messages,
+    naming,
+    protocol,
+    reactions,
+    render,
+    resuming,
+)
 from papo.core.answering import Answerer
 from papo.core.clock import now_ms
 from papo.core.ports import AnswerJob, Answers, Bot, Delivery, Envelope, Identity, Store
@@ -49,6 +59,9 @@ ACTIONS: dict[str, Action] = {
     "sync": resuming.sync,
     "lines": lines.lines,
     "ping": messages.ping,
+    "edit": editing.edit,
+    "delete": editing.delete,
+    "react": reactions.react,
 }
 """What clients may ask for, by the `action` of their frame. Adding an action
 is one entry here: the handler's and the emulator's routes follow."""

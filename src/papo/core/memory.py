@@ -45,11 +45,14 @@ def conversation(
     measure: Callable[[str], int] = estimate_tokens,
 ) -> list[Turn]:
     """The system prompt, the newest of `earlier` that fit in `budget_tokens`
-    (by `measure`), oldest first, and the question, which is always kept."""
+    (by `measure`), oldest first, but the deleted ones, and the question,
+    which is always kept. Edited messages come as they read now."""
     last = turn(question)
     left = budget_tokens - measure(system_prompt) - measure(last.content)
     kept: list[Turn] = []
     for message in reversed(earlier):
+        if message.deleted:
+            continue  # Its text is gone: the bot remembers nothing of it.
         candidate = turn(message)
         cost = measure(candidate.content)
         if cost > left:

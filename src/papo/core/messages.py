@@ -9,6 +9,7 @@ session's own offset, so either can get it back after a drop.
 from __future__ import annotations
 
 from papo.core import protocol
+from papo.core.authors import author_of
 from papo.core.ports import Envelope, LoggedMessage, Member, Store
 from papo.core.refusals import ErrorCode, Refusal
 from papo.core.room import Actor, Payload, Room
@@ -25,8 +26,11 @@ def named(room: Room, connection_id: str) -> str:
 
 def send_public(room: Room, actor: Actor, payload: Payload) -> None:
     text = check_message(protocol.text_field(payload, "sendPublic", "message"), room.rules.limits)
-    sender = named(room, actor.connection_id)
-    message = LoggedMessage(room.new_id(), room.clock(), sender, text)
+    connection = room.store.get(actor.connection_id)
+    if connection is None or connection.name is None:
+        raise Refusal(ErrorCode.NOT_JOINED)
+    sender = connection.name
+    message = LoggedMessage(room.new_id(), room.clock(), sender, text, author=author_of(connection))
     _, frame = room.publish(
         lambda offset: protocol.public_frame(
             sender, text, msg_id=message.msg_id, ts=message.ts, offset=offset

@@ -228,15 +228,4 @@ def recent_history(room: Room, now: int) -> bytes | None:
     recent = room.store.recent(room.rules.history.messages)
     if not recent:
         return None
-    messages = [
-        {
-            "type": "public",
-            "id": m.msg_id,
-            "ts": m.ts,
-            "from": m.sender,
-            "text": m.text,
-            "offset": m.offset,
-        }
-        for m in recent
-    ]
-    return protocol.history_frame(messages, now)
+    return protocol.history_frame([protocol.history_item(m) for m in recent], now)

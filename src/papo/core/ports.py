@@ -167,6 +167,13 @@ class Delivery(Protocol):
         (410); an answer that says nothing either way counts as open."""
 
 
+class Reaction(msgspec.Struct, frozen=True):
+    """One emoji on a line, and the names of who reacted with it, in order."""
+
+    emoji: str
+    by: tuple[str, ...]
+
+
 class LoggedMessage(msgspec.Struct, frozen=True):
     """A public message kept in the room's log: people's, and the bot's answers."""
 
@@ -177,6 +184,15 @@ class LoggedMessage(msgspec.Struct, frozen=True):
     by_bot: bool = False
     offset: int = 0
     """Its place in the room's stream (0 until it has one)."""
+    author: str | None = None
+    """Who may change it: its sender's principal, session or connection
+    (`papo.core.editing.author_of`); None for the bot's."""
+    edited_at: int | None = None
+    """When its text was last changed, edited or deleted (epoch ms); None if never."""
+    deleted: bool = False
+    """Deleted by its sender: its text is gone, a placeholder stands in its place."""
+    reactions: tuple[Reaction, ...] = ()
+    """Who reacted with which emoji, in the order each emoji first came."""
 
 
 class RoomStream(Protocol):
@@ -222,6 +238,48 @@ class RoomStream(Protocol):
     def mark(self, name: str) -> int:
         """The room's mark `name` (0 before any), read so that it sees every
         write that finished before it began."""
+
+
+class KeptLine(NamedTuple):
+    """A line of the room's stream as kept: its frame, and the public message it
+    carries (None: a system line)."""
+
+    offset: int
+    frame: bytes
+    message: LoggedMessage | None
+
+
+class LineChange(NamedTuple):
+    """A line's new version: its frame, its message, and whether the version it
+    replaces is kept for the operator (an edit or a delete, not a reaction)."""
+
+    frame: bytes
+    message: LoggedMessage
+    keeps_earlier: bool = False
+
+
+class ChangingLines(Protocol):
+    """Lines that change after they were said: edits, deletes and reactions
+    rewrite the line where it is kept, so that every path that reads it (history,
+    `sync`, `lines`, resuming, the bot's memory) reads its latest version."""
+
+    def line(self, offset: int) -> KeptLine | None:
+        """The unexpired line at `offset`."""
+
+    def offset_of(self, msg_id: str) -> int | None:
+        """The offset of the unexpired public message `msg_id`."""
+
+    def change_line(
+        self, offset: int, change: Callable[[KeptLine], LineChange]
+    ) -> LineChange | None:
+        """Replaces the line at `offset` with `change(line)`, atomically: another
+        change made meanwhile makes `change` see the line anew, so none is lost.
+        The line keeps its expiry; with `keeps_earlier`, the version replaced is
+        kept beside it, as long as it. None when no line is kept there; what
+        `change` raises leaves the line as it was."""
+
+    def earlier_versions(self, offset: int) -> list[LoggedMessage]:
+        """The versions an edit or a delete replaced, oldest first."""
 
 
 class Session(msgspec.Struct, frozen=True):
@@ -288,7 +346,7 @@ class Counters(Protocol):
         the store no longer knows is not counted (None)."""
 
 
-class Store(ConnectionStore, RoomStream, Sessions, Counters, Protocol):
+class Store(ConnectionStore, RoomStream, ChangingLines, Sessions, Counters, Protocol):
     """Everything the chat keeps: one adapter, one table or file. A store
     serves one room (`in_room`); connection ids are unique across rooms."""
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import msgspec
 
+from papo.core.ports import LoggedMessage, Reaction
 from papo.core.refusals import ErrorCode, Refusal
 
 _encode = msgspec.json.Encoder().encode
@@ -310,3 +311,79 @@ def error_frame(
         frame["action"] = action
     frame.update((key, value) for key, value in extra.items() if value is not None)
     return _encode(frame)
+
+
+# Lines that change: edits, deletes and reactions. Each is a frame of the
+# room's stream at an offset of its own (so a client that was away gets it
+# with what it missed), naming the line it changes by that line's offset
+# (`line`).
+
+
+def reactions_field(reactions: tuple[Reaction, ...]) -> list[dict[str, Any]]:
+    """A line's reactions as frames carry them: each emoji and who reacted with it."""
+    return [{"emoji": r.emoji, "by": list(r.by)} for r in reactions]
+
+
+def edited_frame(line: int, text: str, *, msg_id: str, sender: str, ts: int, offset: int) -> bytes:
+    """The line at offset `line` now says `text`."""
+    return _encode(
+        {
+            "edited": text,
+            "type": "edited",
+            "line": line,
+            "id": msg_id,
+            "from": sender,
+            "ts": ts,
+            "offset": offset,
+        }
+    )
+
+
+def deleted_frame(line: int, *, msg_id: str, sender: str, ts: int, offset: int) -> bytes:
+    """The line at offset `line` was deleted by its sender."""
+    return _encode(
+        {
+            "deleted": True,
+            "type": "deleted",
+            "line": line,
+            "id": msg_id,
+            "from": sender,
+            "ts": ts,
+            "offset": offset,
+        }
+    )
+
+
+def reactions_frame(
+    line: int, reactions: tuple[Reaction, ...], *, msg_id: str, ts: int, offset: int
+) -> bytes:
+    """The reactions the line at offset `line` has now, all of them."""
+    return _encode(
+        {
+            "reactions": reactions_field(reactions),
+            "type": "reactions",
+            "line": line,
+            "id": msg_id,
+            "ts": ts,
+            "offset": offset,
+        }
+    )
+
+
+def history_item(message: LoggedMessage) -> dict[str, Any]:
+    """A public message as the history frame lists it, in its latest version."""
+    item: dict[str, Any] = {
+        "type": "public",
+        "id": message.msg_id,
+        "ts": message.ts,
+        "from": message.sender,
+        "text": message.text,
+        "offset": message.offset,
+    }
+    if message.deleted:
+        item["deletedAt"] = message.edited_at
+    elif message.edited_at is not None:
+        item["editedAt"] = message.edited_at
+    if message.reactions:
+        item["reactions"] = reactions_field(message.reactions)
+    return item

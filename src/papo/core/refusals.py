@@ -52,6 +52,11 @@ class ErrorCode(enum.StrEnum):
     BOT_UPSTREAM_FAILED = "bot_upstream_failed"
     BOT_TIMEOUT = "bot_timeout"
     BOT_INTERRUPTED = "bot_interrupted"
+    LINE_NOT_FOUND = "line_not_found"
+    NOT_YOUR_LINE = "not_your_line"
+    EDIT_WINDOW_CLOSED = "edit_window_closed"
+    REACTION_NOT_EMOJI = "reaction_not_emoji"
+    REACTIONS_FULL = "reactions_full"
 
 
 class Refusal(Exception):

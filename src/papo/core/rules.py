@@ -211,6 +211,16 @@ class ResumeRules(msgspec.Struct, frozen=True):
     """A name taken by an identity (`PAPO_AUTH` on) stays that identity's this long."""
 
 
+class EditRules(msgspec.Struct, frozen=True):
+    """What may change of a line after it was said."""
+
+    window_ms: int = 15 * 60 * 1000
+    """How long after sending it its sender may edit a message; 0: never.
+    Deleting one's own message has no window: it lasts as long as the line."""
+    reactions_per_line: int = 20
+    """Different emoji a line holds at most."""
+
+
 class Rules(msgspec.Struct, frozen=True):
     """Every rule of the room, handed to the chat core whole (built by
     `papo.settings.Settings` from the environment, or by a test)."""
@@ -222,6 +232,7 @@ class Rules(msgspec.Struct, frozen=True):
     resume: ResumeRules = msgspec.field(default_factory=ResumeRules)
     rate: RateRules = msgspec.field(default_factory=RateRules)
     joins: JoinRules = msgspec.field(default_factory=JoinRules)
+    edits: EditRules = msgspec.field(default_factory=EditRules)
 
 
 def check_question(text: str, rules: BotRules) -> str:

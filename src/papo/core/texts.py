@@ -25,6 +25,7 @@ _SYSTEM: Mapping[str, Mapping[str, str]] = {
         "moved": "{name} is now on another device",
         "bot_interrupted": "[answer interrupted]",
         "bot_failed": "Sorry, I could not answer {name}'s question: {reason}",
+        "deleted": "(message deleted)",
     },
     PORTUGUESE: {
         "joined": "{name} acabou de entrar.",
@@ -34,6 +35,7 @@ _SYSTEM: Mapping[str, Mapping[str, str]] = {
         "moved": "{name} agora está em outro dispositivo.",
         "bot_interrupted": "[resposta interrompida]",
         "bot_failed": "Desculpe, não consegui responder à pergunta de {name}: {reason}",
+        "deleted": "(mensagem apagada)",
     },
 }
 
@@ -96,6 +98,13 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
         ErrorCode.BOT_TIMEOUT: "The AI service took too long to answer. Please try again.",
         ErrorCode.BOT_INTERRUPTED: "The AI service stopped in the middle of the answer. "
         "Please try again.",
+        ErrorCode.LINE_NOT_FOUND: "There is no message {line} in this room: it never was, "
+        "is no longer kept, or was deleted.",
+        ErrorCode.NOT_YOUR_LINE: "You can edit or delete only your own messages.",
+        ErrorCode.EDIT_WINDOW_CLOSED: "A message can be edited only within {minutes} min of "
+        "sending it.",
+        ErrorCode.REACTION_NOT_EMOJI: "A reaction is one emoji.",
+        ErrorCode.REACTIONS_FULL: "A message can have at most {limit} different reactions.",
     },
     PORTUGUESE: {
         ErrorCode.INVALID_JSON: "Essa mensagem não é JSON. Envie um objeto como "
@@ -156,6 +165,13 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
         ErrorCode.BOT_UPSTREAM_FAILED: "O serviço de IA teve um erro. Tente de novo.",
         ErrorCode.BOT_TIMEOUT: "O serviço de IA demorou demais para responder. Tente de novo.",
         ErrorCode.BOT_INTERRUPTED: "O serviço de IA parou no meio da resposta. Tente de novo.",
+        ErrorCode.LINE_NOT_FOUND: "Não há mensagem {line} nesta sala: ela nunca existiu, não "
+        "está mais guardada ou foi apagada.",
+        ErrorCode.NOT_YOUR_LINE: "Você só pode editar ou apagar as suas próprias mensagens.",
+        ErrorCode.EDIT_WINDOW_CLOSED: "Uma mensagem só pode ser editada até {minutes} min "
+        "depois de enviada.",
+        ErrorCode.REACTION_NOT_EMOJI: "Uma reação é um único emoji.",
+        ErrorCode.REACTIONS_FULL: "Uma mensagem pode ter no máximo {limit} reações diferentes.",
     },
 }
 
@@ -177,12 +193,14 @@ _EXPECTED: dict[str, dict[str, str]] = {
         "number": "a whole number from 0 to {most}",
         "resume": 'true, or an object with the "token" papo gave',
         "language": "one of " + ", ".join(LANGUAGES),
+        "switch": "true or false",
     },
     PORTUGUESE: {
         "text": "texto",
         "number": "um número inteiro de 0 a {most}",
         "resume": 'true, ou um objeto com o "token" que o papo deu',
         "language": "um destes: " + ", ".join(LANGUAGES),
+        "switch": "true ou false",
     },
 }
 """What an INVALID_FIELD refusal says its field must be, by its `expected` detail."""
@@ -214,6 +232,10 @@ class Texts(msgspec.Struct, frozen=True):
 
     def bot_interrupted(self) -> str:
         return _SYSTEM[self.language]["bot_interrupted"]
+
+    def deleted(self) -> str:
+        """What stands in place of a deleted message."""
+        return _SYSTEM[self.language]["deleted"]
 
     def bot_failed(self, asker: str, reason: Refusal) -> str:
         return _SYSTEM[self.language]["bot_failed"].format(name=asker, reason=self.refusal(reason))

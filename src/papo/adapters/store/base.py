@@ -15,9 +15,11 @@ import copy
 from collections.abc import Callable
 from typing import Self
 
+import msgspec
+
 from papo.adapters.store.bounded_cache import BoundedCache
 from papo.core.clock import now_ms
-from papo.core.ports import Connection, Member, Store
+from papo.core.ports import Connection, LoggedMessage, Member, Reaction, Store
 from papo.core.rooms import ROOM_DEFAULT
 from papo.core.rules import name_key
 
@@ -37,6 +39,29 @@ def owner_condition_values(stored: str) -> tuple[str, str, bool]:
     picked or not), and whether it replaces any that was picked."""
     principal = stored.removeprefix(PICKED)
     return principal, PICKED + principal, not stored.startswith(PICKED)
+
+
+_encode = msgspec.json.Encoder().encode
+_reactions = msgspec.json.Decoder(tuple[Reaction, ...]).decode
+_message = msgspec.json.Decoder(LoggedMessage).decode
+
+
+def encode_reactions(reactions: tuple[Reaction, ...]) -> bytes | None:
+    """A line's reactions as the stores keep them (JSON); None when it has none."""
+    return _encode(reactions) if reactions else None
+
+
+def decode_reactions(kept: bytes | None) -> tuple[Reaction, ...]:
+    return _reactions(kept) if kept else ()
+
+
+def encode_message(message: LoggedMessage) -> bytes:
+    """An earlier version of a line, as the stores keep it for the operator."""
+    return _encode(message)
+
+
+def decode_message(kept: bytes) -> LoggedMessage:
+    return _message(kept)
 
 
 class BaseStore(Store, abc.ABC):

@@ -13,13 +13,24 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from papo.adapters.store.backoff import Backoff
-from papo.adapters.store.base import CONNECTION_TTL_MS, PICKED, BaseStore, owner_condition_values
+from papo.adapters.store.base import (
+    CONNECTION_TTL_MS,
+    PICKED,
+    BaseStore,
+    decode_message,
+    decode_reactions,
+    encode_message,
+    encode_reactions,
+    owner_condition_values,
+)
 from papo.adapters.store.bounded_cache import BoundedCache
 from papo.core.clock import now_ms
 from papo.core.ports import (
     Claim,
     ClaimStatus,
     Connection,
+    KeptLine,
+    LineChange,
     LoggedMessage,
     Member,
     PaceWindow,
@@ -74,10 +85,34 @@ def _event_key(offset: int) -> str:
     return f"E#{offset:012d}"
 
 
+def _message(item: dict[str, Any]) -> LoggedMessage:
+    """The public message an `E#` item carries."""
+    return LoggedMessage(
+        item["msgId"]["S"],
+        int(item["ts"]["N"]),
+        item["sender"]["S"],
+        item["text"]["S"],
+        item["byBot"]["BOOL"],
+        int(item["sk"]["S"][2:]),
+        item["author"]["S"] if "author" in item else None,
+        int(item["editedAt"]["N"]) if "editedAt" in item else None,
+        item.get("deleted", {}).get("BOOL", False),
+        decode_reactions(bytes(item["reactions"]["B"]) if "reactions" in item else None),
+    )
+
+
+_LINE_ATTEMPTS = 20
+"""Writes of a changed line that another change overtook, before giving up."""
+
+
 def _failed_condition(error: ClientError, item: int) -> bool:
     """Whether a cancelled transaction's `item` (its index) failed its condition."""
     reasons = error.response.get("CancellationReasons", [])
     return len(reasons) > item and reasons[item].get("Code") == "ConditionalCheckFailed"
+
+
+def _kept_line(offset: int, item: dict[str, Any]) -> KeptLine:
+    return KeptLine(offset, bytes(item["frame"]["B"]), _message(item) if "sender" in item else None)
 
 
 class DynamoDbStore(BaseStore):
@@ -511,6 +546,8 @@ class DynamoDbStore(BaseStore):
                 text={"S": message.text},
                 byBot={"BOOL": message.by_bot},
             )
+            if message.author is not None:
+                item["author"] = {"S": message.author}
         self._db.put_item(TableName=self.table, Item=item)
 
     def _events(
@@ -560,17 +597,127 @@ class DynamoDbStore(BaseStore):
         items = self._events(
             _event_key(after + 1), last, newest_first=True, public=True, limit=limit
         )
-        return [
-            LoggedMessage(
-                i["msgId"]["S"],
-                int(i["ts"]["N"]),
-                i["sender"]["S"],
-                i["text"]["S"],
-                i["byBot"]["BOOL"],
-                int(i["sk"]["S"][2:]),
-            )
-            for i in reversed(items)
-        ]
+        return [_message(i) for i in reversed(items)]
+
+    # Lines that change: an `E#` item is rewritten in place; `version` counts
+    # its changes, and each write is conditional on the version it read.
+
+    def line(self, offset: int) -> KeptLine | None:
+        item = self._db.get_item(
+            TableName=self.table, Key=self._key(_event_key(offset)), ConsistentRead=True
+        ).get("Item")
+        if not item or not self._unexpired(item):
+            return None
+        return _kept_line(offset, item)
+
+    def offset_of(self, msg_id: str) -> int | None:
+        """Reads the room's stream back from the newest line until it finds the
+        message: edits and deletes name recent lines, and naming one by its
+        offset costs one read."""
+        query: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :room AND sk BETWEEN :from AND :to",
+            "FilterExpression": "msgId = :id AND expiresAt > :now",
+            "ExpressionAttributeValues": {
+                ":room": self._pk,
+                ":from": {"S": _event_key(1)},
+                ":to": {"S": "E#~"},
+                ":id": {"S": msg_id},
+                ":now": {"N": str(self._now_s())},
+            },
+            "ProjectionExpression": "sk",
+            "ScanIndexForward": False,
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self._db.query(**query)
+            for item in page.get("Items", []):
+                return int(item["sk"]["S"][2:])
+            if "LastEvaluatedKey" not in page:
+                return None
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def change_line(
+        self, offset: int, change: Callable[[KeptLine], LineChange]
+    ) -> LineChange | None:
+        """The item as read, then a write on condition that its `version` is
+        still the one read; overtaken, it is read and changed again. A change
+        that keeps the earlier version writes it (`V#<offset>#<version>`) in the
+        same transaction."""
+        key = self._key(_event_key(offset))
+        failed = self._db.exceptions.ConditionalCheckFailedException
+        for _ in range(_LINE_ATTEMPTS):
+            item = self._db.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+            if not item or not self._unexpired(item):
+                return None
+            line = _kept_line(offset, item)
+            changed = change(line)
+            version = int(item["version"]["N"]) if "version" in item else 0
+            update = self._line_update(key, changed, version)
+            try:
+                if changed.keeps_earlier and line.message is not None:
+                    earlier: Any = {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": {
+                                **self._key(f"V#{offset:012d}#{version:06d}"),
+                                "message": {"B": encode_message(line.message)},
+                                "expiresAt": item["expiresAt"],
+                            },
+                        }
+                    }
+                    self._db.transact_write_items(TransactItems=[{"Update": update}, earlier])
+                else:
+                    self._db.update_item(**update)
+            except (failed, self._db.exceptions.TransactionCanceledException):
+                continue
+            return changed
+        raise RuntimeError(f"{_LINE_ATTEMPTS} changes at once overtook a change of line {offset}")
+
+    def _line_update(self, key: dict[str, Any], changed: LineChange, version: int) -> Any:
+        m = changed.message
+        values: dict[str, Any] = {
+            ":frame": {"B": changed.frame},
+            ":text": {"S": m.text},
+            ":deleted": {"BOOL": m.deleted},
+            ":next": {"N": str(version + 1)},
+        }
+        sets = "frame = :frame, #text = :text, deleted = :deleted, #version = :next"
+        removes = []
+        if m.edited_at is not None:
+            sets += ", editedAt = :edited"
+            values[":edited"] = {"N": str(m.edited_at)}
+        else:
+            removes.append("editedAt")
+        reactions = encode_reactions(m.reactions)
+        if reactions is not None:
+            sets += ", reactions = :reactions"
+            values[":reactions"] = {"B": reactions}
+        else:
+            removes.append("reactions")
+        if version:
+            condition = "#version = :version"
+            values[":version"] = {"N": str(version)}
+        else:
+            condition = "attribute_exists(sk) AND attribute_not_exists(#version)"
+        expression = f"SET {sets}"
+        if removes:
+            expression += f" REMOVE {', '.join(removes)}"
+        return {
+            "TableName": self.table,
+            "Key": key,
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {"#text": "text", "#version": "version"},
+            "ExpressionAttributeValues": values,
+        }
+
+    def earlier_versions(self, offset: int) -> list[LoggedMessage]:
+        prefix = f"V#{offset:012d}#"
+        items = self._events(
+            f"{prefix}000000", f"{prefix}~", newest_first=False, public=False, limit=10_000
+        )
+        return [decode_message(bytes(i["message"]["B"])) for i in items]
 
     def raise_mark(self, name: str, value: int, by_at_least: int = 1) -> bool:
         """The room's item `MARK#<name>` (`value`)."""

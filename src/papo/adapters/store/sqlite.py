@@ -17,13 +17,24 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from papo.adapters.store.base import CONNECTION_TTL_MS, PICKED, BaseStore, owner_condition_values
+from papo.adapters.store.base import (
+    CONNECTION_TTL_MS,
+    PICKED,
+    BaseStore,
+    decode_message,
+    decode_reactions,
+    encode_message,
+    encode_reactions,
+    owner_condition_values,
+)
 from papo.adapters.store.bounded_cache import BoundedCache
 from papo.core.clock import now_ms
 from papo.core.ports import (
     Claim,
     ClaimStatus,
     Connection,
+    KeptLine,
+    LineChange,
     LoggedMessage,
     Member,
     PaceWindow,
@@ -31,8 +42,10 @@ from papo.core.ports import (
 )
 from papo.core.rules import name_key
 
-_LAYOUT = 7
-"""7: names are keyed by their full UTS #39 skeleton (`m` as `rn`), case folded first."""
+_LAYOUT = 8
+"""7: names are keyed by their full UTS #39 skeleton (`m` as `rn`), case folded first.
+8: a line keeps who may change it, its edit, its deletion and its reactions,
+and the versions its edits and deletes replaced."""
 _MAX_OFFSET = 2**62
 
 _SCHEMA = """
@@ -73,9 +86,22 @@ CREATE TABLE IF NOT EXISTS events (
     sender     TEXT,
     text       TEXT,
     by_bot     INTEGER,
+    author     TEXT,
+    edited_at  INTEGER,
+    deleted    INTEGER NOT NULL DEFAULT 0,
+    reactions  BLOB,
     PRIMARY KEY (room, offset)
 );
 CREATE INDEX IF NOT EXISTS events_by_expiry ON events (expires_at);
+CREATE INDEX IF NOT EXISTS events_by_message ON events (room, msg_id);
+CREATE TABLE IF NOT EXISTS line_versions (
+    room       TEXT NOT NULL,
+    offset     INTEGER NOT NULL,
+    message    BLOB NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS line_versions_by_line ON line_versions (room, offset);
+CREATE INDEX IF NOT EXISTS line_versions_by_expiry ON line_versions (expires_at);
 CREATE TABLE IF NOT EXISTS sessions (
     session_id    TEXT PRIMARY KEY,
     room          TEXT NOT NULL,
@@ -117,14 +143,41 @@ _TABLES = (
     "counters",
     "room",
     "owners",
+    "line_versions",
 )
 _EVERY_ROOM = "*"
 """The `room` of the owners of names: a name is its owner's in every room."""
-_EXPIRING = ("connections", "events", "privates", "sessions", "counters", "owners")
+_EXPIRING = (
+    "connections",
+    "events",
+    "privates",
+    "sessions",
+    "counters",
+    "owners",
+    "line_versions",
+)
 _CONNECTION = (
     "connection_id, connected_at, name, joined_at, session, away_since, language, principal"
 )
 _MEMBER = "connection_id, name, away_since IS NOT NULL, away_since, session, language"
+_MESSAGE = "msg_id, ts, sender, text, by_bot, offset, author, edited_at, deleted, reactions"
+
+
+def _message(row: Sequence[Any]) -> LoggedMessage:
+    """A public message from the columns `_MESSAGE` names, in that order."""
+    msg_id, ts, sender, text, by_bot, offset, author, edited_at, deleted, reactions = row
+    return LoggedMessage(
+        msg_id,
+        ts,
+        sender,
+        text,
+        bool(by_bot),
+        offset,
+        author,
+        edited_at,
+        bool(deleted),
+        decode_reactions(reactions),
+    )
 
 
 _NEWEST_OFFSET_TRIGGER = """
@@ -158,8 +211,8 @@ END
 """A room's members version, raised in the transaction of every change of who
 is in it, by any process: a change of the pace counters alone is none."""
 _APPEND = (
-    "INSERT INTO events (room, offset, frame, expires_at, msg_id, ts, sender, text, by_bot)"
-    " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?"
+    "INSERT INTO events (room, offset, frame, expires_at, msg_id, ts, sender, text, by_bot,"
+    " author) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
     " WHERE coalesce((SELECT value FROM room WHERE room = ? AND key = 'offset'), 0) = ?"
 )
 """A frame at an offset, while the room's newest is the one before it."""
@@ -175,7 +228,7 @@ def _event_row(
         offset,
         frame,
         expires_at,
-        *((m.msg_id, m.ts, m.sender, m.text, m.by_bot) if m else (None,) * 5),
+        *((m.msg_id, m.ts, m.sender, m.text, m.by_bot, m.author) if m else (None,) * 6),
     )
 
 
@@ -541,12 +594,74 @@ class SqliteStore(BaseStore):
 
     def recent(self, limit: int, after: int = 0, until: int | None = None) -> list[LoggedMessage]:
         rows = self._read(
-            "SELECT msg_id, ts, sender, text, by_bot, offset FROM events"
+            f"SELECT {_MESSAGE} FROM events"  # noqa: S608
             " WHERE room = ? AND sender IS NOT NULL AND offset > ? AND offset <= ?"
             " AND expires_at > ? ORDER BY offset DESC LIMIT ?",
             (self.room, after, _MAX_OFFSET if until is None else until, self._clock(), limit),
         )
-        return [LoggedMessage(i, ts, s, t, bool(b), o) for i, ts, s, t, b, o in reversed(rows)]
+        return [_message(row) for row in reversed(rows)]
+
+    # Lines that change
+
+    def line(self, offset: int) -> KeptLine | None:
+        with self._connection() as db:
+            return self._line(db, offset)
+
+    def _line(self, db: sqlite3.Connection, offset: int) -> KeptLine | None:
+        row = db.execute(
+            f"SELECT frame, sender IS NOT NULL, {_MESSAGE} FROM events"  # noqa: S608
+            " WHERE room = ? AND offset = ? AND expires_at > ?",
+            (self.room, offset, self._clock()),
+        ).fetchone()
+        if row is None:
+            return None
+        return KeptLine(offset, bytes(row[0]), _message(row[2:]) if row[1] else None)
+
+    def offset_of(self, msg_id: str) -> int | None:
+        row = self._read_one(
+            "SELECT offset FROM events WHERE room = ? AND msg_id = ? AND expires_at > ?",
+            (self.room, msg_id, self._clock()),
+        )
+        return None if row is None else int(row[0])
+
+    def change_line(
+        self, offset: int, change: Callable[[KeptLine], LineChange]
+    ) -> LineChange | None:
+        """Read, changed and written in one write transaction."""
+        with self._write() as db:
+            line = self._line(db, offset)
+            if line is None:
+                return None
+            changed = change(line)
+            m = changed.message
+            db.execute(
+                "UPDATE events SET frame = ?, text = ?, edited_at = ?, deleted = ?,"
+                " reactions = ? WHERE room = ? AND offset = ?",
+                (
+                    changed.frame,
+                    m.text,
+                    m.edited_at,
+                    m.deleted,
+                    encode_reactions(m.reactions),
+                    self.room,
+                    offset,
+                ),
+            )
+            if changed.keeps_earlier and line.message is not None:
+                db.execute(
+                    "INSERT INTO line_versions (room, offset, message, expires_at)"
+                    " SELECT room, offset, ?, expires_at FROM events WHERE room = ? AND offset = ?",
+                    (encode_message(line.message), self.room, offset),
+                )
+            return changed
+
+    def earlier_versions(self, offset: int) -> list[LoggedMessage]:
+        rows = self._read(
+            "SELECT message FROM line_versions WHERE room = ? AND offset = ? AND expires_at > ?"
+            " ORDER BY rowid",
+            (self.room, offset, self._clock()),
+        )
+        return [decode_message(bytes(row[0])) for row in rows]
 
     def raise_mark(self, name: str, value: int, by_at_least: int = 1) -> bool:
         return bool(
