@@ -228,37 +228,49 @@ def _served_url(process: subprocess.Popen[bytes], log: Path, port: int) -> str |
     return found[1]
 
 
-@pytest.fixture
-def papo_serve(tmp_path: Path) -> Iterator[PapoServe]:
-    """Starts `papo serve` as a user runs it, with these arguments, in that folder
-    (`cwd=`); gives the process and its WebSocket URL. Stopped after the test."""
-    started: list[subprocess.Popen[bytes]] = []
-    log_path = tmp_path / "papo-serve.log"
-    log = log_path.open("wb")
+class PapoServes:
+    """`papo serve` started as a user runs it, each process writing to one log."""
 
-    def start(*args: str, cwd: Path = ROOT) -> tuple[subprocess.Popen[bytes], str]:
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+        self.log = log_path.open("wb")
+        self.started: list[subprocess.Popen[bytes]] = []
+
+    def start(self, *args: str, cwd: Path = ROOT) -> tuple[subprocess.Popen[bytes], str]:
+        """Starts `papo serve` with these arguments, in that folder; gives the
+        process and its WebSocket URL."""
         for _ in range(3):
             port = free_port()
             command = [sys.executable, "-m", "papo", "serve", "--port", str(port)]
             command += ["--tls-port", str(free_port()), "--web-port", str(free_port()), *args]
             # This tree's papo, whichever the environment has installed; its tests too.
             env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(ROOT / "src"), str(ROOT)))}
-            process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=log)
-            started.append(process)
-            url = listens(process, port) and _served_url(process, log_path, port)
+            process = subprocess.Popen(command, cwd=cwd, env=env, stdout=self.log, stderr=self.log)
+            self.started.append(process)
+            url = listens(process, port) and _served_url(process, self.log_path, port)
             if url:
                 return process, url
-            said = log_path.read_text()
+            said = self.log_path.read_text()
             # A port probed free may be taken by another process before papo binds it.
             assert "address already in use" in said, said
         raise RuntimeError("papo serve did not start")
 
-    yield start
-    for process in started:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=30)
-    log.close()
+    def stop(self) -> None:
+        for process in self.started:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=30)
+        self.log.close()
+
+
+@pytest.fixture
+def papo_serve(tmp_path: Path) -> Iterator[PapoServe]:
+    """Starts `papo serve` as a user runs it, with these arguments, in that folder
+    (`cwd=`); gives the process and its WebSocket URL. Stopped after the test;
+    its log is the test's `papo-serve.log`."""
+    serves = PapoServes(tmp_path / "papo-serve.log")
+    yield serves.start
+    serves.stop()
 
 
 @pytest.fixture(autouse=True)
