@@ -102,17 +102,39 @@ def threads_end_with_module(shared_emulators: SharedEmulators) -> Iterator[None]
 
 
 LONGEST_FIRST = (
-    "test_rooms.py",
-    "test_web.py",
-    "test_order_and_resume.py",
-    "test_hostile_input.py",
-    "test_bot.py",
     "test_artifact.py",
+    "test_rooms.py",
+    "test_order_and_resume.py",
+    "test_web.py",
+    "test_hostile_input.py",
+    "test_template.py",
+    "test_bot.py",
+    "test_lambda_limits.py",
+    "test_emulator.py",
+    "test_access_oidc.py",
+    "test_local_dynamodb.py",
+    "test_access_served.py",
+    "test_web_long_room.py",
+    "test_chalice.py",
+    "test_fanout_faults.py",
+    "test_node_functions.py",
+    "test_access.py",
+    "test_lines.py",
     "test_web_access.py",
+    "test_cli.py",
+    "test_runtime_boto3.py",
+    "test_wheel.py",
+    "test_node_faults.py",
     "test_web_reconnect.py",
+    "test_fuzz_frames.py",
+    "test_conformance.py",
+    "test_reload.py",
 )
-"""The modules that take longest: `make test` runs each module in one process
-(`--dist loadfile`), and these go first, so that shorter ones fill in around them."""
+"""The modules that take longest, longest first, as measured with the whole suite
+(`docs/contributing-tests.md`): `make test` runs each module in one process
+(`--dist loadfile`), in this order (`--no-loadscope-reorder`, else xdist starts
+the modules with the most tests first), so that shorter ones fill in around them
+rather than a long one starting last."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
