@@ -99,8 +99,10 @@ PYTEST_PROCESSES ?= 4
 
 # Tracebacks as Python prints them: pytest's own rendering of a frame without a
 # line number (a test stopped by pytest-timeout's signal) takes its process down.
+# The modules start in the order tests/conftest.py gives them, the longest first:
+# xdist would start those with the most tests first, however short.
 pytest: install
-	$(BIN)/pytest -n $(PYTEST_PROCESSES) --dist loadfile --tb=native
+	$(BIN)/pytest -n $(PYTEST_PROCESSES) --dist loadfile --no-loadscope-reorder --tb=native
 
 bench-delivery: install
 	$(BIN)/python bench/delivery.py

@@ -102,17 +102,39 @@ def threads_end_with_module(shared_emulators: SharedEmulators) -> Iterator[None]
 
 
 LONGEST_FIRST = (
-    "test_rooms.py",
-    "test_web.py",
-    "test_order_and_resume.py",
-    "test_hostile_input.py",
-    "test_bot.py",
     "test_artifact.py",
+    "test_rooms.py",
+    "test_order_and_resume.py",
+    "test_web.py",
+    "test_hostile_input.py",
+    "test_template.py",
+    "test_bot.py",
+    "test_lambda_limits.py",
+    "test_emulator.py",
+    "test_access_oidc.py",
+    "test_local_dynamodb.py",
+    "test_access_served.py",
+    "test_web_long_room.py",
+    "test_chalice.py",
+    "test_fanout_faults.py",
+    "test_node_functions.py",
+    "test_access.py",
+    "test_lines.py",
     "test_web_access.py",
+    "test_cli.py",
+    "test_runtime_boto3.py",
+    "test_wheel.py",
+    "test_node_faults.py",
     "test_web_reconnect.py",
+    "test_fuzz_frames.py",
+    "test_conformance.py",
+    "test_reload.py",
 )
-"""The modules that take longest: `make test` runs each module in one process
-(`--dist loadfile`), and these go first, so that shorter ones fill in around them."""
+"""The modules that take longest, longest first, as measured with the whole suite
+(`docs/contributing-tests.md`): `make test` runs each module in one process
+(`--dist loadfile`), in this order (`--no-loadscope-reorder`, else xdist starts
+the modules with the most tests first), so that shorter ones fill in around them
+rather than a long one starting last."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -228,37 +250,49 @@ def _served_url(process: subprocess.Popen[bytes], log: Path, port: int) -> str |
     return found[1]
 
 
-@pytest.fixture
-def papo_serve(tmp_path: Path) -> Iterator[PapoServe]:
-    """Starts `papo serve` as a user runs it, with these arguments, in that folder
-    (`cwd=`); gives the process and its WebSocket URL. Stopped after the test."""
-    started: list[subprocess.Popen[bytes]] = []
-    log_path = tmp_path / "papo-serve.log"
-    log = log_path.open("wb")
+class PapoServes:
+    """`papo serve` started as a user runs it, each process writing to one log."""
 
-    def start(*args: str, cwd: Path = ROOT) -> tuple[subprocess.Popen[bytes], str]:
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+        self.log = log_path.open("wb")
+        self.started: list[subprocess.Popen[bytes]] = []
+
+    def start(self, *args: str, cwd: Path = ROOT) -> tuple[subprocess.Popen[bytes], str]:
+        """Starts `papo serve` with these arguments, in that folder; gives the
+        process and its WebSocket URL."""
         for _ in range(3):
             port = free_port()
             command = [sys.executable, "-m", "papo", "serve", "--port", str(port)]
             command += ["--tls-port", str(free_port()), "--web-port", str(free_port()), *args]
             # This tree's papo, whichever the environment has installed; its tests too.
             env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(ROOT / "src"), str(ROOT)))}
-            process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=log)
-            started.append(process)
-            url = listens(process, port) and _served_url(process, log_path, port)
+            process = subprocess.Popen(command, cwd=cwd, env=env, stdout=self.log, stderr=self.log)
+            self.started.append(process)
+            url = listens(process, port) and _served_url(process, self.log_path, port)
             if url:
                 return process, url
-            said = log_path.read_text()
+            said = self.log_path.read_text()
             # A port probed free may be taken by another process before papo binds it.
             assert "address already in use" in said, said
         raise RuntimeError("papo serve did not start")
 
-    yield start
-    for process in started:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=30)
-    log.close()
+    def stop(self) -> None:
+        for process in self.started:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=30)
+        self.log.close()
+
+
+@pytest.fixture
+def papo_serve(tmp_path: Path) -> Iterator[PapoServe]:
+    """Starts `papo serve` as a user runs it, with these arguments, in that folder
+    (`cwd=`); gives the process and its WebSocket URL. Stopped after the test;
+    its log is the test's `papo-serve.log`."""
+    serves = PapoServes(tmp_path / "papo-serve.log")
+    yield serves.start
+    serves.stop()
 
 
 @pytest.fixture(autouse=True)

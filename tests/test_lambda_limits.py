@@ -3,7 +3,9 @@ kept as Lambda keeps them, and the REPORT line Lambda writes of each invocation.
 
 Each runs as a user runs papo serve: a template's function (Timeout 2,
 MemorySize 128) and a `--handler` one given the same by `--timeout` and
-`--memory`, in threads mode and with worker processes."""
+`--memory`, in threads mode and with worker processes. The tests of one of
+those four share its papo serve, each reading the log from where it began; the
+one that needs the first container of its function has its own."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ import os
 import re
 import resource
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +27,7 @@ from websockets.exceptions import InvalidStatus
 
 from papo.local.config import ApiConfig, RouteTarget
 from papo.local.server import Emulator
-from tests.conftest import ROOT, PapoServe
+from tests.conftest import ROOT, PapoServe, PapoServes
 
 LIMITS = ROOT / "tests" / "samples" / "limits"
 
@@ -52,13 +56,45 @@ REPORT = re.compile(
 )
 
 
-@pytest.fixture(params=[(s, m) for s in SOURCES for m in MODES], ids="-".join)
-def served(
-    request: pytest.FixtureRequest, papo_serve: PapoServe, tmp_path: Path
-) -> tuple[str, Path]:
+SERVED = [(s, m) for s in SOURCES for m in MODES]
+
+
+@dataclass
+class Served:
+    """A papo serve that the tests of one source and mode share: each reads the
+    log from where it began (`since`)."""
+
+    url: str
+    log: Path
+    since: int = 0
+
+    def logged(self, pattern: str, wait: bool = True) -> list[str]:
+        return logged(self.log, pattern, wait, since=self.since)
+
+
+@pytest.fixture(scope="module", params=SERVED, ids="-".join)
+def shared(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    source, mode = request.param
+    serves = PapoServes(tmp_path_factory.mktemp("limits") / "papo-serve.log")
+    _, url = serves.start(*SOURCES[source], *MODES[mode])
+    yield Served(url, serves.log_path)
+    serves.stop()
+
+
+@pytest.fixture
+def served(shared: Served) -> Served:
+    """The shared papo serve, its log read from this test on."""
+    return Served(shared.url, shared.log, shared.log.stat().st_size)
+
+
+@pytest.fixture(params=SERVED, ids="-".join)
+def served_alone(request: pytest.FixtureRequest, papo_serve: PapoServe, tmp_path: Path) -> Served:
+    """A papo serve of the test's own, for a test that needs its first container."""
     source, mode = request.param
     _, url = papo_serve(*SOURCES[source], *MODES[mode])
-    return url, tmp_path / "papo-serve.log"
+    return Served(url, tmp_path / "papo-serve.log")
 
 
 async def _ask(url: str, do: str) -> dict[str, Any]:
@@ -71,92 +107,91 @@ def ask(url: str, do: str = "") -> dict[str, Any]:
     return asyncio.run(_ask(url, do))
 
 
-def logged(log: Path, pattern: str, wait: bool = True) -> list[str]:
-    """The log's lines that match, once one does (papo serve writes as it goes)."""
+def logged(log: Path, pattern: str, wait: bool = True, since: int = 0) -> list[str]:
+    """The log's lines from byte `since` on that match, once one does (papo serve
+    writes as it goes)."""
     deadline = time.monotonic() + (10 if wait else 0)
     while True:
-        found = [line for line in log.read_text().splitlines() if re.search(pattern, line)]
+        with log.open("rb") as opened:
+            opened.seek(since)
+            lines = opened.read().decode().splitlines()
+        found = [line for line in lines if re.search(pattern, line)]
         if found or time.monotonic() > deadline:
             return found
         time.sleep(0.05)
 
 
-def assert_replaced(url: str, before: dict[str, Any], log: Path) -> None:
+def assert_replaced(served: Served, before: dict[str, Any]) -> None:
     """The container that failed is gone: a new process, its module state new,
     and an Init Duration again."""
-    after = ask(url)
+    after = ask(served.url)
     assert after["pid"] != before["pid"]
     assert after["invocations"] == 1
-    assert len(logged(log, r"Init Duration: ")) == 2
+    started = 2 if before["invocations"] == 1 else 1  # the failed one, if new in this test
+    assert len(served.logged(r"Init Duration: ")) == started
 
 
 def test_a_handler_that_exits_its_process_fails_and_its_container_is_replaced(
-    served: tuple[str, Path],
+    served: Served,
 ) -> None:
-    url, log = served
-    before = ask(url)
-    failed = ask(url, "exit")
+    before = ask(served.url)
+    failed = ask(served.url, "exit")
     assert failed["message"] == "Internal server error"
-    assert logged(log, r"Error: Runtime exited with error: exit status 1")
-    assert_replaced(url, before, log)
+    assert served.logged(r"Error: Runtime exited with error: exit status 1")
+    assert_replaced(served, before)
 
 
 def test_a_handler_past_its_timeout_is_stopped_and_its_container_replaced(
-    served: tuple[str, Path],
+    served: Served,
 ) -> None:
-    url, log = served
-    before = ask(url)
-    failed = ask(url, "sleep")
+    before = ask(served.url)
+    failed = ask(served.url, "sleep")
     assert failed["message"] == "Internal server error"
-    (line,) = logged(log, r"Task timed out after")
+    (line,) = served.logged(r"Task timed out after")
     assert re.fullmatch(
         r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \S+ Task timed out after 2\.00 seconds", line
     )
     request_id = line.split()[1]
-    (report,) = logged(log, rf"REPORT RequestId: {re.escape(request_id)}\t")
+    (report,) = served.logged(rf"REPORT RequestId: {re.escape(request_id)}\t")
     assert report.endswith("\tStatus: timeout")
-    assert_replaced(url, before, log)
+    assert_replaced(served, before)
 
 
 def test_a_handler_past_its_memory_size_fails_with_lambdas_error(
-    served: tuple[str, Path],
+    served: Served,
 ) -> None:
-    url, log = served
-    before = ask(url)
-    failed = ask(url, "hog")
+    before = ask(served.url)
+    failed = ask(served.url, "hog")
     assert failed["message"] == "Internal server error"
-    (killed,) = logged(log, r"Error: Runtime exited with error: signal: killed")
+    (killed,) = served.logged(r"Error: Runtime exited with error: signal: killed")
     request_id = killed.split()[1]
-    (report,) = logged(log, rf"REPORT RequestId: {re.escape(request_id)}\t")
+    (report,) = served.logged(rf"REPORT RequestId: {re.escape(request_id)}\t")
     assert report.endswith("\tStatus: error\tError Type: Runtime.OutOfMemory")
-    assert_replaced(url, before, log)
+    assert_replaced(served, before)
 
 
-def test_memory_reserved_and_not_used_is_not_counted(served: tuple[str, Path]) -> None:
+def test_memory_reserved_and_not_used_is_not_counted(served: Served) -> None:
     """Forty threads reserve 8 MB of stack each: 320 MB that Lambda does not count
     against a MemorySize of 128, as they are never touched."""
-    url, log = served
-    before = ask(url)
-    after = ask(url, "threads")
+    before = ask(served.url)
+    after = ask(served.url, "threads")
     assert after["pid"] == before["pid"]
-    assert after["invocations"] == 2
-    assert not logged(log, r"Runtime\.OutOfMemory|signal: killed", wait=False)
+    assert after["invocations"] == before["invocations"] + 1
+    assert not served.logged(r"Runtime\.OutOfMemory|signal: killed", wait=False)
 
 
 def test_the_remaining_time_counts_down_from_the_functions_timeout(
-    served: tuple[str, Path],
+    served: Served,
 ) -> None:
-    url, _ = served
-    answer = ask(url)
+    answer = ask(served.url)
     assert 0 < answer["remaining_ms"] <= 2000
     assert answer["memory_limit_in_mb"] == 128
 
 
-def test_each_invocation_is_reported_as_lambda_reports_it(served: tuple[str, Path]) -> None:
-    url, log = served
-    ask(url)
-    ask(url)
-    reports = [REPORT.search(line) for line in logged(log, r"^REPORT ")]
+def test_each_invocation_is_reported_as_lambda_reports_it(served_alone: Served) -> None:
+    ask(served_alone.url)
+    ask(served_alone.url)
+    reports = [REPORT.search(line) for line in served_alone.logged(r"^REPORT ")]
     assert len(reports) == 4  # two connections, each its $connect and its message, one container
     first, *others = reports
     assert first is not None

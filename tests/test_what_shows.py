@@ -125,6 +125,12 @@ EXAMPLES = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+DYNAMODB_EXAMPLES = settings(EXAMPLES, max_examples=25)
+"""DynamoDB's share: each example costs a dozen calls through moto, and what the
+store adds (keeping and giving back the names and texts) shows in fewer; the
+hundred examples of each test run on SQLite."""
+ON_SQLITE = pytest.mark.parametrize("store_kind", ["sqlite"])
+ON_DYNAMODB = pytest.mark.parametrize("store_kind", ["dynamodb"])
 
 
 class Room:
@@ -176,19 +182,51 @@ def room(containers: Callable[[], Store]) -> Room:
     return Room(containers)
 
 
+NAMES = st.text(st.one_of(drawn, nothing, marks, controls), max_size=12)
+
+
+@ON_SQLITE
 @EXAMPLES
-@given(name=st.text(st.one_of(drawn, nothing, marks, controls), max_size=12))
+@given(name=NAMES)
 def test_a_name_accepted_shows_a_letter_or_digit(room: Room, name: str) -> None:
+    accepted_shows_a_letter_or_digit(room, name)
+
+
+@ON_DYNAMODB
+@DYNAMODB_EXAMPLES
+@given(name=NAMES)
+def test_a_name_accepted_shows_a_letter_or_digit_on_dynamodb(room: Room, name: str) -> None:
+    accepted_shows_a_letter_or_digit(room, name)
+
+
+def accepted_shows_a_letter_or_digit(room: Room, name: str) -> None:
     if room.try_name(name) is None:
         assert shows_a_letter_or_digit(name), name
         assert not any(_control(c) for c in name.strip()), name
 
 
+TARGETS = st.sampled_from(RESERVED + PRESENT)
+
+
+@ON_SQLITE
 @EXAMPLES
-@given(data=st.data(), target=st.sampled_from(RESERVED + PRESENT))
+@given(data=st.data(), target=TARGETS)
 def test_a_name_that_shows_as_the_bot_or_someone_present_is_refused(
     room: Room, data: st.DataObject, target: str
 ) -> None:
+    spoof_refused(room, data, target)
+
+
+@ON_DYNAMODB
+@DYNAMODB_EXAMPLES
+@given(data=st.data(), target=TARGETS)
+def test_a_name_that_shows_as_the_bot_or_someone_present_is_refused_on_dynamodb(
+    room: Room, data: st.DataObject, target: str
+) -> None:
+    spoof_refused(room, data, target)
+
+
+def spoof_refused(room: Room, data: st.DataObject, target: str) -> None:
     spoof = data.draw(passing_for(target), label="spoof")
     assert room.try_name(spoof) is not None, f"{spoof!r} passed for {target}"
     assert room.members() == sorted(PRESENT)
@@ -206,11 +244,25 @@ def near(draw: st.DrawFn, name: str) -> str:
     return "".join(out)
 
 
+@ON_SQLITE
 @EXAMPLES
-@given(data=st.data(), target=st.sampled_from(RESERVED + PRESENT))
+@given(data=st.data(), target=TARGETS)
 def test_a_name_accepted_does_not_show_as_the_bot_or_someone_present(
     room: Room, data: st.DataObject, target: str
 ) -> None:
+    accepted_does_not_pass_for_another(room, data, target)
+
+
+@ON_DYNAMODB
+@DYNAMODB_EXAMPLES
+@given(data=st.data(), target=TARGETS)
+def test_a_name_accepted_does_not_show_as_the_bot_or_someone_present_on_dynamodb(
+    room: Room, data: st.DataObject, target: str
+) -> None:
+    accepted_does_not_pass_for_another(room, data, target)
+
+
+def accepted_does_not_pass_for_another(room: Room, data: st.DataObject, target: str) -> None:
     name = data.draw(near(target), label="name")
     refused, shown = room.shown(name)
     if refused is None:
@@ -219,9 +271,24 @@ def test_a_name_accepted_does_not_show_as_the_bot_or_someone_present(
             assert not passes_for(shown, other), f"{name!r} shown as {shown!r} passes for {other}"
 
 
+TEXTS = st.text(st.one_of(drawn, nothing, marks, controls), min_size=1, max_size=12)
+
+
+@ON_SQLITE
 @EXAMPLES
-@given(text=st.text(st.one_of(drawn, nothing, marks, controls), min_size=1, max_size=12))
+@given(text=TEXTS)
 def test_a_message_carried_shows_something(room: Room, text: str) -> None:
+    carried_shows_something(room, text)
+
+
+@ON_DYNAMODB
+@DYNAMODB_EXAMPLES
+@given(text=TEXTS)
+def test_a_message_carried_shows_something_on_dynamodb(room: Room, text: str) -> None:
+    carried_shows_something(room, text)
+
+
+def carried_shows_something(room: Room, text: str) -> None:
     ana = f"{room.room}-0="
     room.chat.act("sendPublic", ana, json.dumps({"message": text}))
     sent = room.delivery.everyone()
