@@ -52,6 +52,8 @@ class ErrorCode(enum.StrEnum):
     BOT_UPSTREAM_FAILED = "bot_upstream_failed"
     BOT_TIMEOUT = "bot_timeout"
     BOT_INTERRUPTED = "bot_interrupted"
+    UNKNOWN_OFFSET = "unknown_offset"
+    NO_READER = "no_reader"
 
 
 class Refusal(Exception):

@@ -96,6 +96,9 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
         ErrorCode.BOT_TIMEOUT: "The AI service took too long to answer. Please try again.",
         ErrorCode.BOT_INTERRUPTED: "The AI service stopped in the middle of the answer. "
         "Please try again.",
+        ErrorCode.UNKNOWN_OFFSET: "There is no line {offset} in this room: its newest is {newest}.",
+        ErrorCode.NO_READER: "papo keeps how far you have read for a session that can resume: "
+        'join with "resume": true (or signed in) first.',
     },
     PORTUGUESE: {
         ErrorCode.INVALID_JSON: "Essa mensagem não é JSON. Envie um objeto como "
@@ -156,6 +159,9 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
         ErrorCode.BOT_UPSTREAM_FAILED: "O serviço de IA teve um erro. Tente de novo.",
         ErrorCode.BOT_TIMEOUT: "O serviço de IA demorou demais para responder. Tente de novo.",
         ErrorCode.BOT_INTERRUPTED: "O serviço de IA parou no meio da resposta. Tente de novo.",
+        ErrorCode.UNKNOWN_OFFSET: "Não há linha {offset} nesta sala: a mais nova é {newest}.",
+        ErrorCode.NO_READER: "O papo guarda até onde você leu para uma sessão que pode ser "
+        'retomada: entre com "resume": true (ou com login) antes.',
     },
 }
 
@@ -177,12 +183,17 @@ _EXPECTED: dict[str, dict[str, str]] = {
         "number": "a whole number from 0 to {most}",
         "resume": 'true, or an object with the "token" papo gave',
         "language": "one of " + ", ".join(LANGUAGES),
+        "state": 'either "here" or "away"',
+        "rooms": "an object from room names to their resume tokens (or null), at most {most} rooms",
     },
     PORTUGUESE: {
         "text": "texto",
         "number": "um número inteiro de 0 a {most}",
         "resume": 'true, ou um objeto com o "token" que o papo deu',
         "language": "um destes: " + ", ".join(LANGUAGES),
+        "state": '"here" ou "away"',
+        "rooms": "um objeto de nomes de salas para seus tokens de retomada (ou null), "
+        "no máximo {most} salas",
     },
 }
 """What an INVALID_FIELD refusal says its field must be, by its `expected` detail."""

@@ -31,8 +31,9 @@ from papo.core.ports import (
 )
 from papo.core.rules import name_key
 
-_LAYOUT = 7
-"""7: names are keyed by their full UTS #39 skeleton (`m` as `rn`), case folded first."""
+_LAYOUT = 8
+"""8: connections say whether their person is looking (`idle`), and each
+person's read marker is kept (`read_markers`)."""
 _MAX_OFFSET = 2**62
 
 _SCHEMA = """
@@ -48,6 +49,7 @@ CREATE TABLE IF NOT EXISTS connections (
     away_since    INTEGER,
     language      TEXT,
     principal     TEXT,
+    idle          INTEGER NOT NULL DEFAULT 0,
     burst_window  INTEGER NOT NULL DEFAULT 0,
     burst_count   INTEGER NOT NULL DEFAULT 0,
     minute_window INTEGER NOT NULL DEFAULT 0,
@@ -100,6 +102,14 @@ CREATE TABLE IF NOT EXISTS counters (
     expires_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS counters_by_expiry ON counters (expires_at);
+CREATE TABLE IF NOT EXISTS read_markers (
+    room       TEXT NOT NULL,
+    reader     TEXT NOT NULL,
+    offset     INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (room, reader)
+);
+CREATE INDEX IF NOT EXISTS read_markers_by_expiry ON read_markers (expires_at);
 CREATE TABLE IF NOT EXISTS room (
     room  TEXT NOT NULL,
     key   TEXT NOT NULL,
@@ -117,14 +127,24 @@ _TABLES = (
     "counters",
     "room",
     "owners",
+    "read_markers",
 )
 _EVERY_ROOM = "*"
 """The `room` of the owners of names: a name is its owner's in every room."""
-_EXPIRING = ("connections", "events", "privates", "sessions", "counters", "owners")
-_CONNECTION = (
-    "connection_id, connected_at, name, joined_at, session, away_since, language, principal"
+_EXPIRING = (
+    "connections",
+    "events",
+    "privates",
+    "sessions",
+    "counters",
+    "owners",
+    "read_markers",
 )
-_MEMBER = "connection_id, name, away_since IS NOT NULL, away_since, session, language"
+_CONNECTION = (
+    "connection_id, connected_at, name, joined_at, session, away_since, language, principal,"
+    " idle != 0"
+)
+_MEMBER = "connection_id, name, away_since IS NOT NULL, away_since, session, language, idle != 0"
 
 
 _NEWEST_OFFSET_TRIGGER = """
@@ -143,7 +163,8 @@ END
 """,
     """
 CREATE TRIGGER IF NOT EXISTS members_changed
-AFTER UPDATE OF name, joined_at, session, away_since, language, expires_at ON connections BEGIN
+AFTER UPDATE OF name, joined_at, session, away_since, language, expires_at, idle
+ON connections BEGIN
     INSERT INTO room (room, key, value) VALUES (NEW.room, 'members', 1)
     ON CONFLICT (room, key) DO UPDATE SET value = value + 1;
 END
@@ -482,6 +503,34 @@ class SqliteStore(BaseStore):
             (self.room, key, self._clock()),
         )
         return None if row is None else Member._make(row)
+
+    def set_idle(self, connection_id: str, idle: bool) -> bool:
+        return bool(
+            self._change(
+                "UPDATE connections SET idle = ? WHERE connection_id = ? AND room = ?"
+                " AND idle != ? RETURNING 1",
+                (int(idle), connection_id, self.room, int(idle)),
+            )
+        )
+
+    def read_marker(self, reader: str) -> int:
+        row = self._read_one(
+            "SELECT offset FROM read_markers WHERE room = ? AND reader = ? AND expires_at > ?",
+            (self.room, reader, self._clock()),
+        )
+        return 0 if row is None else int(row[0])
+
+    def raise_read_marker(self, reader: str, offset: int, expires_at: int) -> bool:
+        return bool(
+            self._change(
+                "INSERT INTO read_markers (room, reader, offset, expires_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (room, reader) DO UPDATE SET offset = excluded.offset,"
+                " expires_at = excluded.expires_at"
+                " WHERE read_markers.offset < excluded.offset OR read_markers.expires_at <= ?"
+                " RETURNING 1",
+                (self.room, reader, offset, expires_at, self._clock()),
+            )
+        )
 
     # The room's stream
 
