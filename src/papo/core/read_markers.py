@@ -28,7 +28,8 @@ MAX_ROOMS = 20
 
 def read(room: Room, actor: Actor, payload: Payload) -> None:
     """`read`: the sender has read the room up to `offset` (its clients send
-    at most one every few seconds). A marker never goes back."""
+    at most one every few seconds). A marker never goes back. The sender is
+    answered with the room's `unread`, as its marker now stands."""
     if "offset" not in payload:
         raise Refusal(ErrorCode.MISSING_FIELD, action="read", field="offset")
     offset = protocol.optional_int(payload, "read", "offset")
@@ -39,6 +40,8 @@ def read(room: Room, actor: Actor, payload: Payload) -> None:
     rules = room.rules
     keep_ms = max(rules.history.ttl_ms, rules.resume.token_ttl_ms)
     room.store.raise_read_marker(reader, offset, room.clock() + keep_ms)
+    frame = protocol.unread_frame({room.name: _count(room.store, reader)}, room.clock())
+    room.send([Envelope(actor.connection_id, (frame,))])
 
 
 def unread(room: Room, actor: Actor, payload: Payload) -> None:
