@@ -14,9 +14,8 @@ from typing import Any
 from papo.adapters.store.sqlite import SqliteStore
 from papo.core.chat import Chat
 from papo.core.rules import RateRules, Rules
-from papo.local.server import Emulator
 from tests.recording import RecordingDelivery
-from tests.served import Frame, Reader, Serve, has_all, serve
+from tests.served import Frame, InRoom, Reader, Serve, has_all, serve
 
 __all__ = ["serve"]  # fixtures
 
@@ -48,7 +47,7 @@ def public_offsets(reader: Reader) -> list[int]:
 
 
 def test_a_person_reads_up_to_a_line_and_the_rest_is_unread(serve: Serve) -> None:
-    async def scenario(api: Emulator) -> None:
+    async def scenario(api: InRoom) -> None:
         ana, bruno = Reader(api, "Ana"), Reader(api, "Bruno")
         await ana.open()
         await bruno.open()
@@ -71,7 +70,7 @@ def test_a_person_reads_up_to_a_line_and_the_rest_is_unread(serve: Serve) -> Non
 
 
 def test_reading_on_one_device_clears_the_count_on_the_other(serve: Serve) -> None:
-    async def scenario(api: Emulator) -> None:
+    async def scenario(api: InRoom) -> None:
         phone, bruno = Reader(api, "Ana"), Reader(api, "Bruno")
         await phone.open()
         await bruno.open()
@@ -104,7 +103,7 @@ def test_reading_on_one_device_clears_the_count_on_the_other(serve: Serve) -> No
 
 
 def test_a_person_hears_the_unread_counts_of_their_other_rooms(serve: Serve) -> None:
-    async def scenario(api: Emulator) -> None:
+    async def scenario(api: InRoom) -> None:
         ana, ana_in_team = Reader(api, "Ana"), Reader(api, "Ana", "team")
         await ana.open()
         await ana_in_team.open()
@@ -126,7 +125,7 @@ def test_a_person_hears_the_unread_counts_of_their_other_rooms(serve: Serve) -> 
 
 
 def test_a_line_that_does_not_exist_is_refused(serve: Serve) -> None:
-    async def scenario(api: Emulator) -> None:
+    async def scenario(api: InRoom) -> None:
         ana = Reader(api, "Ana")
         await ana.open()
         await ana.say("read", offset=ana.last_offset + 5)
