@@ -21,7 +21,8 @@ import { type Messages as Words } from "./i18n";
 import { linkify } from "./linkify";
 import { Answer } from "./Markdown";
 import { BOT, type Line, lineKey } from "./room";
-import { type Item, dayLabel, fullTime, timeOfDay, timeline } from "./timeline";
+import { type Shown, withDivider } from "./divider";
+import { dayLabel, fullTime, timeOfDay, timeline } from "./timeline";
 import { type Held, type View, hasEarlier } from "./window";
 
 /** How close to the bottom (px) still counts as reading the latest lines. */
@@ -47,12 +48,14 @@ export function Messages(props: {
   locale: string;
   held: Held;
   reader: Reader;
+  /** Where this person had stopped reading: the "new messages" divider goes below it. */
+  marker?: number | null;
 }) {
-  const { lines, me, t, locale, held, reader } = props;
+  const { lines, me, t, locale, held, reader, marker = null } = props;
   const box = useRef<HTMLDivElement | null>(null);
   const list = useRef<HTMLOListElement | null>(null);
   const [margin, setMargin] = useState(0);
-  const items = useMemo(() => timeline(lines), [lines]);
+  const items = useMemo(() => withDivider(timeline(lines), marker, me), [lines, marker, me]);
   const earlier = hasEarlier(held);
   const detached = held.until !== null;
 
@@ -184,6 +187,12 @@ export function Messages(props: {
                     <span>{t.earlierMessages}</span>
                   </li>
                 );
+              case "unread":
+                return (
+                  <li key={item.key} className="unread" data-index={row.index} ref={ref} style={style}>
+                    <span>{t.newMessages}</span>
+                  </li>
+                );
               case "line":
                 return (
                   <LineItem
@@ -227,7 +236,7 @@ export function Messages(props: {
 
 /** The places of the first and last lines in view (null: none). */
 function viewOf(
-  items: readonly Item[],
+  items: readonly Shown[],
   virtualizer: Virtualizer<HTMLDivElement, Element>,
   element: HTMLElement,
 ): View | null {
