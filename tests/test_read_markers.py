@@ -13,6 +13,7 @@ from typing import Any
 
 from papo.adapters.store.sqlite import SqliteStore
 from papo.core.chat import Chat
+from papo.core.ports import Identity
 from papo.core.rules import RateRules, Rules
 from tests.recording import RecordingDelivery
 from tests.served import Frame, InRoom, Reader, Serve, has_all, serve
@@ -189,3 +190,38 @@ def test_reads_are_paced_like_what_people_say(tmp_path: Path) -> None:
     assert room.say(ana, "unread") == [None]
     assert room.say(ana, "read", offset=1) == ["rate_limited"]
     assert room.say(ana, "unread") == ["rate_limited"]
+
+
+def test_signed_in_a_persons_marker_is_theirs_on_every_device_and_in_every_room(
+    tmp_path: Path,
+) -> None:
+    delivery = RecordingDelivery()
+    chat = Chat(
+        store=SqliteStore(tmp_path / "papo.sqlite3"),
+        delivery=delivery,
+        rules=Rules(rate=RateRules(burst=1000, per_minute=1000)),
+    )
+    ana = Identity("oidc|ana", access_mode="oidc")
+
+    def act(cid: str, action: str, identity: Identity | None = None, **fields: Any) -> None:
+        chat.act(action, cid, json.dumps({"action": action, **fields}), identity)
+
+    chat.connect("PHONE=", identity=ana)
+    act("PHONE=", "setName", ana, name="Ana")  # no session: her identity keeps her marker
+    chat.connect("B=")
+    act("B=", "setName", name="Bruno")
+    for text in ("one", "two"):
+        act("B=", "sendPublic", message=text)
+    chat.connect("LAPTOP=", identity=ana, room="team")
+    act("LAPTOP=", "setName", ana, name="Ana")
+
+    def main_as_the_laptop_sees_it() -> object:
+        delivery.take("LAPTOP=")
+        act("LAPTOP=", "unread", ana, rooms={"main": None})
+        (frame,) = delivery.take("LAPTOP=")
+        return frame["unread"]["main"]  # type: ignore[index]
+
+    act("PHONE=", "read", ana, offset=3)  # Bruno's join and "one"
+    assert main_as_the_laptop_sees_it() == {"read": 3, "newest": 4, "count": 1}
+    act("PHONE=", "read", ana, offset=4)
+    assert main_as_the_laptop_sees_it() == {"read": 4, "newest": 4, "count": 0}
