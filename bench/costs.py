@@ -4,12 +4,12 @@
 
 papo's handler runs under the emulator, in its threads, with DynamoDB (moto's
 server mode) as on AWS. For rooms of N people it counts, per public message,
-private message, edit, reaction, delete, bot question and join: Lambda
-invocations and their duration, Management API posts (one API Gateway message
-each, besides the one the client sent), and the DynamoDB calls each route
-makes, turned into on-demand capacity units by DynamoDB's rules (a write unit
-per KB written, twice in a transaction; a read unit per 4 KB read strongly
-consistent, half eventually consistent).
+private message, edit, reaction, delete, bot question, join, presence change,
+typing, read and unread: Lambda invocations and their duration, Management
+API posts (one API Gateway message each, besides the one the client sent),
+and the DynamoDB calls each route makes, turned into on-demand capacity units
+by DynamoDB's rules (a write unit per KB written, twice in a transaction; a
+read unit per 4 KB read strongly consistent, half eventually consistent).
 Then it prices 1,000 messages with the prices below.
 """
 
@@ -220,6 +220,7 @@ async def scenario(url: str, size: int, messages: int, meter: Meter) -> dict[str
                 await _until(listener, _bot_answered)
         await asyncio.sleep(0.3)  # the answers' last invocations end after their last post
         steps["bot"] = (_snapshot(meter), len(askers))
+        steps.update(await _attention(people, stack, url, messages, meter))
         meter.reset()
     deadline = time.monotonic() + 30
     while meter.invocations["$disconnect"] < size and time.monotonic() < deadline:
@@ -263,6 +264,64 @@ async def changes(people: list[ClientConnection], messages: int, meter: Meter) -
                 await _until(ws, _changing(kinds[step], line))
         steps[step] = (_snapshot(meter), messages)
     return steps
+
+
+def _presence(away: int) -> Callable[[dict[str, Any]], bool]:
+    return lambda frame: frame.get("type") == "presence" and frame.get("away") == away
+
+
+def _of_type(kind: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda frame: frame.get("type") == kind
+
+
+async def _attention(
+    people: list[ClientConnection],
+    stack: contextlib.AsyncExitStack,
+    url: str,
+    messages: int,
+    meter: Meter,
+) -> dict[str, Step]:
+    """Presence, typing, read and unread: each step's counts."""
+    steps: dict[str, Step] = {}
+    meter.reset()
+    for number in range(messages):
+        away = 1 - number % 2
+        await people[-1].send(json.dumps({"action": "presence", "state": ("here", "away")[away]}))
+        await _until(people[0], _presence(away))
+    steps["presence"] = (_snapshot(meter), messages)
+    # A connection's typing is relayed once every 3 s: each of the others types once.
+    typists = people[1:]
+    meter.reset()
+    for ws in typists:
+        await ws.send(json.dumps({"action": "typing"}))
+        await _until(people[0], _of_type("typing"))
+    steps["typing"] = (_snapshot(meter), len(typists))
+    # Read markers are a person's: a reader with a session, who joins first (not counted).
+    reader = await stack.enter_async_context(connect(url))
+    await reader.send(json.dumps({"action": "setName", "name": "Reader", "resume": True}))
+    await _until(reader, _of_type("session"))
+    await _until(reader, _named_reader)
+    await reader.send(json.dumps({"action": "unread"}))
+    newest = 0
+    while not newest:
+        frame = json.loads(await asyncio.wait_for(reader.recv(), 20))
+        counts: dict[str, dict[str, int]] = frame.get("unread", {})
+        newest = next(iter(counts.values()), {}).get("newest", 0)
+    meter.reset()
+    for number in range(messages):
+        await reader.send(json.dumps({"action": "read", "offset": newest - messages + number + 1}))
+        await _until(reader, _of_type("unread"))
+    steps["read"] = (_snapshot(meter), messages)
+    meter.reset()
+    for _ in range(messages):
+        await reader.send(json.dumps({"action": "unread"}))
+        await _until(reader, _of_type("unread"))
+    steps["unread"] = (_snapshot(meter), messages)
+    return steps
+
+
+def _named_reader(frame: dict[str, Any]) -> bool:
+    return frame.get("event") == "joined" and frame.get("name") == "Reader"
 
 
 def _snapshot(meter: Meter) -> dict[str, Any]:
@@ -334,6 +393,8 @@ def main() -> None:
                 # Counted as ever, never reached: one sender says all the room's messages.
                 "PAPO_RATE_BURST": "1000000",
                 "PAPO_RATE_PER_MINUTE": "1000000",
+                # Typing relayed in every room here: what it would cost in each.
+                "PAPO_TYPING_UP_TO": "1000000",
             }
             config = ApiConfig.for_handler(
                 PAPO_HANDLER, ROUTE_KEYS, limits=Limits(integration_timeout_s=29)

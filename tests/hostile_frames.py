@@ -35,7 +35,19 @@ from tests.unicode_oracle import (
     shows_a_letter_or_digit,
 )
 
-ACTIONS = ("setName", "sendPublic", "sendPrivate", "sendBot", "sync", "ping", "lines")
+ACTIONS = (
+    "setName",
+    "sendPublic",
+    "sendPrivate",
+    "sendBot",
+    "sync",
+    "ping",
+    "lines",
+    "presence",
+    "typing",
+    "read",
+    "unread",
+)
 FIELDS = (
     "name",
     "message",
@@ -48,6 +60,8 @@ FIELDS = (
     "before",
     "after",
     "limit",
+    "state",
+    "rooms",
 )
 WATCHERS = ("Ana", "Bruno")
 COURSE_KEYS = ("members", "systemMessage", "publicMessage", "privateMessage")

@@ -119,7 +119,9 @@ def test_resuming_within_the_grace_period_is_invisible_to_the_room(room: Room) -
     carla, _ = room.join("Carla")
     room.delivery.everyone()
     room.drop(ana)
-    assert room.delivery.everyone() == {}  # nobody hears Ana leave
+    heard = room.delivery.everyone()  # nobody hears Ana leave: only that she is away
+    assert [f["presence"] for f in heard.pop(carla)] == [{"Ana": "away"}]
+    assert heard == {}
     room.say(carla, "sendPublic", message="still there?")
     room.say(carla, "sendPrivate", to="Ana", message="psst")
     room.now += GRACE - 1_000
@@ -130,7 +132,7 @@ def test_resuming_within_the_grace_period_is_invisible_to_the_room(room: Room) -
         name="Ana",
         resume={"token": session["resumeToken"], "offset": 2, "privateOffset": 0},
     )
-    assert [f["type"] for f in frames] == ["session", "members", "missed"]
+    assert [f["type"] for f in frames] == ["session", "members", "missed", "presence"]
     assert frames[1]["members"] == ["Ana", "Carla"]
     missed = frames[2]
     assert missed["complete"] is True
@@ -141,6 +143,7 @@ def test_resuming_within_the_grace_period_is_invisible_to_the_room(room: Room) -
     assert missed["missed"][1]["privateOffset"] == 1
     others = room.delivery.everyone()
     assert not any(f.get("event") in ("left", "joined") for f in others.get(carla, []))
+    assert others[carla][-1]["presence"] == {"Ana": "here"}
     room.say(carla, "sendPublic", message="welcome back")
     assert room.delivery.take(back)[-1]["publicMessage"] == "Carla: welcome back"
 

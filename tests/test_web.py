@@ -489,10 +489,11 @@ def gzipped(path: Path) -> int:
 
 
 def test_the_page_javascript_is_small() -> None:
-    """At most 134 KB gzipped (`gzip -9`, as docs/web-client.md says): the script the page
+    """At most 137 KB gzipped (`gzip -9`, as docs/web-client.md says): the script the page
     loads and what it imports; the sign-in's chunk (oidc-client-ts), which the page
     imports only where config.json names an issuer, on its own. (120 KB until the
-    conversation was windowed: @tanstack/react-virtual is 10.4 KB of it.)"""
+    conversation was windowed: @tanstack/react-virtual is 10.4 KB of it; 134 KB
+    until presence, typing, read markers and notifications, 2.5 KB.)"""
     page = WEB_DIST / "index.html"
     if not page.is_file():
         needs("the built web client (make web)")
@@ -510,7 +511,7 @@ def test_the_page_javascript_is_small() -> None:
             if WEB_DIST / "assets" / name not in loaded
         ]
     size = sum(map(gzipped, loaded))
-    assert size <= 134_000, f"{size:,} bytes gzipped"
+    assert size <= 137_000, f"{size:,} bytes gzipped"
     lazy = sorted(set((WEB_DIST / "assets").glob("*.js")) - loaded)
     assert [path.name.split("-")[0] for path in lazy] == ["oidc"]
     assert gzipped(lazy[0]) <= 15_000, f"the sign-in: {gzipped(lazy[0]):,} bytes gzipped"
@@ -527,9 +528,11 @@ def test_the_page_speaks_the_browser_language_and_tells_the_server(
     expect(ana.get_by_role("status")).to_have_text("você é Ana")
     (url,) = frames.urls
     assert parse_qs(urlsplit(url).query) == {"lang": ["pt-BR"]}
-    assert frames.sent == [
-        {"action": "setName", "name": "Ana", "language": "pt-BR", "resume": True}
-    ]
+
+    def named() -> list[dict[str, Any]]:
+        return [frame for frame in frames.sent if frame["action"] == "setName"]
+
+    assert named() == [{"action": "setName", "name": "Ana", "language": "pt-BR", "resume": True}]
     expect(ana.get_by_label("Para")).to_have_value("")
     expect(ana.get_by_label("Para").locator("option")).to_have_text(["Todos", "Perguntar ao bot"])
     ana.get_by_role("textbox", name="Mensagem").fill("Olá!")
@@ -548,8 +551,8 @@ def test_the_page_speaks_the_browser_language_and_tells_the_server(
     expect(ana.locator("html")).to_have_attribute("lang", "en")
     expect(ana.get_by_label("To").locator("option")).to_have_text(["Everyone", "Ask the bot"])
     expect(log.locator("li.day")).to_have_text("Today")
-    assert frames.wait(ana, lambda: len(frames.sent) == 3)
-    assert frames.sent[2] == {"action": "setName", "name": "Ana", "language": "en"}
+    assert frames.wait(ana, lambda: len(named()) == 2)
+    assert named()[1] == {"action": "setName", "name": "Ana", "language": "en"}
     # Harmless: the server answers with the members, and refuses nothing.
     assert frames.wait(ana, lambda: any("members" in f for f in frames.received[heard:]))
     assert not [frame for frame in frames.received if "error" in frame or "code" in frame]
@@ -680,10 +683,11 @@ def test_keyboard_alone_joins_talks_and_asks(
     expect(log.locator(".bot.complete")).to_have_text("Bot: Papo is a chat.")
 
     # From the message box back to the top, one Shift+Tab at a time.
-    assert tab_stops(ana, 4, "Shift+Tab") == [
+    assert tab_stops(ana, 5, "Shift+Tab") == [
         "select To",
         "div Messages",
         "select Language",
+        "button Notifications",
         "button People (1)",
     ]
     ana.keyboard.press("Enter")

@@ -172,6 +172,7 @@ VARIABLES = (
     _var("PAPO_BOT_FLUSH_MS", "rules.streaming.interval_ms", _whole(minimum=0)),
     _var("PAPO_JOIN_WINDOW_MS", "rules.joins.window_ms", _whole(minimum=0)),
     _var("PAPO_JOIN_WINDOW_FROM", "rules.joins.from_members", _whole(minimum=0)),
+    _var("PAPO_TYPING_UP_TO", "rules.presence.typing_up_to", _whole(minimum=0)),
     _var("PAPO_BOT_BASE_URL OPENAI_BASE_URL", "openai.base_url"),
     _var("PAPO_BOT_MODEL", "openai.model"),
     _var("PAPO_BOT_TEMPERATURE", "openai.temperature", _number),

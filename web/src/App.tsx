@@ -1,6 +1,7 @@
 import { type FormEvent, useCallback, useEffect, useMemo, useRef, useState } from "react";
 
 import { pageTitle, seenLines, unreadCount } from "./attention";
+import { useAwareness } from "./Awareness";
 import { Composer, EVERYONE } from "./Composer";
 import { type Pass, type Problem, type Trouble, afterClose, invitePass, takeInvite } from "./access";
 import {
@@ -17,6 +18,7 @@ import {
 import { Messages, type Reader } from "./Messages";
 import type { SignIn as SigningIn } from "./oidc";
 import { Backoff, type Saved, restore, save } from "./reconnect";
+import { isAway, typists } from "./presence";
 import { BOT, type Frame, type RoomAction, emptyRoom, roomReducer, saved, wakeAt } from "./room";
 import { type PageRoom, pageRoom, quoted, roomAddress, roomName, roomTitle } from "./rooms";
 import { type Settings, loadConfig, settings, withLanguage } from "./socket";
@@ -102,6 +104,8 @@ export function App() {
   current.current = { language, lines: room.lines };
   const t = MESSAGES[language];
   const locale = formatLocale(language, browserLanguages());
+  const aware = useAwareness({ socket, room, inside: access?.room.room ?? null, t });
+  const awareOf = aware.frame;
 
   /** One step of the room (room.ts); what it says to send goes out at once. */
   const act = useCallback((action: RoomAction) => {
@@ -215,6 +219,7 @@ export function App() {
           setTrouble("movedAway");
         }
         act({ type: "frame", frame, at: Date.now() });
+        awareOf(frame);
       };
       s.onclose = lost;
     };
@@ -235,7 +240,7 @@ export function App() {
       document.removeEventListener("visibilitychange", now);
       ws?.close();
     };
-  }, [act, access]);
+  }, [act, access, awareOf]);
 
   // Time passing: a gap held too long is asked for, a message unanswered is let go.
   useEffect(() => {
@@ -359,6 +364,17 @@ export function App() {
               {t.peopleButton(room.members.length)}
             </button>
           )}
+          {room.me !== null && aware.notifications.supported && (
+            <button
+              type="button"
+              className="notifications-toggle secondary"
+              aria-pressed={aware.notifications.on}
+              title={aware.notifications.blocked ? t.notificationsBlocked : undefined}
+              onClick={aware.notifications.toggle}
+            >
+              {t.notifications}
+            </button>
+          )}
           {access?.signIn && access.pass && (
             <button type="button" className="secondary" onClick={signOut}>
               {t.signOut}
@@ -404,13 +420,34 @@ export function App() {
         <div className="room">
           <aside id="people" className={peopleOpen ? "open" : undefined}>
             <h2>{t.people}</h2>
+            {aware.state.counts !== null && aware.state.counts.away > 0 && (
+              <p className="presence-counts">{t.hereAndAway(aware.state.counts.here, aware.state.counts.away)}</p>
+            )}
             <ul aria-label={t.people}>
-              {room.members.map((name) => (
-                <li key={name} className={name === room.me ? "me" : undefined}>
-                  {name}
-                </li>
-              ))}
+              {room.members.map((name) => {
+                const away = isAway(aware.state, name);
+                const classes = [name === room.me && "me", away && "away"].filter(Boolean).join(" ");
+                return (
+                  <li key={name} className={classes || undefined}>
+                    {name}
+                    {away && <span className="presence"> ({t.away})</span>}
+                  </li>
+                );
+              })}
             </ul>
+            {Object.keys(aware.state.unread).length > 0 && (
+              <nav aria-label={t.otherRooms} className="other-rooms">
+                <h2>{t.otherRooms}</h2>
+                <ul>
+                  {Object.entries(aware.state.unread).map(([name, counted]) => (
+                    <li key={name}>
+                      <a href={roomAddress(window.location.href, name)}>{name}</a>
+                      {counted.count > 0 && <span className="unread-count"> {t.unreadIn(counted.count)}</span>}
+                    </li>
+                  ))}
+                </ul>
+              </nav>
+            )}
           </aside>
           <main className="chat">
             <Messages
@@ -421,11 +458,14 @@ export function App() {
               held={room.held}
               reader={reader}
               change={change}
+              marker={aware.state.marker}
             />
+            <TypingNow names={typists(aware.state, aware.now, room.me)} t={t} />
             <Composer
               t={t}
               people={room.members.filter((name) => name !== room.me)}
               disabled={status !== "open" || room.asked !== null}
+              onTyping={aware.typed}
               onSend={(to, message) =>
                 act({
                   type: "say",
@@ -443,6 +483,15 @@ export function App() {
         </div>
       )}
     </div>
+  );
+}
+
+/** "Ana is typing…", said politely to screen readers; an empty line while nobody types. */
+function TypingNow(props: { names: readonly string[]; t: Words }) {
+  return (
+    <p className="typing" aria-live="polite">
+      {props.names.length > 0 ? props.t.typing(props.names) : ""}
+    </p>
   );
 }
 

@@ -25,6 +25,8 @@ export function Composer(props: {
   people: string[];
   disabled: boolean;
   onSend: (to: string, message: string) => void;
+  /** The person types (the page tells the room, at most every few seconds). */
+  onTyping?: () => void;
   t: Messages;
 }) {
   const { t } = props;
@@ -85,7 +87,10 @@ export function Composer(props: {
           enterKeyHint="send"
           value={message}
           placeholder={target === BOT ? t.askPlaceholder : t.saySomething}
-          onChange={(event) => setMessage(event.target.value)}
+          onChange={(event) => {
+            setMessage(event.target.value);
+            if (event.target.value.trim() && target !== BOT) props.onTyping?.();
+          }}
           onKeyDown={onKeyDown}
         />
         <button type="submit" disabled={!ready}>

@@ -22,7 +22,8 @@ import { type Change, EditForm, LineMenu, MenuButton, Reactions } from "./LineAc
 import { linkify } from "./linkify";
 import { Answer } from "./Markdown";
 import { BOT, type Line, lineKey } from "./room";
-import { type Item, dayLabel, fullTime, timeOfDay, timeline } from "./timeline";
+import { type Shown, withDivider } from "./divider";
+import { dayLabel, fullTime, timeOfDay, timeline } from "./timeline";
 import { type Held, type View, hasEarlier } from "./window";
 
 /** How close to the bottom (px) still counts as reading the latest lines. */
@@ -50,12 +51,14 @@ export function Messages(props: {
   reader: Reader;
   /** Asks for an edit, a delete or a reaction. */
   change: Change;
+  /** Where this person had stopped reading: the "new messages" divider goes below it. */
+  marker?: number | null;
 }) {
-  const { lines, me, t, locale, held, reader, change } = props;
+  const { lines, me, t, locale, held, reader, change, marker = null } = props;
   const box = useRef<HTMLDivElement | null>(null);
   const list = useRef<HTMLOListElement | null>(null);
   const [margin, setMargin] = useState(0);
-  const items = useMemo(() => timeline(lines), [lines]);
+  const items = useMemo(() => withDivider(timeline(lines), marker, me), [lines, marker, me]);
   const earlier = hasEarlier(held);
   const detached = held.until !== null;
 
@@ -187,6 +190,12 @@ export function Messages(props: {
                     <span>{t.earlierMessages}</span>
                   </li>
                 );
+              case "unread":
+                return (
+                  <li key={item.key} className="unread" data-index={row.index} ref={ref} style={style}>
+                    <span>{t.newMessages}</span>
+                  </li>
+                );
               case "line":
                 return (
                   <LineItem
@@ -233,7 +242,7 @@ export function Messages(props: {
 
 /** The places of the first and last lines in view (null: none). */
 function viewOf(
-  items: readonly Item[],
+  items: readonly Shown[],
   virtualizer: Virtualizer<HTMLDivElement, Element>,
   element: HTMLElement,
 ): View | null {

@@ -93,6 +93,24 @@ export interface Messages {
   reactWith: (emoji: string) => string;
   /** Who reacted, in a reaction's title. */
   reactedBy: (names: string[]) => string;
+  /** Beside a member who is away (a dropped connection, a hidden or idle tab). */
+  away: string;
+  /** A big room's counts, when only they are told. */
+  hereAndAway: (here: number, away: number) => string;
+  /** Below the conversation while others type. */
+  typing: (names: readonly string[]) => string;
+  /** The divider above what came since this person last read the room. */
+  newMessages: string;
+  /** The button that turns notifications on or off (aria-pressed says which). */
+  notifications: string;
+  /** Why notifications stay off: the browser refused them. */
+  notificationsBlocked: string;
+  /** A notification's title. */
+  mentionedYou: (name: string) => string;
+  wroteToYou: (name: string) => string;
+  /** The other rooms this tab was in, and what waits there. */
+  otherRooms: string;
+  unreadIn: (count: number) => string;
 }
 
 const en: Messages = {
@@ -162,6 +180,21 @@ const en: Messages = {
   reactions: "Reactions",
   reactWith: (emoji) => `React with ${emoji}`,
   reactedBy: (names) => new Intl.ListFormat("en").format(names),
+  away: "away",
+  hereAndAway: (here, away) => `${here} here, ${away} away`,
+  typing: (names) =>
+    names.length === 1
+      ? `${names[0]} is typing…`
+      : names.length === 2
+        ? `${names[0]} and ${names[1]} are typing…`
+        : "Several people are typing…",
+  newMessages: "New messages",
+  notifications: "Notifications",
+  notificationsBlocked: "This browser blocks papo's notifications.",
+  mentionedYou: (name) => `${name} mentioned you`,
+  wroteToYou: (name) => `${name}, privately`,
+  otherRooms: "Other rooms",
+  unreadIn: (count) => (count >= 100 ? "99+ unread" : `${count} unread`),
 };
 
 const ptBR: Messages = {
@@ -233,6 +266,21 @@ const ptBR: Messages = {
   reactions: "Reações",
   reactWith: (emoji) => `Reagir com ${emoji}`,
   reactedBy: (names) => new Intl.ListFormat("pt-BR").format(names),
+  away: "ausente",
+  hereAndAway: (here, away) => `${here} aqui, ${away} ${away === 1 ? "ausente" : "ausentes"}`,
+  typing: (names) =>
+    names.length === 1
+      ? `${names[0]} está digitando…`
+      : names.length === 2
+        ? `${names[0]} e ${names[1]} estão digitando…`
+        : "Várias pessoas estão digitando…",
+  newMessages: "Novas mensagens",
+  notifications: "Notificações",
+  notificationsBlocked: "Este navegador bloqueia as notificações do papo.",
+  mentionedYou: (name) => `${name} mencionou você`,
+  wroteToYou: (name) => `${name}, em particular`,
+  otherRooms: "Outras salas",
+  unreadIn: (count) => (count >= 100 ? "99+ não lidas" : `${count} não ${count === 1 ? "lida" : "lidas"}`),
 };
 
 export const MESSAGES: Record<Language, Messages> = { en, "pt-BR": ptBR };

@@ -23,10 +23,13 @@ from papo.core import (
     lines,
     messages,
     naming,
+    presence_changes,
     protocol,
     reactions,
+    read_markers,
     render,
     resuming,
+    typing_indicator,
 )
 from papo.core.answering import Answerer
 from papo.core.clock import now_ms
@@ -62,12 +65,18 @@ ACTIONS: dict[str, Action] = {
     "edit": editing.edit,
     "delete": editing.delete,
     "react": reactions.react,
+    "presence": presence_changes.report,
+    "typing": typing_indicator.typing,
+    "read": read_markers.read,
+    "unread": read_markers.unread,
 }
 """What clients may ask for, by the `action` of their frame. Adding an action
 is one entry here: the handler's and the emulator's routes follow."""
 
-UNPACED = frozenset({"ping"})
-"""The heartbeat is not counted: a client sends it to stay, not to speak."""
+UNPACED = frozenset({"ping", "typing"})
+"""The heartbeat is not counted: a client sends it to stay, not to speak.
+Nor is `typing`, which has a throttle of its own (`papo.core.typing_indicator`):
+counted, a person typing would use up what they may say."""
 
 
 class Chat(msgspec.Struct):
@@ -123,7 +132,10 @@ class Chat(msgspec.Struct):
         )
 
     def disconnect(self, connection_id: str) -> None:
+        """A closed connection: its person leaves, or is away for the grace period."""
+        room = self.room_of(connection_id)
         self.drop({connection_id})
+        presence_changes.after_drop(room, connection_id)
 
     def act(
         self,

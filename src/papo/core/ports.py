@@ -30,6 +30,8 @@ class Connection(msgspec.Struct, frozen=True):
     principal: str | None = None
     """Who papo's authorizer let in (an invite, an OpenID Connect subject); None
     when anyone may connect."""
+    idle: bool = False
+    """Its client said its person is not looking (a hidden or idle tab)."""
 
 
 class Identity(msgspec.Struct, frozen=True):
@@ -61,6 +63,8 @@ class Member(NamedTuple):
     away_since: int | None = None
     session: str | None = None
     language: str | None = None
+    idle: bool = False
+    """Connected, but its client said its person is not looking (a hidden or idle tab)."""
 
 
 class ClaimStatus(enum.Enum):
@@ -346,7 +350,23 @@ class Counters(Protocol):
         the store no longer knows is not counted (None)."""
 
 
-class Store(ConnectionStore, RoomStream, ChangingLines, Sessions, Counters, Protocol):
+class Attention(Protocol):
+    """Who is looking, and how far each person has read the room."""
+
+    def set_idle(self, connection_id: str, idle: bool) -> bool:
+        """Marks the connection's person as not looking (a hidden or idle tab)
+        or looking again; whether that changed it (so one caller tells)."""
+
+    def read_marker(self, reader: str) -> int:
+        """The newest offset `reader` (a session or a principal) has read in the
+        room (0 before any)."""
+
+    def raise_read_marker(self, reader: str, offset: int, expires_at: int) -> bool:
+        """Moves `reader`'s marker up to `offset`, kept until `expires_at`
+        (epoch ms); whether it moved. Atomic: a marker never goes back."""
+
+
+class Store(ConnectionStore, RoomStream, ChangingLines, Sessions, Counters, Attention, Protocol):
     """Everything the chat keeps: one adapter, one table or file. A store
     serves one room (`in_room`); connection ids are unique across rooms."""
 

@@ -38,3 +38,26 @@ def listed(members: Iterable[Member]) -> list[str]:
 def reachable(members: Iterable[Member]) -> list[Member]:
     """The members frames are posted to: those here (the away are sent nothing)."""
     return [m for m in members if not m.away]
+
+
+HERE = "here"
+AWAY = "away"
+"""What the `presence` frame says of a person: here, or away (their connection
+dropped within the grace period, or their tab is hidden or idle)."""
+
+
+def shown(member: Member) -> str:
+    """What the room is told of a member: away when their connection dropped
+    or their client said they are not looking."""
+    return AWAY if member.away or member.idle else HERE
+
+
+def states(members: Iterable[Member]) -> dict[str, str]:
+    """Each listed member's presence, by the name `listed` shows."""
+    return {m.name: shown(m) for m in members}
+
+
+def counts(members: Iterable[Member]) -> tuple[int, int]:
+    """How many are here, and how many away."""
+    told = [shown(m) for m in members]
+    return told.count(HERE), told.count(AWAY)

@@ -370,6 +370,28 @@ def reactions_frame(
     )
 
 
+# Who is here, who is typing, and how far each person has read: keys the
+# course's clients do not read.
+
+
+def presence_frame(
+    states: dict[str, str], *, here: int, away: int, complete: bool, ts: int
+) -> bytes:
+    """Who is here and who is away: `presence` maps names to `here` or `away`,
+    everyone listed when `complete`, else only those who changed (nobody, in a
+    big room told only its counts); `here` and `away` count the people."""
+    return _encode(
+        {
+            "presence": states,
+            "type": "presence",
+            "complete": complete,
+            "here": here,
+            "away": away,
+            "ts": ts,
+        }
+    )
+
+
 def history_item(message: LoggedMessage) -> dict[str, Any]:
     """A public message as the history frame lists it, in its latest version."""
     item: dict[str, Any] = {
@@ -387,3 +409,15 @@ def history_item(message: LoggedMessage) -> dict[str, Any]:
     if message.reactions:
         item["reactions"] = reactions_field(message.reactions)
     return item
+
+
+def typing_frame(name: str, ts: int) -> bytes:
+    """`name` is typing now; a client shows it for a few seconds, unless told again."""
+    return _encode({"typing": name, "type": "typing", "ts": ts})
+
+
+def unread_frame(rooms: dict[str, dict[str, int]], ts: int) -> bytes:
+    """For each room named, the reader's marker (`read`: the newest offset they
+    have read), the room's newest offset (`newest`) and the public messages
+    after the marker (`count`, at most `UNREAD_COUNT_LIMIT`)."""
+    return _encode({"unread": rooms, "type": "unread", "ts": ts})

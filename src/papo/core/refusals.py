@@ -57,6 +57,8 @@ class ErrorCode(enum.StrEnum):
     EDIT_WINDOW_CLOSED = "edit_window_closed"
     REACTION_NOT_EMOJI = "reaction_not_emoji"
     REACTIONS_FULL = "reactions_full"
+    UNKNOWN_OFFSET = "unknown_offset"
+    NO_READER = "no_reader"
 
 
 class Refusal(Exception):

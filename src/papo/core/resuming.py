@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import msgspec.structs
 
-from papo.core import joining, naming, protocol, sessions
+from papo.core import joining, naming, presence_changes, protocol, sessions
 from papo.core.ports import ClaimStatus, Envelope
 from papo.core.refusals import ErrorCode, Refusal
 from papo.core.room import Actor, Payload, Room
@@ -62,6 +62,7 @@ def resume(room: Room, actor: Actor, name: str, resume: Payload) -> None:
         # Back within the grace period: the room saw nobody leave, and sees nobody join.
         members = room.members_frame(room.audience(), now)
         room.send([Envelope(connection_id, (welcome, members, *missed))])
+        presence_changes.back(room, session.name)
         return
     joined = session.name
     said = room.system("joined", joined, now, lambda t: t.joined(joined))

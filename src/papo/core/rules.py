@@ -221,6 +221,21 @@ class EditRules(msgspec.Struct, frozen=True):
     """Different emoji a line holds at most."""
 
 
+class PresenceRules(msgspec.Struct, frozen=True):
+    """How often people may say they are typing, and in which rooms it is told.
+
+    Each `typing` frame relayed is an invocation and a post to each person in
+    the room (see docs/costs.md): a typist relayed once every `typing_interval_ms`
+    costs a room of N people some 20 N posts a minute, which is why a room of more
+    than `typing_up_to` people is not told (a big room's count of people is
+    coalesced for the same reason, `JoinRules`)."""
+
+    typing_interval_ms: int = 3_000
+    """The least time between two `typing` frames of a connection that are relayed."""
+    typing_up_to: int = 20
+    """The most people a room may have for typing to be told in it."""
+
+
 class Rules(msgspec.Struct, frozen=True):
     """Every rule of the room, handed to the chat core whole (built by
     `papo.settings.Settings` from the environment, or by a test)."""
@@ -233,6 +248,7 @@ class Rules(msgspec.Struct, frozen=True):
     rate: RateRules = msgspec.field(default_factory=RateRules)
     joins: JoinRules = msgspec.field(default_factory=JoinRules)
     edits: EditRules = msgspec.field(default_factory=EditRules)
+    presence: PresenceRules = msgspec.field(default_factory=PresenceRules)
 
 
 def check_question(text: str, rules: BotRules) -> str:

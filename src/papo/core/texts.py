@@ -105,6 +105,9 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
         "sending it.",
         ErrorCode.REACTION_NOT_EMOJI: "A reaction is one emoji.",
         ErrorCode.REACTIONS_FULL: "A message can have at most {limit} different reactions.",
+        ErrorCode.UNKNOWN_OFFSET: "There is no line {offset} in this room: its newest is {newest}.",
+        ErrorCode.NO_READER: "papo keeps how far you have read for a session that can resume: "
+        'join with "resume": true (or signed in) first.',
     },
     PORTUGUESE: {
         ErrorCode.INVALID_JSON: "Essa mensagem não é JSON. Envie um objeto como "
@@ -172,6 +175,9 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
         "depois de enviada.",
         ErrorCode.REACTION_NOT_EMOJI: "Uma reação é um único emoji.",
         ErrorCode.REACTIONS_FULL: "Uma mensagem pode ter no máximo {limit} reações diferentes.",
+        ErrorCode.UNKNOWN_OFFSET: "Não há linha {offset} nesta sala: a mais nova é {newest}.",
+        ErrorCode.NO_READER: "O papo guarda até onde você leu para uma sessão que pode ser "
+        'retomada: entre com "resume": true (ou com login) antes.',
     },
 }
 
@@ -194,6 +200,8 @@ _EXPECTED: dict[str, dict[str, str]] = {
         "resume": 'true, or an object with the "token" papo gave',
         "language": "one of " + ", ".join(LANGUAGES),
         "switch": "true or false",
+        "state": 'either "here" or "away"',
+        "rooms": "an object from room names to their resume tokens (or null), at most {most} rooms",
     },
     PORTUGUESE: {
         "text": "texto",
@@ -201,6 +209,9 @@ _EXPECTED: dict[str, dict[str, str]] = {
         "resume": 'true, ou um objeto com o "token" que o papo deu',
         "language": "um destes: " + ", ".join(LANGUAGES),
         "switch": "true ou false",
+        "state": '"here" ou "away"',
+        "rooms": "um objeto de nomes de salas para seus tokens de retomada (ou null), "
+        "no máximo {most} salas",
     },
 }
 """What an INVALID_FIELD refusal says its field must be, by its `expected` detail."""

@@ -65,6 +65,7 @@ def _connection(item: dict[str, Any]) -> Connection:
         away_since=int(item["awaySince"]["N"]) if "awaySince" in item else None,
         language=item["language"]["S"] if "language" in item else None,
         principal=item["principal"]["S"] if "principal" in item else None,
+        idle="idle" in item,
     )
 
 
@@ -72,7 +73,15 @@ def _member(item: dict[str, Any]) -> Member:
     away = int(item["awaySince"]["N"]) if "awaySince" in item else None
     session = item["session"]["S"] if "session" in item else None
     language = item["language"]["S"] if "language" in item else None
-    return Member(item["sk"]["S"][2:], item["name"]["S"], away is not None, away, session, language)
+    return Member(
+        item["sk"]["S"][2:],
+        item["name"]["S"],
+        away is not None,
+        away,
+        session,
+        language,
+        "idle" in item,
+    )
 
 
 def _epoch_seconds(ms: int) -> int:
@@ -382,7 +391,8 @@ class DynamoDbStore(BaseStore):
             TableName=self.table,
             KeyConditionExpression="pk = :room AND begins_with(sk, :prefix)",
             ExpressionAttributeValues={":room": self._pk, ":prefix": {"S": "C#"}},
-            ProjectionExpression="sk, #name, joinedAt, expiresAt, awaySince, #session, #language",
+            ProjectionExpression="sk, #name, joinedAt, expiresAt, awaySince, #session, #language,"
+            " idle",
             ExpressionAttributeNames={
                 "#name": "name",
                 "#session": "session",
@@ -415,6 +425,7 @@ class DynamoDbStore(BaseStore):
             holder.away_since,
             holder.session,
             holder.language,
+            holder.idle,
         )
 
     def set_away(self, connection_id: str, at: int) -> bool:
@@ -742,6 +753,60 @@ class DynamoDbStore(BaseStore):
             TableName=self.table, Key=self._key(f"MARK#{name}"), ConsistentRead=True
         ).get("Item")
         return int(item["value"]["N"]) if item else 0
+
+    # Who is looking, and how far each person has read
+
+    def set_idle(self, connection_id: str, idle: bool) -> bool:
+        """The connection's `idle` attribute, there while its person is not looking."""
+        try:
+            if idle:
+                self._db.update_item(
+                    TableName=self.table,
+                    Key=self._connection_key(connection_id),
+                    UpdateExpression="SET idle = :yes",
+                    ConditionExpression="attribute_exists(sk) AND attribute_not_exists(idle)",
+                    ExpressionAttributeValues={":yes": {"BOOL": True}},
+                )
+            else:
+                self._db.update_item(
+                    TableName=self.table,
+                    Key=self._connection_key(connection_id),
+                    UpdateExpression="REMOVE idle",
+                    ConditionExpression="attribute_exists(idle)",
+                )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        self._members_changed()
+        return True
+
+    def _read_marker_key(self, reader: str) -> dict[str, Any]:
+        """A person's read marker (`offset`): a session or a principal."""
+        return self._key(f"R#{reader}")
+
+    def read_marker(self, reader: str) -> int:
+        item = self._db.get_item(
+            TableName=self.table, Key=self._read_marker_key(reader), ConsistentRead=True
+        ).get("Item")
+        return int(item["offset"]["N"]) if item and self._unexpired(item) else 0
+
+    def raise_read_marker(self, reader: str, offset: int, expires_at: int) -> bool:
+        try:
+            self._db.update_item(
+                TableName=self.table,
+                Key=self._read_marker_key(reader),
+                UpdateExpression="SET #offset = :offset, expiresAt = :expires",
+                ConditionExpression="attribute_not_exists(#offset) OR #offset < :offset"
+                " OR expiresAt <= :now",
+                ExpressionAttributeNames={"#offset": "offset"},
+                ExpressionAttributeValues={
+                    ":offset": {"N": str(offset)},
+                    ":expires": {"N": str(_epoch_seconds(expires_at))},
+                    ":now": {"N": str(self._now_s())},
+                },
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     # Sessions and their private streams
 

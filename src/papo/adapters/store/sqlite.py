@@ -45,7 +45,9 @@ from papo.core.rules import name_key
 _LAYOUT = 8
 """7: names are keyed by their full UTS #39 skeleton (`m` as `rn`), case folded first.
 8: a line keeps who may change it, its edit, its deletion and its reactions,
-and the versions its edits and deletes replaced."""
+and the versions its edits and deletes replaced; connections say whether
+their person is looking (`idle`), and each person's read marker is kept
+(`read_markers`)."""
 _MAX_OFFSET = 2**62
 
 _SCHEMA = """
@@ -61,6 +63,7 @@ CREATE TABLE IF NOT EXISTS connections (
     away_since    INTEGER,
     language      TEXT,
     principal     TEXT,
+    idle          INTEGER NOT NULL DEFAULT 0,
     burst_window  INTEGER NOT NULL DEFAULT 0,
     burst_count   INTEGER NOT NULL DEFAULT 0,
     minute_window INTEGER NOT NULL DEFAULT 0,
@@ -126,6 +129,14 @@ CREATE TABLE IF NOT EXISTS counters (
     expires_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS counters_by_expiry ON counters (expires_at);
+CREATE TABLE IF NOT EXISTS read_markers (
+    room       TEXT NOT NULL,
+    reader     TEXT NOT NULL,
+    offset     INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (room, reader)
+);
+CREATE INDEX IF NOT EXISTS read_markers_by_expiry ON read_markers (expires_at);
 CREATE TABLE IF NOT EXISTS room (
     room  TEXT NOT NULL,
     key   TEXT NOT NULL,
@@ -144,6 +155,7 @@ _TABLES = (
     "room",
     "owners",
     "line_versions",
+    "read_markers",
 )
 _EVERY_ROOM = "*"
 """The `room` of the owners of names: a name is its owner's in every room."""
@@ -155,11 +167,13 @@ _EXPIRING = (
     "counters",
     "owners",
     "line_versions",
+    "read_markers",
 )
 _CONNECTION = (
-    "connection_id, connected_at, name, joined_at, session, away_since, language, principal"
+    "connection_id, connected_at, name, joined_at, session, away_since, language, principal,"
+    " idle != 0"
 )
-_MEMBER = "connection_id, name, away_since IS NOT NULL, away_since, session, language"
+_MEMBER = "connection_id, name, away_since IS NOT NULL, away_since, session, language, idle != 0"
 _MESSAGE = "msg_id, ts, sender, text, by_bot, offset, author, edited_at, deleted, reactions"
 
 
@@ -196,7 +210,8 @@ END
 """,
     """
 CREATE TRIGGER IF NOT EXISTS members_changed
-AFTER UPDATE OF name, joined_at, session, away_since, language, expires_at ON connections BEGIN
+AFTER UPDATE OF name, joined_at, session, away_since, language, expires_at, idle
+ON connections BEGIN
     INSERT INTO room (room, key, value) VALUES (NEW.room, 'members', 1)
     ON CONFLICT (room, key) DO UPDATE SET value = value + 1;
 END
@@ -535,6 +550,34 @@ class SqliteStore(BaseStore):
             (self.room, key, self._clock()),
         )
         return None if row is None else Member._make(row)
+
+    def set_idle(self, connection_id: str, idle: bool) -> bool:
+        return bool(
+            self._change(
+                "UPDATE connections SET idle = ? WHERE connection_id = ? AND room = ?"
+                " AND idle != ? RETURNING 1",
+                (int(idle), connection_id, self.room, int(idle)),
+            )
+        )
+
+    def read_marker(self, reader: str) -> int:
+        row = self._read_one(
+            "SELECT offset FROM read_markers WHERE room = ? AND reader = ? AND expires_at > ?",
+            (self.room, reader, self._clock()),
+        )
+        return 0 if row is None else int(row[0])
+
+    def raise_read_marker(self, reader: str, offset: int, expires_at: int) -> bool:
+        return bool(
+            self._change(
+                "INSERT INTO read_markers (room, reader, offset, expires_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (room, reader) DO UPDATE SET offset = excluded.offset,"
+                " expires_at = excluded.expires_at"
+                " WHERE read_markers.offset < excluded.offset OR read_markers.expires_at <= ?"
+                " RETURNING 1",
+                (self.room, reader, offset, expires_at, self._clock()),
+            )
+        )
 
     # The room's stream
 
