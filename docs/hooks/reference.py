@@ -70,7 +70,7 @@ MEANINGS: dict[str, str] = {
     "(`0`: every join tells at once)",
     "PAPO_JOIN_WINDOW_FROM": "the join window applies in rooms of this many people or more; "
     "smaller rooms hear every join as it happens",
-    "PAPO_TYPING_UP_TO": "\"Ana is typing…\" is told in rooms of at most this many people: "
+    "PAPO_TYPING_UP_TO": '"Ana is typing…" is told in rooms of at most this many people: '
     "each typist costs the room some 20 posts a person a minute (see the cost table)",
     "PAPO_BOT_BASE_URL": "any OpenAI-compatible server, e.g. `http://localhost:11434/v1`",
     "PAPO_BOT_MODEL": "the model",
