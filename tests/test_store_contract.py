@@ -6,7 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from papo.adapters.store.bounded_cache import BoundedCache
-from papo.core.ports import Claim, ClaimStatus, ConnectionStore, Member
+from papo.core.ports import Claim, ClaimStatus, ConnectionStore, Member, Store
 
 T0 = time.time_ns() // 1_000_000
 
@@ -184,3 +184,14 @@ def test_what_a_store_caches_in_its_process_is_bounded() -> None:
     assert cache == {"a": 9, "b": 1, "c": 2}
     cache["d"] = 3  # full: it starts again
     assert cache == {"d": 3}
+
+
+def test_a_note_is_kept_in_its_room_until_it_expires(store: Store) -> None:
+    room, other = store.in_room("notes"), store.in_room("other")
+    assert room.note("stop:a1") is None
+    room.put_note("stop:a1", b"Ana", T0 + 60_000)
+    room.put_note("stop:a1", b"Bruno", T0 + 60_000)
+    room.put_note("gone", b"x", T0 - 1)
+    assert room.note("stop:a1") == b"Bruno"
+    assert other.note("stop:a1") is None
+    assert room.note("gone") is None

@@ -75,6 +75,8 @@ MEANINGS: dict[str, str] = {
     "PAPO_BOT_TEMPERATURE": "for models that take one",
     "PAPO_BOT_TIMEOUT": "seconds to wait for the AI service to answer, or to go on",
     "PAPO_BOT_RETRIES": "retries before the first piece of an answer",
+    "PAPO_BOT_STOP_CHECK_MS": "how often a streaming answer looks in the store for its "
+    "asker's stop (one read each time)",
 }
 """What each variable means, by its name (its first, where it has fallbacks)."""
 

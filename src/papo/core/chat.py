@@ -17,7 +17,18 @@ from collections.abc import Callable
 
 import msgspec
 
-from papo.core import asking, lines, messages, naming, protocol, render, resuming
+from papo.core import (
+    asking,
+    asking_again,
+    lines,
+    mentioning,
+    messages,
+    naming,
+    protocol,
+    render,
+    resuming,
+    stopping,
+)
 from papo.core.answering import Answerer
 from papo.core.clock import now_ms
 from papo.core.ports import AnswerJob, Answers, Bot, Delivery, Envelope, Identity, Store
@@ -43,12 +54,14 @@ def set_name(room: Room, actor: Actor, payload: Payload) -> None:
 
 ACTIONS: dict[str, Action] = {
     "setName": set_name,
-    "sendPublic": messages.send_public,
+    "sendPublic": mentioning.send_public,
     "sendPrivate": messages.send_private,
     "sendBot": asking.send_bot,
     "sync": resuming.sync,
     "lines": lines.lines,
     "ping": messages.ping,
+    "stopAnswer": stopping.stop_answer,
+    "askAgain": asking_again.ask_again,
 }
 """What clients may ask for, by the `action` of their frame. Adding an action
 is one entry here: the handler's and the emulator's routes follow."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from papo.core.answer_notes import question_of
 from papo.core.ports import LoggedMessage, Turn
 
 _TOKENS_PER_MESSAGE = 4
@@ -35,6 +36,21 @@ def turn(message: LoggedMessage) -> Turn:
     if message.by_bot:
         return Turn("assistant", message.text)
     return Turn("user", f"{message.sender}: {message.text}")
+
+
+def latest_answers(messages: Sequence[LoggedMessage]) -> list[LoggedMessage]:
+    """`messages` with only the latest answer of each question: an answer
+    asked again replaces the one before it in the bot's memory."""
+    latest: dict[str, int] = {}
+    for index, message in enumerate(messages):
+        question = question_of(message.msg_id) if message.by_bot else None
+        if question is not None:
+            latest[question] = index
+    return [
+        m
+        for index, m in enumerate(messages)
+        if not m.by_bot or latest.get(question_of(m.msg_id) or "", index) == index
+    ]
 
 
 def conversation(

@@ -126,23 +126,33 @@ def public_frame(
 
 
 def bot_delta_frame(
-    text: str, *, answer_id: str, question_id: str, seq: int, sender: str, ts: int
+    text: str,
+    *,
+    answer_id: str,
+    question_id: str,
+    seq: int,
+    sender: str,
+    ts: int,
+    so_far: bool = False,
 ) -> bytes:
     """A piece of a bot answer as it streams, under a key old clients ignore.
 
-    Appending the pieces in `seq` order gives the text of the final frame.
+    Appending the pieces in `seq` order gives the text of the final frame. A
+    reader who came in while it streamed (resumed, joined) gets instead the
+    whole text up to `seq` at once, marked `soFar`, and the pieces after it.
     """
-    return _encode(
-        {
-            "botDelta": text,
-            "type": "botDelta",
-            "from": sender,
-            "answerId": answer_id,
-            "questionId": question_id,
-            "seq": seq,
-            "ts": ts,
-        }
-    )
+    frame: dict[str, Any] = {
+        "botDelta": text,
+        "type": "botDelta",
+        "from": sender,
+        "answerId": answer_id,
+        "questionId": question_id,
+        "seq": seq,
+        "ts": ts,
+    }
+    if so_far:
+        frame["soFar"] = True
+    return _encode(frame)
 
 
 MAX_POST_BYTES = 128 * 1024

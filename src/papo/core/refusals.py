@@ -52,6 +52,9 @@ class ErrorCode(enum.StrEnum):
     BOT_UPSTREAM_FAILED = "bot_upstream_failed"
     BOT_TIMEOUT = "bot_timeout"
     BOT_INTERRUPTED = "bot_interrupted"
+    UNKNOWN_ANSWER = "unknown_answer"
+    NOT_YOUR_ANSWER = "not_your_answer"
+    ANSWER_ENDED = "answer_ended"
 
 
 class Refusal(Exception):

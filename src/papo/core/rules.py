@@ -151,6 +151,8 @@ class BotRules(msgspec.Struct, frozen=True):
     memory_messages: int = 40
     answer_lock_ms: int = 5 * 60 * 1000
     """How long an answer may hold its asker's turn if it never ends (a crash)."""
+    stop_check_ms: int = 500
+    """How often a streaming answer looks in the store for its asker's stop."""
 
     @property
     def reservation(self) -> int:

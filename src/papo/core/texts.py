@@ -24,6 +24,7 @@ _SYSTEM: Mapping[str, Mapping[str, str]] = {
         "bot_reset": "{name} started a new conversation with the bot",
         "moved": "{name} is now on another device",
         "bot_interrupted": "[answer interrupted]",
+        "bot_stopped": "[stopped by {name}]",
         "bot_failed": "Sorry, I could not answer {name}'s question: {reason}",
     },
     PORTUGUESE: {
@@ -33,6 +34,7 @@ _SYSTEM: Mapping[str, Mapping[str, str]] = {
         "bot_reset": "{name} começou uma nova conversa com o bot.",
         "moved": "{name} agora está em outro dispositivo.",
         "bot_interrupted": "[resposta interrompida]",
+        "bot_stopped": "[interrompida por {name}]",
         "bot_failed": "Desculpe, não consegui responder à pergunta de {name}: {reason}",
     },
 }
@@ -96,6 +98,9 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
         ErrorCode.BOT_TIMEOUT: "The AI service took too long to answer. Please try again.",
         ErrorCode.BOT_INTERRUPTED: "The AI service stopped in the middle of the answer. "
         "Please try again.",
+        ErrorCode.UNKNOWN_ANSWER: "There is no such answer of the bot in this room.",
+        ErrorCode.NOT_YOUR_ANSWER: "Only {name}, who asked, can stop that answer or ask again.",
+        ErrorCode.ANSWER_ENDED: "That answer has already ended.",
     },
     PORTUGUESE: {
         ErrorCode.INVALID_JSON: "Essa mensagem não é JSON. Envie um objeto como "
@@ -156,6 +161,10 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
         ErrorCode.BOT_UPSTREAM_FAILED: "O serviço de IA teve um erro. Tente de novo.",
         ErrorCode.BOT_TIMEOUT: "O serviço de IA demorou demais para responder. Tente de novo.",
         ErrorCode.BOT_INTERRUPTED: "O serviço de IA parou no meio da resposta. Tente de novo.",
+        ErrorCode.UNKNOWN_ANSWER: "Não há essa resposta do bot nesta sala.",
+        ErrorCode.NOT_YOUR_ANSWER: "Só {name}, que perguntou, pode interromper essa resposta "
+        "ou pedir outra.",
+        ErrorCode.ANSWER_ENDED: "Essa resposta já terminou.",
     },
 }
 
@@ -214,6 +223,9 @@ class Texts(msgspec.Struct, frozen=True):
 
     def bot_interrupted(self) -> str:
         return _SYSTEM[self.language]["bot_interrupted"]
+
+    def bot_stopped(self, name: str) -> str:
+        return _SYSTEM[self.language]["bot_stopped"].format(name=name)
 
     def bot_failed(self, asker: str, reason: Refusal) -> str:
         return _SYSTEM[self.language]["bot_failed"].format(name=asker, reason=self.refusal(reason))

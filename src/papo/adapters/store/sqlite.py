@@ -100,6 +100,14 @@ CREATE TABLE IF NOT EXISTS counters (
     expires_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS counters_by_expiry ON counters (expires_at);
+CREATE TABLE IF NOT EXISTS notes (
+    room       TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    value      BLOB NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (room, key)
+);
+CREATE INDEX IF NOT EXISTS notes_by_expiry ON notes (expires_at);
 CREATE TABLE IF NOT EXISTS room (
     room  TEXT NOT NULL,
     key   TEXT NOT NULL,
@@ -117,10 +125,11 @@ _TABLES = (
     "counters",
     "room",
     "owners",
+    "notes",
 )
 _EVERY_ROOM = "*"
 """The `room` of the owners of names: a name is its owner's in every room."""
-_EXPIRING = ("connections", "events", "privates", "sessions", "counters", "owners")
+_EXPIRING = ("connections", "events", "privates", "sessions", "counters", "owners", "notes")
 _CONNECTION = (
     "connection_id, connected_at, name, joined_at, session, away_since, language, principal"
 )
@@ -563,6 +572,21 @@ class SqliteStore(BaseStore):
             "SELECT value FROM room WHERE room = ? AND key = ?", (self.room, f"mark:{name}")
         )
         return 0 if row is None else int(row[0])
+
+    # Notes
+
+    def put_note(self, key: str, value: bytes, expires_at: int) -> None:
+        self._change(
+            "INSERT OR REPLACE INTO notes (room, key, value, expires_at) VALUES (?, ?, ?, ?)",
+            (self.room, key, value, expires_at),
+        )
+
+    def note(self, key: str) -> bytes | None:
+        row = self._read_one(
+            "SELECT value FROM notes WHERE room = ? AND key = ? AND expires_at > ?",
+            (self.room, key, self._clock()),
+        )
+        return None if row is None else bytes(row[0])
 
     # Sessions and their private streams
 
