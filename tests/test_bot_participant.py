@@ -290,3 +290,58 @@ def test_someone_who_resumes_while_an_answer_streams_hears_all_of_it_once(
     with serve(bot(fake)) as api:
         run(scenario(api))
     assert len(fake.requests) == 1
+
+
+def test_catching_up_summarises_the_room_since_an_offset_for_the_asker_alone(
+    serve: Serve, fake: FakeOpenAi
+) -> None:
+    """Made from the room's lines after the offset, not from private messages
+    (Bruno's to Carla, nor Ana's own); bounded by the memory's 1,000 tokens:
+    of twelve lines of some 100 tokens, the newest nine (whose prompt may cost
+    more than an answer sets aside: the room's budget is larger here)."""
+    fake.script(Reply(pieces=["They ", "planned a trip."], held=True))
+
+    async def scenario(api: Any) -> None:
+        async with people(api, "Ana", "Bruno", "Carla") as (ana, bruno, carla):
+            await bruno.say("sendPublic", message="before")
+            since = (await ana.until(lambda f: f.get("text") == "before"))[-1]["offset"]
+            await ana.say("catchUp", after=since)
+            assert (await ana.next())["code"] == "nothing_to_catch_up"
+            for number in range(12):
+                speaker = (bruno, carla)[number % 2]
+                await speaker.say("sendPublic", message=f"line {number:02} " + "x" * 400)
+                said = f"line {number:02}"
+                await ana.until(lambda f, said=said: f.get("text", "").startswith(said))
+            await bruno.say("sendPrivate", to="Carla", message="a secret")
+            await bruno.until(lambda f: f.get("text") == "a secret")
+            await carla.until(lambda f: f.get("text") == "a secret")
+            await ana.say("sendPrivate", to="Bruno", message="mine")
+            await bruno.until(lambda f: f.get("text") == "mine")
+            await ana.until(lambda f: f.get("text") == "mine")
+            await ana.say("catchUp", after=since)
+            fake.release()
+            first = await ana.until(lambda f: f.get("type") == "botDelta")
+            fake.release()
+            frames = first + await ana.until(lambda f: f.get("type") == "private")
+            final = frames[-1]
+            assert final["privateMessage"] == "Bot: They planned a trip."
+            assert (final["from"], final["to"], final["status"]) == ("Bot", "Ana", "complete")
+            assert "".join(d["botDelta"] for d in deltas(frames)) == "They planned a trip."
+            assert final["covers"] == {"from": since + 4, "to": since + 12}
+            await ana.say("sendPublic", message="thanks")
+            for other in (bruno, carla):
+                await other.until(lambda f: f.get("text") == "thanks")
+                assert not [f for f in other.frames if f.get("type") == "botDelta"]
+                assert not [f for f in other.frames if f.get("from") == "Bot"]
+
+    with serve({**bot(fake), "PAPO_BOT_DAILY_TOKENS": "20000"}) as api:
+        run(scenario(api))
+    (request,) = fake.requests
+    system, lines = request.body["messages"]
+    assert "Summarise them for Ana" in system["content"]
+    said = lines["content"].split("\n")
+    assert [line[:12] for line in said] == [
+        f"{('Bruno', 'Carla')[n % 2]}: line {n:02}"[:12] for n in range(3, 12)
+    ]
+    assert "secret" not in lines["content"]
+    assert "mine" not in lines["content"]

@@ -77,6 +77,8 @@ MEANINGS: dict[str, str] = {
     "PAPO_BOT_RETRIES": "retries before the first piece of an answer",
     "PAPO_BOT_STOP_CHECK_MS": "how often a streaming answer looks in the store for its "
     "asker's stop (one read each time)",
+    "PAPO_BOT_CATCH_UP_MESSAGES": "the most lines a summary of what someone missed "
+    "(`catchUp`) is made from; the newest that fit in `PAPO_BOT_MEMORY_TOKENS`",
 }
 """What each variable means, by its name (its first, where it has fallbacks)."""
 

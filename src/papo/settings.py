@@ -178,6 +178,7 @@ VARIABLES = (
     _var("PAPO_BOT_TIMEOUT", "openai.timeout_s", _number),
     _var("PAPO_BOT_RETRIES", "openai.max_retries", _whole(minimum=0)),
     _var("PAPO_BOT_STOP_CHECK_MS", "rules.bot.stop_check_ms", _whole()),
+    _var("PAPO_BOT_CATCH_UP_MESSAGES", "rules.bot.catch_up_messages", _whole()),
 )
 """Every setting papo reads from its environment (the bot's key itself,
 `OPENAI_API_KEY`, is read by `papo.adapters.bot.api_key` when needed)."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 
-import msgspec
+import msgspec.structs
 
 from papo.core import answer_notes, presence, protocol, render
 from papo.core.memory import (
@@ -27,7 +27,9 @@ from papo.core.memory import (
     conversation,
     estimate_tokens,
     latest_answers,
+    newest_that_fit,
     prompt_bound,
+    summary,
 )
 from papo.core.ports import (
     AnswerJob,
@@ -41,7 +43,7 @@ from papo.core.ports import (
 )
 from papo.core.refusals import ErrorCode, Refusal
 from papo.core.room import Room
-from papo.core.rules import BotRules
+from papo.core.rules import CATCH_UP_PROMPT, BotRules
 
 BOT_NAME = "Bot"
 
@@ -93,8 +95,12 @@ class Answerer(msgspec.Struct):
         try:
             if self.bot is None:
                 raise BotError(BotFailure.NOT_CONFIGURED)
-            turns, reserved, max_tokens = self._prompt(job)
-            told = {m.connection_id for m in presence.reachable(self.room.audience())}
+            if job.covers is not None:
+                turns, reserved, max_tokens, covered = self._summary_prompt(job, job.covers)
+                job = msgspec.structs.replace(job, covers=covered)
+            else:
+                turns, reserved, max_tokens = self._prompt(job)
+            told: set[str] = set()
             reply = self.bot.ask(turns, max_tokens)
             stop = functools.partial(self._stopped, job, stopper)
             for seq, batch in enumerate(self._batches(reply, stop), start=1):
@@ -120,7 +126,7 @@ class Answerer(msgspec.Struct):
         """Posts a piece to everyone here: the piece to those told the pieces
         before it, the text so far to anyone who came in since (resumed on a
         new connection, joined). Returns who has now been told."""
-        here = {m.connection_id for m in presence.reachable(self.room.store.members())}
+        here = self._hearers(job)
         if seq == 1:
             told = here
         delta = functools.partial(
@@ -139,6 +145,20 @@ class Answerer(msgspec.Struct):
             envelopes += [Envelope(cid, (so_far,)) for cid in newcomers]
         gone = self.room.send(envelopes)
         return here - gone
+
+    def _hearers(self, job: AnswerJob) -> set[str]:
+        """Who hears the answer now: everyone here; a summary, its asker alone,
+        on the connection they are on now."""
+        store = self.room.store
+        if job.covers is None:
+            return {m.connection_id for m in presence.reachable(store.members())}
+        found = store.find(job.asker)
+        if found is None or found.away:
+            return set()
+        connection = store.get(found.connection_id)
+        if connection is None or answer_notes.person_of(connection) != job.person:
+            return set()
+        return {connection.connection_id}
 
     def _stopped(self, job: AnswerJob, stopper: list[str]) -> bool:
         """Whether the asker stopped the answer (noting by whom in `stopper`)."""
@@ -181,6 +201,32 @@ class Answerer(msgspec.Struct):
                 if max_tokens < _MIN_ANSWER_TOKENS:
                     raise self.room.quota.exhausted(job, self.room.clock())
         return turns, reserved, max_tokens
+
+    def _summary_prompt(
+        self, job: AnswerJob, covers: tuple[int, int]
+    ) -> tuple[list[Turn], int, int, tuple[int, int]]:
+        """The turns to summarise the lines `covers` for the asker, what is now
+        set aside, the summary's most tokens, and the lines it covers. The
+        lines were chosen to fit the memory's tokens; more is set aside if
+        they may cost more, and if the budget has no more, older lines go
+        until they fit."""
+        rules = self.rules
+        first, last = covers
+        lines = self.room.store.recent(rules.catch_up_messages, after=first - 1, until=last)
+        instruction = CATCH_UP_PROMPT.format(name=job.asker)
+        turns = summary(rules.system_prompt, instruction, lines)
+        reserved, max_tokens = job.reserved_tokens, rules.max_answer_tokens
+        extra = prompt_bound(turns) + max_tokens - reserved
+        if extra > 0:
+            if self.room.quota.top_up(job, extra, self.room.clock()):
+                reserved += extra
+            else:
+                bare = prompt_bound(summary(rules.system_prompt, instruction, []))
+                lines = newest_that_fit(lines, reserved - max_tokens - bare, bound_tokens)
+                if not lines:
+                    raise self.room.quota.exhausted(job, self.room.clock())
+                turns = summary(rules.system_prompt, instruction, lines)
+        return turns, reserved, max_tokens, (lines[0].offset, lines[-1].offset)
 
     def _batches(self, reply: BotReply, stop: Callable[[], bool]) -> Iterator[str]:
         from papo.core.coalesce import coalesce  # its thread and queue: the bot's routes only
@@ -238,6 +284,9 @@ class Answerer(msgspec.Struct):
         too) unless it failed or `keep` is False."""
         room = self.room
         now = room.clock()
+        if job.covers is not None:
+            self._final_summary(job, job.covers, text, status, refusal)
+            return
         kept = None
         if status != "failed" and keep:
             kept = LoggedMessage(job.answer_id, now, BOT_NAME, text, by_bot=True)
@@ -270,3 +319,43 @@ class Answerer(msgspec.Struct):
             )
             envelopes.append(Envelope(job.asker_id, (frame,)))
         room.send(envelopes)
+
+    def _final_summary(
+        self,
+        job: AnswerJob,
+        covers: tuple[int, int],
+        text: str,
+        status: str,
+        refusal: Refusal | None,
+    ) -> None:
+        """Tells the asker alone the summary's end, kept in their own stream
+        (when they have a session) to come back to after a drop."""
+        room, store = self.room, self.room.store
+        now = room.clock()
+        expires_at = now + room.rules.history.ttl_ms
+        session = job.asker_session
+        private_offset = store.next_private_offset(session) if session else None
+        final = protocol.summary_frame(
+            text,
+            recipient=job.asker,
+            answer_id=job.answer_id,
+            covers=covers,
+            status=status,
+            ts=now,
+            private_offset=private_offset,
+        )
+        if session is not None and private_offset is not None:
+            store.append_private(session, private_offset, final, expires_at)
+        answer_notes.end(store, job.answer_id, status, expires_at)
+        frames = [final]
+        if refusal is not None:
+            frames.append(
+                render.error_frame(
+                    refusal,
+                    room.texts_for(room.language_of(job.asker_id)),
+                    action=job.action,
+                    for_course_clients=False,
+                    answerId=job.answer_id,
+                )
+            )
+        room.send([Envelope(cid, tuple(frames)) for cid in self._hearers(job)])

@@ -19,6 +19,8 @@ def ask_again(room: Room, actor: Actor, payload: Payload) -> None:
     asker = asking.joined(room, actor.connection_id)
     answer_id = protocol.text_field(payload, "askAgain", "answerId")
     before = answer_notes.own_answer(room.store, asker, answer_id)
+    if before.covers is not None:  # a summary: asked for again with `catchUp`
+        raise Refusal(ErrorCode.UNKNOWN_ANSWER)
     if not answer_notes.has_ended(room.store, answer_id):
         raise Refusal(ErrorCode.BOT_BUSY)
     job = asking.reserve(

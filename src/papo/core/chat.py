@@ -20,6 +20,7 @@ import msgspec
 from papo.core import (
     asking,
     asking_again,
+    catching_up,
     lines,
     mentioning,
     messages,
@@ -62,6 +63,7 @@ ACTIONS: dict[str, Action] = {
     "ping": messages.ping,
     "stopAnswer": stopping.stop_answer,
     "askAgain": asking_again.ask_again,
+    "catchUp": catching_up.catch_up,
 }
 """What clients may ask for, by the `action` of their frame. Adding an action
 is one entry here: the handler's and the emulator's routes follow."""

@@ -73,3 +73,32 @@ def conversation(
         kept.append(candidate)
         left -= cost
     return [Turn("system", system_prompt), *reversed(kept), last]
+
+
+def transcript(lines: Sequence[LoggedMessage]) -> str:
+    """The room's lines as one text, one `Name: text` a line."""
+    return "\n".join(f"{m.sender}: {m.text}" for m in lines)
+
+
+def newest_that_fit(
+    lines: Sequence[LoggedMessage],
+    budget_tokens: int,
+    measure: Callable[[str], int] = estimate_tokens,
+) -> list[LoggedMessage]:
+    """The newest of `lines` whose transcript fits in `budget_tokens` (by
+    `measure`), oldest first."""
+    kept: list[LoggedMessage] = []
+    left = budget_tokens
+    for message in reversed(lines):
+        cost = measure(f"{message.sender}: {message.text}\n")
+        if cost > left:
+            break
+        kept.append(message)
+        left -= cost
+    return kept[::-1]
+
+
+def summary(system_prompt: str, instruction: str, lines: Sequence[LoggedMessage]) -> list[Turn]:
+    """What the bot is shown to summarise `lines` for someone: its system
+    prompt with `instruction`, and the lines."""
+    return [Turn("system", f"{system_prompt}\n\n{instruction}"), Turn("user", transcript(lines))]

@@ -388,6 +388,11 @@ class AnswerJob(msgspec.Struct, frozen=True):
     refusals name it."""
     replaces: str | None = None
     """The answer this one was asked again for, if it was."""
+    covers: tuple[int, int] | None = None
+    """A summary of the room's lines at these offsets (first, last) for its
+    asker alone (`catchUp`), not an answer to the room."""
+    asker_session: str | None = None
+    """The asker's resumable session, if any: a summary is kept in its stream."""
 
 
 class AnswerNotStarted(Exception):

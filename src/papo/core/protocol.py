@@ -155,6 +155,37 @@ def bot_delta_frame(
     return _encode(frame)
 
 
+def summary_frame(
+    text: str,
+    *,
+    recipient: str,
+    answer_id: str,
+    covers: tuple[int, int],
+    status: str,
+    ts: int,
+    private_offset: int | None = None,
+) -> bytes:
+    """A summary of the room's lines `covers` (first and last offsets) for its
+    asker alone: a `privateMessage` from `Bot`, which the course's clients
+    show, placed `after` the last line it covers."""
+    frame: dict[str, Any] = {
+        "privateMessage": f"Bot: {text}",
+        "type": "private",
+        "from": "Bot",
+        "to": recipient,
+        "text": text,
+        "id": answer_id,
+        "ts": ts,
+        "after": covers[1],
+        "answerId": answer_id,
+        "status": status,
+        "covers": {"from": covers[0], "to": covers[1]},
+    }
+    if private_offset is not None:
+        frame["privateOffset"] = private_offset
+    return _encode(frame)
+
+
 MAX_POST_BYTES = 128 * 1024
 """The most API Gateway's Management API posts in one frame."""
 

@@ -55,6 +55,7 @@ class ErrorCode(enum.StrEnum):
     UNKNOWN_ANSWER = "unknown_answer"
     NOT_YOUR_ANSWER = "not_your_answer"
     ANSWER_ENDED = "answer_ended"
+    NOTHING_TO_CATCH_UP = "nothing_to_catch_up"
 
 
 class Refusal(Exception):

@@ -101,6 +101,7 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
         ErrorCode.UNKNOWN_ANSWER: "There is no such answer of the bot in this room.",
         ErrorCode.NOT_YOUR_ANSWER: "Only {name}, who asked, can stop that answer or ask again.",
         ErrorCode.ANSWER_ENDED: "That answer has already ended.",
+        ErrorCode.NOTHING_TO_CATCH_UP: "Nothing was said in the room since then.",
     },
     PORTUGUESE: {
         ErrorCode.INVALID_JSON: "Essa mensagem não é JSON. Envie um objeto como "
@@ -165,6 +166,7 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
         ErrorCode.NOT_YOUR_ANSWER: "Só {name}, que perguntou, pode interromper essa resposta "
         "ou pedir outra.",
         ErrorCode.ANSWER_ENDED: "Essa resposta já terminou.",
+        ErrorCode.NOTHING_TO_CATCH_UP: "Ninguém disse nada na sala desde então.",
     },
 }
 
