@@ -58,12 +58,21 @@ def bot(fake: FakeOpenAi) -> dict[str, str]:
     return {**BOT, "PAPO_BOT_BASE_URL": fake.url}
 
 
+def bigger_budget(fake: FakeOpenAi) -> dict[str, str]:
+    """The room's budget 20,000 tokens a day, each person's 8,000."""
+    return {
+        **bot(fake),
+        "PAPO_BOT_DAILY_TOKENS": "20000",
+        "PAPO_BOT_PERSON_DAILY_TOKENS": "8000",
+    }
+
+
 @pytest.fixture(autouse=True)
 def no_bot_settings_from_outside(monkeypatch: pytest.MonkeyPatch) -> None:
     """A developer's own OpenAI key or bot settings never reach a test; the bot's
     settings of this module's emulators stay, which an emulator running in this
     process's threads holds in its environment from one test to the next."""
-    ours = {*BOT, "PAPO_BOT_BASE_URL"}
+    ours = {*BOT, "PAPO_BOT_BASE_URL", "PAPO_BOT_PERSON_DAILY_TOKENS"}
     for name in list(os.environ):
         if name.startswith(("OPENAI_", "PAPO_BOT_", "PAPO_OPENAI_")) and name not in ours:
             monkeypatch.delenv(name)
@@ -334,7 +343,7 @@ def test_catching_up_summarises_the_room_since_an_offset_for_the_asker_alone(
                 assert not [f for f in other.frames if f.get("type") == "botDelta"]
                 assert not [f for f in other.frames if f.get("from") == "Bot"]
 
-    with serve({**bot(fake), "PAPO_BOT_DAILY_TOKENS": "20000"}) as api:
+    with serve(bigger_budget(fake)) as api:
         run(scenario(api))
     (request,) = fake.requests
     system, lines = request.body["messages"]
@@ -345,3 +354,29 @@ def test_catching_up_summarises_the_room_since_an_offset_for_the_asker_alone(
     ]
     assert "secret" not in lines["content"]
     assert "mine" not in lines["content"]
+
+
+def test_each_person_has_a_daily_budget_of_their_own(serve: Serve, fake: FakeOpenAi) -> None:
+    """Ana's answer cost 7,500 tokens of her 8,000: her next question, which sets
+    aside 1,800, is refused until the day ends; Bruno, in the same room, is
+    answered within the room's 20,000."""
+    fake.script(Reply(usage=(7000, 500)), Reply(pieces=["Yes."]))
+
+    async def scenario(api: Any) -> None:
+        async with people(api, "Ana", "Bruno") as (ana, bruno):
+            await ana.say("sendPublic", message="@bot a long one")
+            await ana.answer()
+            await bruno.answer()
+            await ana.say("sendPublic", message="@bot another?")
+            frames = await ana.until(lambda f: f.get("type") == "error")
+            refusal = frames[-1]
+            assert refusal["code"] == "bot_person_budget_exhausted"
+            assert 1 <= refusal["retryAfter"] <= 24 * 3600
+            assert "8000 tokens" in refusal["error"]
+            assert "00:00 UTC" in refusal["error"]
+            await bruno.say("sendBot", message="my turn?")
+            assert (await bruno.answer())[-1]["publicMessage"] == "Bot: Yes."
+
+    with serve(bigger_budget(fake)) as api:
+        run(scenario(api))
+    assert len(fake.requests) == 2

@@ -100,7 +100,7 @@ class Answerer(msgspec.Struct):
                 job = msgspec.structs.replace(job, covers=covered)
             else:
                 turns, reserved, max_tokens = self._prompt(job)
-            told: set[str] = set()
+            told = self._hearers(job)
             reply = self.bot.ask(turns, max_tokens)
             stop = functools.partial(self._stopped, job, stopper)
             for seq, batch in enumerate(self._batches(reply, stop), start=1):
@@ -125,10 +125,10 @@ class Answerer(msgspec.Struct):
     ) -> set[str]:
         """Posts a piece to everyone here: the piece to those told the pieces
         before it, the text so far to anyone who came in since (resumed on a
-        new connection, joined). Returns who has now been told."""
-        here = self._hearers(job)
-        if seq == 1:
-            told = here
+        new connection, joined). `told`: who was told the pieces before it
+        (for the first, who was here as the answer began). Returns who has now
+        been told."""
+        here = told if seq == 1 else self._hearers(job)
         delta = functools.partial(
             protocol.bot_delta_frame,
             answer_id=job.answer_id,

@@ -62,7 +62,8 @@ def reserve(
     except BotError:
         raise Refusal(ErrorCode.BOT_NOT_CONFIGURED) from None
     asked_at = room.clock()
-    reservation = room.quota.reserve(asker.connection_id, asked_at)
+    person = answer_notes.person_of(asker)
+    reservation = room.quota.reserve(asker.connection_id, asked_at, person)
     question_id = question_id or room.new_id()
     return AnswerJob(
         answer_id=answer_notes.answer_id_for(question_id, room.new_id),
@@ -75,7 +76,7 @@ def reserve(
         budget_key=reservation.budget_key,
         budget_expires_at=reservation.budget_expires_at,
         room=room.name,
-        person=answer_notes.person_of(asker),
+        person=person,
         action=action,
     )
 

@@ -56,6 +56,7 @@ class ErrorCode(enum.StrEnum):
     NOT_YOUR_ANSWER = "not_your_answer"
     ANSWER_ENDED = "answer_ended"
     NOTHING_TO_CATCH_UP = "nothing_to_catch_up"
+    BOT_PERSON_BUDGET_EXHAUSTED = "bot_person_budget_exhausted"
 
 
 class Refusal(Exception):

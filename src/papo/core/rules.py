@@ -162,6 +162,8 @@ class BotRules(msgspec.Struct, frozen=True):
     """How often a streaming answer looks in the store for its asker's stop."""
     catch_up_messages: int = 200
     """The most lines a summary of what someone missed is made from (`catchUp`)."""
+    person_daily_tokens: int = 50_000
+    """Each person's tokens a UTC day, within the room's (0: no share of their own)."""
 
     @property
     def reservation(self) -> int:

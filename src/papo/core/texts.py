@@ -102,6 +102,8 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
         ErrorCode.NOT_YOUR_ANSWER: "Only {name}, who asked, can stop that answer or ask again.",
         ErrorCode.ANSWER_ENDED: "That answer has already ended.",
         ErrorCode.NOTHING_TO_CATCH_UP: "Nothing was said in the room since then.",
+        ErrorCode.BOT_PERSON_BUDGET_EXHAUSTED: "You have used your {limit} tokens of the bot "
+        "for today. Try again in {wait}, when the day ends (00:00 UTC).",
     },
     PORTUGUESE: {
         ErrorCode.INVALID_JSON: "Essa mensagem não é JSON. Envie um objeto como "
@@ -167,6 +169,8 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
         "ou pedir outra.",
         ErrorCode.ANSWER_ENDED: "Essa resposta já terminou.",
         ErrorCode.NOTHING_TO_CATCH_UP: "Ninguém disse nada na sala desde então.",
+        ErrorCode.BOT_PERSON_BUDGET_EXHAUSTED: "Você já usou seus {limit} tokens do bot hoje. "
+        "Tente de novo em {wait}, quando o dia acaba (00:00 UTC).",
     },
 }
 
