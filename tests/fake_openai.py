@@ -59,7 +59,9 @@ class _Server(ThreadingHTTPServer):
 
 
 class FakeOpenAi:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
+        """`port` 0: any free one; a port of its own lets a test's server
+        stand where an earlier test's did, for an emulator they share."""
         self.replies: list[Reply] = []
         self.default = Reply()
         self.requests: list[Recorded] = []
@@ -67,7 +69,7 @@ class FakeOpenAi:
         self._released = 0
         self._closing = False
         self._turn = threading.Condition()
-        self._server = _Server(("127.0.0.1", 0), _handler(self))
+        self._server = _Server(("127.0.0.1", port), _handler(self))
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
     def script(self, *replies: Reply) -> None:
@@ -137,6 +139,10 @@ def _handler(fake: FakeOpenAi) -> type[BaseHTTPRequestHandler]:
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Transfer-Encoding", "chunked")
+            # Never kept alive: a connection kept would reach this server after it
+            # stopped, where another now stands at its port.
+            self.send_header("Connection", "close")
+            self.close_connection = True
             self.end_headers()
             model = body.get("model", "")
             self._event(_chunk(model, delta={"role": "assistant", "content": ""}))
@@ -180,6 +186,8 @@ def _handler(fake: FakeOpenAi) -> type[BaseHTTPRequestHandler]:
             message = f"Incorrect API key provided: {key}" if reply.status == 401 else "failed"
             payload = json.dumps({"error": {"message": message, "type": "error"}}).encode()
             self.send_response(reply.status)
+            self.send_header("Connection", "close")
+            self.close_connection = True
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
             if reply.retry_after is not None:

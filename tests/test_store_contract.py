@@ -322,3 +322,14 @@ def test_changes_at_once_from_many_containers_lose_none(
         list(pool.map(react, names))
     [reaction] = first.recent(1)[0].reactions
     assert sorted(reaction.by) == names
+
+
+def test_a_note_is_kept_in_its_room_until_it_expires(store: Store) -> None:
+    room, other = store.in_room("notes"), store.in_room("other")
+    assert room.note("stop:a1") is None
+    room.put_note("stop:a1", b"Ana", T0 + 60_000)
+    room.put_note("stop:a1", b"Bruno", T0 + 60_000)
+    room.put_note("gone", b"x", T0 - 1)
+    assert room.note("stop:a1") == b"Bruno"
+    assert other.note("stop:a1") is None
+    assert room.note("gone") is None

@@ -80,6 +80,13 @@ MEANINGS: dict[str, str] = {
     "PAPO_EDIT_WINDOW_MINUTES": "how long after sending a message its sender may edit it "
     "(`0`: never); deleting one's own message has no window",
     "PAPO_REACTIONS_PER_LINE": "different emoji reactions a line holds at most",
+    "PAPO_BOT_STOP_CHECK_MS": "how often a streaming answer looks in the store for its "
+    "asker's stop (one read each time)",
+    "PAPO_BOT_CATCH_UP_MESSAGES": "the most lines a summary of what someone missed "
+    "(`catchUp`) is made from; the newest that fit in `PAPO_BOT_MEMORY_TOKENS`",
+    "PAPO_BOT_PERSON_DAILY_TOKENS": "the bot's tokens per person (their identity with "
+    "`PAPO_AUTH` on, else their session) and UTC day, within the room's (`0`: no share "
+    "of their own)",
 }
 """What each variable means, by its name (its first, where it has fallbacks)."""
 

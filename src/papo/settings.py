@@ -180,6 +180,9 @@ VARIABLES = (
     _var("PAPO_BOT_RETRIES", "openai.max_retries", _whole(minimum=0)),
     _var("PAPO_EDIT_WINDOW_MINUTES", "rules.edits.window_ms", _whole(minimum=0, scale=60_000)),
     _var("PAPO_REACTIONS_PER_LINE", "rules.edits.reactions_per_line", _whole()),
+    _var("PAPO_BOT_STOP_CHECK_MS", "rules.bot.stop_check_ms", _whole()),
+    _var("PAPO_BOT_CATCH_UP_MESSAGES", "rules.bot.catch_up_messages", _whole()),
+    _var("PAPO_BOT_PERSON_DAILY_TOKENS", "rules.bot.person_daily_tokens", _whole(minimum=0)),
 )
 """Every setting papo reads from its environment (the bot's key itself,
 `OPENAI_API_KEY`, is read by `papo.adapters.bot.api_key` when needed)."""

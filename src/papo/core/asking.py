@@ -1,16 +1,24 @@
 """`sendBot`: a question to the bot, told to the room as a public message,
 and its answer produced here or handed to `Answers` to produce elsewhere
-(`papo.core.answering`); `/reset` starts the bot's memory afresh.
+(`papo.core.answering`); `/reset` starts the bot's memory afresh. A public
+message that mentions the bot (`papo.core.mentioning`) and asking again
+(`papo.core.asking_again`) start answers the same way.
 """
 
 from __future__ import annotations
 
 import msgspec.structs
 
-from papo.core import protocol
+from papo.core import answer_notes, protocol
 from papo.core.answering import BOT_MEMORY, Answerer
-from papo.core.messages import named
-from papo.core.ports import AnswerJob, AnswerNotStarted, BotError, Envelope, LoggedMessage
+from papo.core.ports import (
+    AnswerJob,
+    AnswerNotStarted,
+    BotError,
+    Connection,
+    Envelope,
+    LoggedMessage,
+)
 from papo.core.refusals import ErrorCode, Refusal
 from papo.core.room import Actor, Payload, Room
 from papo.core.rules import check_question
@@ -21,11 +29,31 @@ RESET_COMMANDS = frozenset({"/reset", "/new"})
 
 def send_bot(room: Room, actor: Actor, payload: Payload) -> None:
     text = protocol.text_field(payload, "sendBot", "message")
-    connection_id = actor.connection_id
-    sender = named(room, connection_id)
+    asker = joined(room, actor.connection_id)
     if text.strip().casefold() in RESET_COMMANDS:
-        _reset(room, sender)
+        _reset(room, asker.name or "")
         return
+    start(room, reserve(room, asker, text, action="sendBot"), ask=True)
+
+
+def joined(room: Room, connection_id: str) -> Connection:
+    """The asker's connection, or a Refusal if it has no name yet."""
+    connection = room.store.get(connection_id)
+    if connection is None or connection.name is None:
+        raise Refusal(ErrorCode.NOT_JOINED)
+    return connection
+
+
+def reserve(
+    room: Room,
+    asker: Connection,
+    text: str,
+    *,
+    action: str,
+    question_id: str | None = None,
+) -> AnswerJob:
+    """An answer to `text` by `asker`, with its tokens and its asker's turn set
+    aside; or a Refusal (too long, no bot, a limit), having taken nothing."""
     question = check_question(text, room.rules.bot)
     try:
         if room.bot is None:
@@ -34,22 +62,33 @@ def send_bot(room: Room, actor: Actor, payload: Payload) -> None:
     except BotError:
         raise Refusal(ErrorCode.BOT_NOT_CONFIGURED) from None
     asked_at = room.clock()
-    reservation = room.quota.reserve(connection_id, asked_at)
-    job = AnswerJob(
-        answer_id=room.new_id(),
-        question_id=room.new_id(),
-        asker_id=connection_id,
-        asker=sender,
+    person = answer_notes.person_of(asker)
+    reservation = room.quota.reserve(asker.connection_id, asked_at, person)
+    question_id = question_id or room.new_id()
+    return AnswerJob(
+        answer_id=answer_notes.answer_id_for(question_id, room.new_id),
+        question_id=question_id,
+        asker_id=asker.connection_id,
+        asker=asker.name or "",
         question=question,
         asked_at=asked_at,
         reserved_tokens=reservation.tokens,
         budget_key=reservation.budget_key,
         budget_expires_at=reservation.budget_expires_at,
         room=room.name,
+        person=person,
+        action=action,
     )
+
+
+def start(room: Room, job: AnswerJob, *, ask: bool) -> None:
+    """Has the answer produced: the room first hears the question if `ask`;
+    the answer's note is kept for its asker to stop it or ask again."""
     answerer = Answerer(room)
     try:
-        job = _ask(room, job)
+        if ask:
+            job = _ask(room, job)
+        answer_notes.keep_asked(room.store, job, room.clock() + room.rules.history.ttl_ms)
         if room.answers is not None:
             room.answers.start(job)
     except AnswerNotStarted:

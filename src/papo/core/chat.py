@@ -19,8 +19,11 @@ import msgspec
 
 from papo.core import (
     asking,
+    asking_again,
+    catching_up,
     editing,
     lines,
+    mentioning,
     messages,
     naming,
     presence_changes,
@@ -29,6 +32,7 @@ from papo.core import (
     read_markers,
     render,
     resuming,
+    stopping,
     typing_indicator,
 )
 from papo.core.answering import Answerer
@@ -56,7 +60,7 @@ def set_name(room: Room, actor: Actor, payload: Payload) -> None:
 
 ACTIONS: dict[str, Action] = {
     "setName": set_name,
-    "sendPublic": messages.send_public,
+    "sendPublic": mentioning.send_public,
     "sendPrivate": messages.send_private,
     "sendBot": asking.send_bot,
     "sync": resuming.sync,
@@ -69,6 +73,9 @@ ACTIONS: dict[str, Action] = {
     "typing": typing_indicator.typing,
     "read": read_markers.read,
     "unread": read_markers.unread,
+    "stopAnswer": stopping.stop_answer,
+    "askAgain": asking_again.ask_again,
+    "catchUp": catching_up.catch_up,
 }
 """What clients may ask for, by the `action` of their frame. Adding an action
 is one entry here: the handler's and the emulator's routes follow."""

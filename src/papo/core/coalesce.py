@@ -4,7 +4,9 @@ what has arrived, every `interval_s` once at least `min_chars` have gathered
 `max_wait_s`, and at once when `max_chars` have gathered.
 
 The upstream is read in a thread of its own, so that a slow post never
-holds back reading and a pause upstream never holds back text already read.
+holds back reading and a pause upstream never holds back text already read;
+and so that `stop`, asked every `check_every_s` even while the upstream is
+silent, ends the batches promptly (its reader then has the upstream closed).
 """
 
 from __future__ import annotations
@@ -25,9 +27,12 @@ def coalesce(
     max_wait_s: float,
     max_chars: int,
     clock: Callable[[], float] = time.monotonic,
+    stop: Callable[[], bool] | None = None,
+    check_every_s: float = 0.5,
 ) -> Iterator[str]:
     """Yields the text of `pieces` in batches; an exception of `pieces` is
-    raised after the text read before it has been yielded."""
+    raised after the text read before it has been yielded. Once `stop` says
+    so, what was read is yielded and the batches end."""
     max_wait_s = max(max_wait_s, interval_s)
     inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
 
@@ -45,15 +50,25 @@ def coalesce(
     size = 0
     first = True
     last = clock()
+    next_check = last + check_every_s
     while True:
         timeout = None
         if buffer:
             wait = interval_s if size >= min_chars else max_wait_s
             timeout = max(0.0, last + wait - clock())
+        if stop is not None:
+            until_check = max(0.0, next_check - clock())
+            timeout = until_check if timeout is None else min(timeout, until_check)
         try:
             item = inbox.get(timeout=timeout)
         except queue.Empty:
             item = None
+        if stop is not None and clock() >= next_check:
+            next_check = clock() + check_every_s
+            if stop():
+                if buffer:
+                    yield "".join(buffer)
+                return
         if isinstance(item, str):
             if item:
                 buffer.append(item)

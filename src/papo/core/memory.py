@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from papo.core.answer_notes import question_of
 from papo.core.ports import LoggedMessage, Turn
 
 _TOKENS_PER_MESSAGE = 4
@@ -37,6 +38,21 @@ def turn(message: LoggedMessage) -> Turn:
     return Turn("user", f"{message.sender}: {message.text}")
 
 
+def latest_answers(messages: Sequence[LoggedMessage]) -> list[LoggedMessage]:
+    """`messages` with only the latest answer of each question: an answer
+    asked again replaces the one before it in the bot's memory."""
+    latest: dict[str, int] = {}
+    for index, message in enumerate(messages):
+        question = question_of(message.msg_id) if message.by_bot else None
+        if question is not None:
+            latest[question] = index
+    return [
+        m
+        for index, m in enumerate(messages)
+        if not m.by_bot or latest.get(question_of(m.msg_id) or "", index) == index
+    ]
+
+
 def conversation(
     system_prompt: str,
     earlier: Sequence[LoggedMessage],
@@ -60,3 +76,32 @@ def conversation(
         kept.append(candidate)
         left -= cost
     return [Turn("system", system_prompt), *reversed(kept), last]
+
+
+def transcript(lines: Sequence[LoggedMessage]) -> str:
+    """The room's lines as one text, one `Name: text` a line."""
+    return "\n".join(f"{m.sender}: {m.text}" for m in lines)
+
+
+def newest_that_fit(
+    lines: Sequence[LoggedMessage],
+    budget_tokens: int,
+    measure: Callable[[str], int] = estimate_tokens,
+) -> list[LoggedMessage]:
+    """The newest of `lines` whose transcript fits in `budget_tokens` (by
+    `measure`), oldest first."""
+    kept: list[LoggedMessage] = []
+    left = budget_tokens
+    for message in reversed(lines):
+        cost = measure(f"{message.sender}: {message.text}\n")
+        if cost > left:
+            break
+        kept.append(message)
+        left -= cost
+    return kept[::-1]
+
+
+def summary(system_prompt: str, instruction: str, lines: Sequence[LoggedMessage]) -> list[Turn]:
+    """What the bot is shown to summarise `lines` for someone: its system
+    prompt with `instruction`, and the lines."""
+    return [Turn("system", f"{system_prompt}\n\n{instruction}"), Turn("user", transcript(lines))]

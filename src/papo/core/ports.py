@@ -366,7 +366,21 @@ class Attention(Protocol):
         (epoch ms); whether it moved. Atomic: a marker never goes back."""
 
 
-class Store(ConnectionStore, RoomStream, ChangingLines, Sessions, Counters, Attention, Protocol):
+class Notes(Protocol):
+    """Small records a room keeps by key until they expire: what one invocation
+    leaves for another to find (who asked for an answer, that it was stopped)."""
+
+    def put_note(self, key: str, value: bytes, expires_at: int) -> None:
+        """Keeps `value` under `key` until `expires_at` (epoch ms), replacing any."""
+
+    def note(self, key: str) -> bytes | None:
+        """The unexpired note under `key`, read so that it sees every write that
+        finished before it began; None when there is none."""
+
+
+class Store(
+    ConnectionStore, RoomStream, ChangingLines, Sessions, Counters, Attention, Notes, Protocol
+):
     """Everything the chat keeps: one adapter, one table or file. A store
     serves one room (`in_room`); connection ids are unique across rooms."""
 
@@ -446,6 +460,19 @@ class AnswerJob(msgspec.Struct, frozen=True):
     """The question's offset in the room's stream: the answer remembers what came before."""
     room: str = "main"
     """The room the question was asked in, which hears the answer."""
+    person: str = ""
+    """Whose question it is, whichever connection they are on now (see
+    `papo.core.answer_notes.person_of`): who may stop it or ask again."""
+    action: str = "sendBot"
+    """The action that asked (`sendBot`, `sendPublic`, `askAgain`): its
+    refusals name it."""
+    replaces: str | None = None
+    """The answer this one was asked again for, if it was."""
+    covers: tuple[int, int] | None = None
+    """A summary of the room's lines at these offsets (first, last) for its
+    asker alone (`catchUp`), not an answer to the room."""
+    asker_session: str | None = None
+    """The asker's resumable session, if any: a summary is kept in its stream."""
 
 
 class AnswerNotStarted(Exception):

@@ -127,23 +127,64 @@ def public_frame(
 
 
 def bot_delta_frame(
-    text: str, *, answer_id: str, question_id: str, seq: int, sender: str, ts: int
+    text: str,
+    *,
+    answer_id: str,
+    question_id: str,
+    seq: int,
+    sender: str,
+    ts: int,
+    so_far: bool = False,
 ) -> bytes:
     """A piece of a bot answer as it streams, under a key old clients ignore.
 
-    Appending the pieces in `seq` order gives the text of the final frame.
+    Appending the pieces in `seq` order gives the text of the final frame. A
+    reader who came in while it streamed (resumed, joined) gets instead the
+    whole text up to `seq` at once, marked `soFar`, and the pieces after it.
     """
-    return _encode(
-        {
-            "botDelta": text,
-            "type": "botDelta",
-            "from": sender,
-            "answerId": answer_id,
-            "questionId": question_id,
-            "seq": seq,
-            "ts": ts,
-        }
-    )
+    frame: dict[str, Any] = {
+        "botDelta": text,
+        "type": "botDelta",
+        "from": sender,
+        "answerId": answer_id,
+        "questionId": question_id,
+        "seq": seq,
+        "ts": ts,
+    }
+    if so_far:
+        frame["soFar"] = True
+    return _encode(frame)
+
+
+def summary_frame(
+    text: str,
+    *,
+    recipient: str,
+    answer_id: str,
+    covers: tuple[int, int],
+    status: str,
+    ts: int,
+    private_offset: int | None = None,
+) -> bytes:
+    """A summary of the room's lines `covers` (first and last offsets) for its
+    asker alone: a `privateMessage` from `Bot`, which the course's clients
+    show, placed `after` the last line it covers."""
+    frame: dict[str, Any] = {
+        "privateMessage": f"Bot: {text}",
+        "type": "private",
+        "from": "Bot",
+        "to": recipient,
+        "text": text,
+        "id": answer_id,
+        "ts": ts,
+        "after": covers[1],
+        "answerId": answer_id,
+        "status": status,
+        "covers": {"from": covers[0], "to": covers[1]},
+    }
+    if private_offset is not None:
+        frame["privateOffset"] = private_offset
+    return _encode(frame)
 
 
 MAX_POST_BYTES = 128 * 1024

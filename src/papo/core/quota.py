@@ -1,7 +1,9 @@
 """Limits, kept as counters in the store so that every invocation shares them:
 how fast each connection may send (`Pace`), and the bot's own (`Quota`): one
-answer in flight per asker, a few questions a minute per connection, and the
-room's daily token budget.
+answer in flight per asker, a few questions a minute per connection, the
+room's daily token budget, and each person's share of a day's tokens (their
+identity with `PAPO_AUTH` on, their session otherwise; see
+`papo.core.answer_notes.person_of`).
 
 An answer sets aside its allowance (memory + answer tokens) before it
 starts, may set aside more once it knows its prompt's size, and gives back
@@ -43,10 +45,11 @@ class Quota(msgspec.Struct, frozen=True):
     counters: Counters
     rules: BotRules
 
-    def reserve(self, connection_id: str, now: int) -> Reservation:
+    def reserve(self, connection_id: str, now: int, person: str | None = None) -> Reservation:
         """Takes the asker's turn, one of their questions this minute, and the
-        answer's allowance from the day's budget; or raises a Refusal saying
-        which limit is hit and when to ask again, having taken nothing."""
+        answer's allowance from the day's budget and from the `person`'s; or
+        raises a Refusal saying which limit is hit and when to ask again,
+        having taken nothing."""
         rules = self.rules
         if not self.counters.add_to_counter(
             _busy_key(connection_id), 1, limit=1, now=now, expires_at=now + rules.answer_lock_ms
@@ -77,7 +80,38 @@ class Quota(msgspec.Struct, frozen=True):
             raise Refusal(
                 ErrorCode.BOT_BUDGET_EXHAUSTED, retry_after_s=_seconds_until(day_ends, now)
             )
+        if person and not self._add_for_person(
+            reservation.budget_key, person, reservation.tokens, now, day_ends
+        ):
+            self._give_back(reservation.budget_key, reservation.tokens, now, day_ends)
+            self.counters.add_to_counter(rate_key, -1, limit=1, now=now, expires_at=minute_ends)
+            self.release(connection_id, now)
+            raise Refusal(
+                ErrorCode.BOT_PERSON_BUDGET_EXHAUSTED,
+                retry_after_s=_seconds_until(day_ends, now),
+                limit=rules.person_daily_tokens,
+            )
         return reservation
+
+    def _add_for_person(
+        self, budget_key: str, person: str, tokens: int, now: int, expires_at: int
+    ) -> bool:
+        """Takes `tokens` from the person's share of the day, if it has them (or
+        if there is no such share)."""
+        if self.rules.person_daily_tokens <= 0:
+            return True
+        return self.counters.add_to_counter(
+            f"{budget_key}:{person}",
+            tokens,
+            limit=self.rules.person_daily_tokens,
+            now=now,
+            expires_at=expires_at,
+        )
+
+    def _give_back(self, key: str, tokens: int, now: int, expires_at: int) -> None:
+        self.counters.add_to_counter(
+            key, -tokens, limit=sys.maxsize, now=now, expires_at=expires_at
+        )
 
     @staticmethod
     def exhausted(job: AnswerJob, now: int) -> Refusal:
@@ -88,14 +122,22 @@ class Quota(msgspec.Struct, frozen=True):
         )
 
     def top_up(self, job: AnswerJob, tokens: int, now: int) -> bool:
-        """Sets aside `tokens` more for an answer, if the day's budget has them."""
-        return self.counters.add_to_counter(
+        """Sets aside `tokens` more for an answer, if the day's budget and its
+        asker's share have them."""
+        if not self.counters.add_to_counter(
             job.budget_key,
             tokens,
             limit=self.rules.daily_tokens,
             now=now,
             expires_at=job.budget_expires_at,
-        )
+        ):
+            return False
+        if job.person and not self._add_for_person(
+            job.budget_key, job.person, tokens, now, job.budget_expires_at
+        ):
+            self._give_back(job.budget_key, tokens, now, job.budget_expires_at)
+            return False
+        return True
 
     def release(self, connection_id: str, now: int) -> None:
         """Gives the asker their turn back."""
@@ -104,13 +146,17 @@ class Quota(msgspec.Struct, frozen=True):
     def settle(self, job: AnswerJob, reserved: int, used_tokens: int, now: int) -> None:
         """Ends an answer: the budget gets back what it set aside and did not
         use, the asker their turn."""
-        self.counters.add_to_counter(
-            job.budget_key,
-            used_tokens - reserved,
-            limit=sys.maxsize,
-            now=now,
-            expires_at=job.budget_expires_at,
-        )
+        keys = [job.budget_key]
+        if job.person and self.rules.person_daily_tokens > 0:
+            keys.append(f"{job.budget_key}:{job.person}")
+        for key in keys:
+            self.counters.add_to_counter(
+                key,
+                used_tokens - reserved,
+                limit=sys.maxsize,
+                now=now,
+                expires_at=job.budget_expires_at,
+            )
         self.release(job.asker_id, now)
 
 

@@ -59,6 +59,11 @@ class ErrorCode(enum.StrEnum):
     REACTIONS_FULL = "reactions_full"
     UNKNOWN_OFFSET = "unknown_offset"
     NO_READER = "no_reader"
+    UNKNOWN_ANSWER = "unknown_answer"
+    NOT_YOUR_ANSWER = "not_your_answer"
+    ANSWER_ENDED = "answer_ended"
+    NOTHING_TO_CATCH_UP = "nothing_to_catch_up"
+    BOT_PERSON_BUDGET_EXHAUSTED = "bot_person_budget_exhausted"
 
 
 class Refusal(Exception):

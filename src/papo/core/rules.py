@@ -135,6 +135,13 @@ DEFAULT_SYSTEM_PROMPT = (
     "asked in."
 )
 
+CATCH_UP_PROMPT = (
+    'Below are lines of the group chat that {name} missed, as "Name: text". '
+    "Summarise them for {name}: who said what that matters, decisions, questions left "
+    "open. Be brief, and write in the language the lines are in."
+)
+"""What the bot is told, after its system prompt, when it summarises lines for someone."""
+
 MAX_ANSWER_TOKENS = 8000
 """A whole answer goes out in one frame, and a frame has at most 128 KB."""
 
@@ -151,6 +158,12 @@ class BotRules(msgspec.Struct, frozen=True):
     memory_messages: int = 40
     answer_lock_ms: int = 5 * 60 * 1000
     """How long an answer may hold its asker's turn if it never ends (a crash)."""
+    stop_check_ms: int = 500
+    """How often a streaming answer looks in the store for its asker's stop."""
+    catch_up_messages: int = 200
+    """The most lines a summary of what someone missed is made from (`catchUp`)."""
+    person_daily_tokens: int = 50_000
+    """Each person's tokens a UTC day, within the room's (0: no share of their own)."""
 
     @property
     def reservation(self) -> int:

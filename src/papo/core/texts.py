@@ -24,6 +24,7 @@ _SYSTEM: Mapping[str, Mapping[str, str]] = {
         "bot_reset": "{name} started a new conversation with the bot",
         "moved": "{name} is now on another device",
         "bot_interrupted": "[answer interrupted]",
+        "bot_stopped": "[stopped by {name}]",
         "bot_failed": "Sorry, I could not answer {name}'s question: {reason}",
         "deleted": "(message deleted)",
     },
@@ -34,6 +35,7 @@ _SYSTEM: Mapping[str, Mapping[str, str]] = {
         "bot_reset": "{name} começou uma nova conversa com o bot.",
         "moved": "{name} agora está em outro dispositivo.",
         "bot_interrupted": "[resposta interrompida]",
+        "bot_stopped": "[interrompida por {name}]",
         "bot_failed": "Desculpe, não consegui responder à pergunta de {name}: {reason}",
         "deleted": "(mensagem apagada)",
     },
@@ -108,6 +110,12 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
         ErrorCode.UNKNOWN_OFFSET: "There is no line {offset} in this room: its newest is {newest}.",
         ErrorCode.NO_READER: "papo keeps how far you have read for a session that can resume: "
         'join with "resume": true (or signed in) first.',
+        ErrorCode.UNKNOWN_ANSWER: "There is no such answer of the bot in this room.",
+        ErrorCode.NOT_YOUR_ANSWER: "Only {name}, who asked, can stop that answer or ask again.",
+        ErrorCode.ANSWER_ENDED: "That answer has already ended.",
+        ErrorCode.NOTHING_TO_CATCH_UP: "Nothing was said in the room since then.",
+        ErrorCode.BOT_PERSON_BUDGET_EXHAUSTED: "You have used your {limit} tokens of the bot "
+        "for today. Try again in {wait}, when the day ends (00:00 UTC).",
     },
     PORTUGUESE: {
         ErrorCode.INVALID_JSON: "Essa mensagem não é JSON. Envie um objeto como "
@@ -178,6 +186,13 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
         ErrorCode.UNKNOWN_OFFSET: "Não há linha {offset} nesta sala: a mais nova é {newest}.",
         ErrorCode.NO_READER: "O papo guarda até onde você leu para uma sessão que pode ser "
         'retomada: entre com "resume": true (ou com login) antes.',
+        ErrorCode.UNKNOWN_ANSWER: "Não há essa resposta do bot nesta sala.",
+        ErrorCode.NOT_YOUR_ANSWER: "Só {name}, que perguntou, pode interromper essa resposta "
+        "ou pedir outra.",
+        ErrorCode.ANSWER_ENDED: "Essa resposta já terminou.",
+        ErrorCode.NOTHING_TO_CATCH_UP: "Ninguém disse nada na sala desde então.",
+        ErrorCode.BOT_PERSON_BUDGET_EXHAUSTED: "Você já usou seus {limit} tokens do bot hoje. "
+        "Tente de novo em {wait}, quando o dia acaba (00:00 UTC).",
     },
 }
 
@@ -247,6 +262,9 @@ class Texts(msgspec.Struct, frozen=True):
     def deleted(self) -> str:
         """What stands in place of a deleted message."""
         return _SYSTEM[self.language]["deleted"]
+
+    def bot_stopped(self, name: str) -> str:
+        return _SYSTEM[self.language]["bot_stopped"].format(name=name)
 
     def bot_failed(self, asker: str, reason: Refusal) -> str:
         return _SYSTEM[self.language]["bot_failed"].format(name=asker, reason=self.refusal(reason))

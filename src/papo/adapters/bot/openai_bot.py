@@ -79,6 +79,7 @@ class OpenAiReply:
     def __init__(self, stream: openai.Stream[Any]) -> None:
         self._stream = stream
         self._tokens: int | None = None
+        self._closed = False
 
     @property
     def tokens(self) -> int | None:
@@ -98,6 +99,8 @@ class OpenAiReply:
                     if choice.finish_reason is not None:
                         finished = True
         except openai.APIError as error:
+            if self._closed:  # stopped here: the answer is over, not broken
+                return
             raise _failure(error, streaming=True) from None
         except ValueError as error:  # an event that is not JSON, or not a chunk
             logger.warning("bot upstream sent garbage", extra={"error": type(error).__name__})
@@ -107,6 +110,7 @@ class OpenAiReply:
             raise BotError(BotFailure.INTERRUPTED)
 
     def close(self) -> None:
+        self._closed = True
         self._stream.close()
 
 

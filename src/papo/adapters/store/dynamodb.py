@@ -808,6 +808,31 @@ class DynamoDbStore(BaseStore):
             return False
         return True
 
+    # Notes
+
+    def _note_key(self, key: str) -> dict[str, Any]:
+        """A note (`value`, bytes) one invocation leaves for another."""
+        return self._key(f"NOTE#{key}")
+
+    def put_note(self, key: str, value: bytes, expires_at: int) -> None:
+        self._db.put_item(
+            TableName=self.table,
+            Item={
+                **self._note_key(key),
+                "value": {"B": value},
+                "expiresAt": {"N": str(_epoch_seconds(expires_at))},
+                "expiresAtMs": {"N": str(expires_at)},
+            },
+        )
+
+    def note(self, key: str) -> bytes | None:
+        item = self._db.get_item(
+            TableName=self.table, Key=self._note_key(key), ConsistentRead=True
+        ).get("Item")
+        if not item or int(item["expiresAtMs"]["N"]) <= self._clock():
+            return None
+        return bytes(item["value"]["B"])
+
     # Sessions and their private streams
 
     def save_session(self, session: Session) -> None:

@@ -46,8 +46,9 @@ _LAYOUT = 8
 """7: names are keyed by their full UTS #39 skeleton (`m` as `rn`), case folded first.
 8: a line keeps who may change it, its edit, its deletion and its reactions,
 and the versions its edits and deletes replaced; connections say whether
-their person is looking (`idle`), and each person's read marker is kept
-(`read_markers`)."""
+their person is looking (`idle`), each person's read marker is kept
+(`read_markers`), and so are the notes one invocation leaves for another
+(`notes`)."""
 _MAX_OFFSET = 2**62
 
 _SCHEMA = """
@@ -137,6 +138,14 @@ CREATE TABLE IF NOT EXISTS read_markers (
     PRIMARY KEY (room, reader)
 );
 CREATE INDEX IF NOT EXISTS read_markers_by_expiry ON read_markers (expires_at);
+CREATE TABLE IF NOT EXISTS notes (
+    room       TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    value      BLOB NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (room, key)
+);
+CREATE INDEX IF NOT EXISTS notes_by_expiry ON notes (expires_at);
 CREATE TABLE IF NOT EXISTS room (
     room  TEXT NOT NULL,
     key   TEXT NOT NULL,
@@ -156,6 +165,7 @@ _TABLES = (
     "owners",
     "line_versions",
     "read_markers",
+    "notes",
 )
 _EVERY_ROOM = "*"
 """The `room` of the owners of names: a name is its owner's in every room."""
@@ -168,6 +178,7 @@ _EXPIRING = (
     "owners",
     "line_versions",
     "read_markers",
+    "notes",
 )
 _CONNECTION = (
     "connection_id, connected_at, name, joined_at, session, away_since, language, principal,"
@@ -721,6 +732,21 @@ class SqliteStore(BaseStore):
             "SELECT value FROM room WHERE room = ? AND key = ?", (self.room, f"mark:{name}")
         )
         return 0 if row is None else int(row[0])
+
+    # Notes
+
+    def put_note(self, key: str, value: bytes, expires_at: int) -> None:
+        self._change(
+            "INSERT OR REPLACE INTO notes (room, key, value, expires_at) VALUES (?, ?, ?, ?)",
+            (self.room, key, value, expires_at),
+        )
+
+    def note(self, key: str) -> bytes | None:
+        row = self._read_one(
+            "SELECT value FROM notes WHERE room = ? AND key = ? AND expires_at > ?",
+            (self.room, key, self._clock()),
+        )
+        return None if row is None else bytes(row[0])
 
     # Sessions and their private streams
 
