@@ -2,7 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements/dev.txt pyproject.toml | cksum | cut -d' ' -f1)
+# "compiled": environments installed before their packages' bytecode was compiled
+# at install are installed again, once.
+STAMP := $(VENV)/.installed-compiled-$(shell cat requirements/dev.txt pyproject.toml | cksum | cut -d' ' -f1)
 
 ARCH ?= arm64
 STACK ?= papo
@@ -44,7 +46,7 @@ install: $(STAMP)
 $(STAMP): requirements/dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements/dev.txt
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements/dev.txt
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	rm -f $(VENV)/.installed-* && touch $@
 
@@ -100,8 +102,13 @@ PYTEST_PROCESSES ?= 4
 # Tracebacks as Python prints them: pytest's own rendering of a frame without a
 # line number (a test stopped by pytest-timeout's signal) takes its process down.
 # The modules start in the order tests/conftest.py gives them, the longest first:
-# xdist would start those with the most tests first, however short.
+# xdist would start those with the most tests first, however short. papo's and
+# the tests' modules are compiled first (as the environment's packages are at
+# install): the suite starts a few hundred Python processes (papo serve, worker
+# processes, containers), and where PYTHONDONTWRITEBYTECODE is set each would
+# compile from source every module it imports, half of a papo serve's start.
 pytest: install
+	$(BIN)/python -m compileall -q -j 0 src tests
 	$(BIN)/pytest -n $(PYTEST_PROCESSES) --dist loadfile --no-loadscope-reorder --tb=native
 
 bench-delivery: install

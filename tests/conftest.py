@@ -129,6 +129,9 @@ LONGEST_FIRST = (
     "test_fuzz_frames.py",
     "test_conformance.py",
     "test_reload.py",
+    "test_what_shows.py",
+    "test_web_rooms.py",
+    "test_store_log_and_counters.py",
 )
 """The modules that take longest, longest first, as measured with the whole suite
 (`docs/contributing-tests.md`): `make test` runs each module in one process
