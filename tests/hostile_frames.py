@@ -35,7 +35,18 @@ from tests.unicode_oracle import (
     shows_a_letter_or_digit,
 )
 
-ACTIONS = ("setName", "sendPublic", "sendPrivate", "sendBot", "sync", "ping", "lines")
+ACTIONS = (
+    "setName",
+    "sendPublic",
+    "sendPrivate",
+    "sendBot",
+    "sync",
+    "ping",
+    "lines",
+    "edit",
+    "delete",
+    "react",
+)
 FIELDS = (
     "name",
     "message",
@@ -48,6 +59,9 @@ FIELDS = (
     "before",
     "after",
     "limit",
+    "id",
+    "emoji",
+    "add",
 )
 WATCHERS = ("Ana", "Bruno")
 COURSE_KEYS = ("members", "systemMessage", "publicMessage", "privateMessage")
