@@ -47,6 +47,9 @@ ACTIONS = (
     "typing",
     "read",
     "unread",
+    "edit",
+    "delete",
+    "react",
 )
 FIELDS = (
     "name",
@@ -62,6 +65,9 @@ FIELDS = (
     "limit",
     "state",
     "rooms",
+    "id",
+    "emoji",
+    "add",
 )
 WATCHERS = ("Ana", "Bruno")
 COURSE_KEYS = ("members", "systemMessage", "publicMessage", "privateMessage")

@@ -372,3 +372,23 @@ def test_the_operator_reads_the_versions_an_edit_and_a_delete_replaced(
     assert said[2].startswith("deleted ")
     with pytest.raises(SystemExit, match="keeps no public message at 1"):
         main(["versions", "1"])
+
+
+def test_a_change_is_told_as_the_line_is_once_its_frame_has_an_offset(room: Room) -> None:
+    """Bea's reaction lands between Ana's and the offset of the frame telling
+    of Ana's (two invocations at once): that frame, the later, lists both, so
+    a client applying the frames in order ends with the line as it is."""
+    offset = room.said("A=", "vote")
+    store = room.store
+    append_next = store.append_next
+
+    def bea_reacts_first(*args: Any, **kwargs: Any) -> Any:
+        store.append_next = append_next  # type: ignore[method-assign]
+        room.say("B=", "react", offset=offset, emoji="👍")
+        return append_next(*args, **kwargs)
+
+    store.append_next = bea_reacts_first  # type: ignore[method-assign]
+    room.say("A=", "react", offset=offset, emoji="👍")
+    told = [f for f in room.delivery.take("A=") if f["type"] == "reactions"]
+    newest = max(told, key=lambda f: f["offset"])  # type: ignore[arg-type,return-value]
+    assert newest["reactions"] == [{"emoji": "👍", "by": ["Ana", "Bea"]}]

@@ -8,7 +8,7 @@ import functools
 from typing import Any
 
 from papo.local.server import Emulator
-from tests.served import Reader, Serve, heard, public, serve
+from tests.served import InRoom, Reader, Serve, heard, public, serve
 
 __all__ = ["serve"]  # fixtures
 
@@ -153,6 +153,40 @@ def test_changes_that_name_no_line_or_someone_elses_are_refused(serve: Serve) ->
         assert sorted(bea.errors) == sorted(expected)  # answered as they come, in any order
         assert ana.errors == []
         for reader in (ana, bea):
+            await reader.close()
+
+    with serve() as api:
+        asyncio.run(asyncio.wait_for(scenario(api), 60))
+
+
+def test_reactions_at_once_from_everyone_end_with_every_one(serve: Serve) -> None:
+    """Everyone reacts to one line at once, each in an invocation of its own:
+    none is lost, and the last frame each reader gets about the line (the
+    highest offset) lists them all, whatever order the changes took."""
+
+    async def scenario(api: InRoom) -> None:
+        readers = [Reader(api, f"P{i}") for i in range(6)]
+        for reader in readers:
+            await reader.open()
+        await readers[0].say("sendPublic", message="vote")
+        for reader in readers:
+            await reader.until(functools.partial(heard, reader, "P0: vote"))
+        line = _offset_of(readers[0], "P0: vote")
+        await asyncio.gather(*(r.say("react", offset=line, emoji="👍") for r in readers))
+        names = sorted(r.name for r in readers)
+
+        def last(reader: Reader) -> list[str]:
+            frames = _of(reader, "reactions", line)
+            if len(frames) < len(readers):
+                return []
+            newest = max(frames, key=lambda f: f["offset"])
+            return sorted(newest["reactions"][0]["by"]) if newest["reactions"] else []
+
+        for reader in readers:
+            await reader.until(lambda r=reader: last(r) == names)  # type: ignore[misc]
+        [kept] = api.store().recent(1)
+        assert sorted(kept.reactions[0].by) == names
+        for reader in readers:
             await reader.close()
 
     with serve() as api:

@@ -3,6 +3,7 @@ by its offset or its message's id, and rewriting its kept frame."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -47,3 +48,38 @@ def rewritten(frame: bytes, drop: tuple[str, ...] = (), **fields: Any) -> bytes:
         kept.pop(key, None)
     kept.update(fields)
     return _encode(kept)
+
+
+FrameOf = Callable[[LoggedMessage, int], bytes]
+"""A change's frame, told of the line's message as it is, at the offset given."""
+
+
+def tell(room: Room, offset: int, frame_of: FrameOf | None = None) -> None:
+    """Tells everyone here of a change to the line at `offset`, in a frame of the
+    room's stream built from the line as it is once the frame has its offset.
+
+    Changes of one line made at once take their offsets in any order; built
+    from what each changed, an earlier state could come at the later offset
+    and stay (two reactions at once, each frame listing only its own). Read
+    after the offset is taken, the frame at the highest offset has seen every
+    change that took one before it: the last a client applies is the line as
+    it is. A line deleted meanwhile (or without `frame_of`, by this change) is
+    told as deleted."""
+
+    def build(at: int) -> bytes:
+        line = room.store.line(offset)
+        message = line.message if line is not None else None
+        if message is None:  # expired meanwhile: nothing left to tell of it
+            return protocol.deleted_frame(offset, msg_id="", sender="", ts=room.clock(), offset=at)
+        if message.deleted or frame_of is None:
+            return protocol.deleted_frame(
+                offset,
+                msg_id=message.msg_id,
+                sender=message.sender,
+                ts=message.edited_at or room.clock(),
+                offset=at,
+            )
+        return frame_of(message, at)
+
+    _, frame = room.publish(build)
+    room.broadcast(room.audience(), frame)

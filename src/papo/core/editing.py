@@ -19,7 +19,7 @@ import msgspec.structs
 
 from papo.core import protocol
 from papo.core.authors import author_of
-from papo.core.changing import message_of, named_line, rewritten
+from papo.core.changing import message_of, named_line, rewritten, tell
 from papo.core.ports import Connection, KeptLine, LineChange, LoggedMessage
 from papo.core.refusals import ErrorCode, Refusal
 from papo.core.room import Actor, Payload, Room
@@ -45,13 +45,14 @@ def edit(room: Room, actor: Actor, payload: Payload) -> None:
         edited = msgspec.structs.replace(message, text=text, edited_at=now)
         return LineChange(frame, edited, keeps_earlier=True)
 
-    m = _change(room, offset, change).message
-    _, frame = room.publish(
-        lambda at: protocol.edited_frame(
-            offset, text, msg_id=m.msg_id, sender=m.sender, ts=now, offset=at
-        )
+    _change(room, offset, change)
+    tell(
+        room,
+        offset,
+        lambda m, at: protocol.edited_frame(
+            offset, m.text, msg_id=m.msg_id, sender=m.sender, ts=m.edited_at or now, offset=at
+        ),
     )
-    room.broadcast(room.audience(), frame)
 
 
 def delete(room: Room, actor: Actor, payload: Payload) -> None:
@@ -76,13 +77,8 @@ def delete(room: Room, actor: Actor, payload: Payload) -> None:
         )
         return LineChange(frame, deleted, keeps_earlier=True)
 
-    m = _change(room, offset, change).message
-    _, frame = room.publish(
-        lambda at: protocol.deleted_frame(
-            offset, msg_id=m.msg_id, sender=m.sender, ts=now, offset=at
-        )
-    )
-    room.broadcast(room.audience(), frame)
+    _change(room, offset, change)
+    tell(room, offset)
 
 
 def _joined(room: Room, actor: Actor) -> Connection:

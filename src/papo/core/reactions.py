@@ -13,7 +13,7 @@ from __future__ import annotations
 import msgspec.structs
 
 from papo.core import protocol
-from papo.core.changing import message_of, named_line, rewritten
+from papo.core.changing import message_of, named_line, rewritten, tell
 from papo.core.messages import named
 from papo.core.ports import KeptLine, LineChange, Reaction
 from papo.core.refusals import ErrorCode, Refusal
@@ -41,13 +41,13 @@ def react(room: Room, actor: Actor, payload: Payload) -> None:
     changed = room.store.change_line(offset, change)
     if changed is None:
         raise Refusal(ErrorCode.LINE_NOT_FOUND, line=offset)
-    m = changed.message
-    _, frame = room.publish(
-        lambda at: protocol.reactions_frame(
+    tell(
+        room,
+        offset,
+        lambda m, at: protocol.reactions_frame(
             offset, m.reactions, msg_id=m.msg_id, ts=room.clock(), offset=at
-        )
+        ),
     )
-    room.broadcast(room.audience(), frame)
 
 
 def toggled(
