@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from websockets.asyncio.client import connect
+
 from papo.adapters.store.sqlite import SqliteStore
 from papo.core.chat import Chat
 from papo.core.rules import JoinRules, RateRules, Rules
@@ -175,3 +177,33 @@ def test_presence_before_joining_is_refused(tmp_path: Path) -> None:
     room.chat.connect("X=")
     room.say("X=", "presence", state="away")
     assert [f["code"] for f in room.delivery.take("X=")] == ["not_joined"]
+
+
+COURSE_KEYS = ("members", "systemMessage", "publicMessage", "privateMessage")
+
+
+def test_a_course_client_sees_nothing_new_under_its_four_keys(serve: Serve) -> None:
+    async def scenario(api: Emulator) -> None:
+        async with connect(api.websocket_url) as course:
+            await course.send(json.dumps({"action": "setName", "name": "Carla"}))
+            ana, bruno = Reader(api, "Ana"), Reader(api, "Bruno")
+            await ana.open()
+            await bruno.open()
+            await bruno.say("presence", state="away")
+            await bruno.say("typing")
+            await bruno.say("sendPublic", message="done")
+            heard: list[Frame] = []
+            while not any(f.get("publicMessage") == "Bruno: done" for f in heard):
+                heard.append(json.loads(await course.recv()))
+            while not any(f.get("type") == "presence" for f in heard):
+                heard.append(json.loads(await course.recv()))
+            for frame in heard:
+                if frame.get("type") in ("presence", "typing"):
+                    assert not set(COURSE_KEYS) & set(frame), frame
+            members = [f["members"] for f in heard if "members" in f]
+            assert members[-1] == ["Carla", "Ana", "Bruno"]  # the away stay listed
+            await ana.close()
+            await bruno.close()
+
+    with serve() as api:
+        run(scenario(api))

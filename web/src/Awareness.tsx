@@ -53,10 +53,14 @@ export function useAwareness(props: {
   const reading = useRef({ throttle: new Throttle(READ_EVERY_MS), sent: 0 });
   const looking = useRef({ state: "here" as "here" | "away", sent: null as string | null, at: -Infinity });
 
+  /** The connection the page's person joined on: none of these goes on another, which would be refused. */
+  const joinedOn = useRef<WebSocket | null>(null);
   const send = useCallback(
     (frame: Frame) => {
       const ws = socket.current;
-      if (ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
+      if (ws !== null && ws === joinedOn.current && ws.readyState === WebSocket.OPEN) {
+        ws.send(JSON.stringify(frame));
+      }
     },
     [socket],
   );
@@ -82,6 +86,7 @@ export function useAwareness(props: {
       setState((state) => aware(state, frame, here, Date.now()));
       if (frame.type === "session") {
         // Joined, or back: who is here, and where this person stopped reading here and elsewhere.
+        joinedOn.current = socket.current;
         send({ action: "presence" });
         looking.current.sent = "here";
         tellLooking();
@@ -98,7 +103,7 @@ export function useAwareness(props: {
         shown.onclick = () => window.focus();
       }
     },
-    [send, tellLooking],
+    [send, tellLooking, socket],
   );
 
   const typed = useCallback(() => {

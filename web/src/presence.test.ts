@@ -46,8 +46,15 @@ describe("presence", () => {
     expect([isAway(state, "Bruno"), isAway(state, "Carla")]).toEqual([false, false]);
   });
 
-  it("counts a big room whose names it is not told", () => {
-    const state = aware(noAwareness, { type: "presence", presence: {}, here: 30, away: 4 }, "main", 0);
+  it("counts a big room whose names it is not told, forgetting those it knew", () => {
+    const known = aware(
+      noAwareness,
+      { type: "presence", presence: { Ana: "here", Bruno: "away" }, complete: true, here: 29, away: 4 },
+      "main",
+      0,
+    );
+    expect(isAway(known, "Bruno")).toBe(true);
+    const state = aware(known, { type: "presence", presence: {}, here: 30, away: 4 }, "main", 0);
     expect(state.counts).toEqual({ here: 30, away: 4 });
     expect(state.presence).toEqual({});
   });

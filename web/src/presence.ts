@@ -62,9 +62,11 @@ export function aware(state: Awareness, frame: Frame, room: string, at: number):
       }
       const here = count(frame.here);
       const away = count(frame.away);
+      // A big room is told only its counts: the names known before are no longer sure.
+      const countsOnly = frame.complete !== true && Object.keys(told).length === 0;
       return {
         ...state,
-        presence: frame.complete === true ? changes : { ...state.presence, ...changes },
+        presence: frame.complete === true || countsOnly ? changes : { ...state.presence, ...changes },
         counts: here !== undefined && away !== undefined ? { here, away } : state.counts,
       };
     }
