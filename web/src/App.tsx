@@ -1,6 +1,7 @@
 import { type FormEvent, useCallback, useEffect, useMemo, useRef, useState } from "react";
 
 import { pageTitle, seenLines, unreadCount } from "./attention";
+import { type Answers, CatchUpOffer, PersonaLine } from "./BotControls";
 import { Composer, EVERYONE } from "./Composer";
 import { type Pass, type Problem, type Trouble, afterClose, invitePass, takeInvite } from "./access";
 import {
@@ -17,7 +18,7 @@ import {
 import { Messages, type Reader } from "./Messages";
 import type { SignIn as SigningIn } from "./oidc";
 import { Backoff, type Saved, restore, save } from "./reconnect";
-import { BOT, type Frame, type RoomAction, emptyRoom, roomReducer, saved, wakeAt } from "./room";
+import { BOT, type Frame, type RoomAction, askedByMe, emptyRoom, roomReducer, saved, wakeAt } from "./room";
 import { type PageRoom, pageRoom, quoted, roomAddress, roomName, roomTitle } from "./rooms";
 import { type Settings, loadConfig, settings, withLanguage } from "./socket";
 import { keepFrom } from "./window";
@@ -122,6 +123,17 @@ export function App() {
       newest: () => act({ type: "newest" }),
     }),
     [act],
+  );
+
+  /** The answers to this person's questions: they may stop one, or ask again. */
+  const questions = room.questions;
+  const answers = useMemo<Answers>(
+    () => ({
+      mine: (line) => askedByMe({ questions }, line),
+      stop: (answerId) => act({ type: "stop", answerId }),
+      again: (answerId) => act({ type: "again", answerId }),
+    }),
+    [act, questions],
   );
 
   useEffect(() => {
@@ -410,7 +422,22 @@ export function App() {
             </ul>
           </aside>
           <main className="chat">
-            <Messages lines={room.lines} me={room.me} t={t} locale={locale} held={room.held} reader={reader} />
+            <PersonaLine persona={room.persona} t={t} />
+            <CatchUpOffer
+              offer={room.catchUp}
+              t={t}
+              onTake={() => act({ type: "catchUp" })}
+              onLeave={() => act({ type: "noCatchUp" })}
+            />
+            <Messages
+              lines={room.lines}
+              me={room.me}
+              t={t}
+              locale={locale}
+              held={room.held}
+              reader={reader}
+              answers={answers}
+            />
             <Composer
               t={t}
               people={room.members.filter((name) => name !== room.me)}

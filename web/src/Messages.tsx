@@ -16,6 +16,7 @@
 import { type Virtualizer, useVirtualizer } from "@tanstack/react-virtual";
 import { Fragment, memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 
+import { type Answers, AnswerControls } from "./BotControls";
 import { wantsAttention } from "./attention";
 import { type Messages as Words } from "./i18n";
 import { linkify } from "./linkify";
@@ -47,8 +48,10 @@ export function Messages(props: {
   locale: string;
   held: Held;
   reader: Reader;
+  /** What the person may do with the answers to their questions. */
+  answers?: Answers;
 }) {
-  const { lines, me, t, locale, held, reader } = props;
+  const { lines, me, t, locale, held, reader, answers } = props;
   const box = useRef<HTMLDivElement | null>(null);
   const list = useRef<HTMLOListElement | null>(null);
   const [margin, setMargin] = useState(0);
@@ -196,6 +199,7 @@ export function Messages(props: {
                     me={me}
                     t={t}
                     locale={locale}
+                    answers={answers}
                   />
                 );
             }
@@ -250,6 +254,7 @@ function LineItem(props: {
   me: string;
   t: Words;
   locale: string;
+  answers?: Answers;
 }) {
   const { line, me } = props;
   const attention = wantsAttention(line, me);
@@ -267,7 +272,15 @@ function LineItem(props: {
       data-status={line.kind === "bot" ? line.status : undefined}
       aria-busy={streaming || undefined}
     >
-      <LineContent line={line} attention={attention} me={me} t={props.t} locale={props.locale} />
+      <LineContent
+        line={line}
+        attention={attention}
+        me={me}
+        t={props.t}
+        locale={props.locale}
+        answers={props.answers}
+        own={props.answers?.mine(line) ?? false}
+      />
     </li>
   );
 }
@@ -280,6 +293,9 @@ const LineContent = memo(function LineContent(props: {
   me: string;
   t: Words;
   locale: string;
+  answers?: Answers;
+  /** An answer to this person's question (drawn again when that changes). */
+  own: boolean;
 }) {
   const { line, me, t, locale } = props;
   return (
@@ -292,6 +308,7 @@ const LineContent = memo(function LineContent(props: {
       <div className={bodyClass(line, me)}>
         <LineView line={line} t={t} />
       </div>
+      {props.own && props.answers && <AnswerControls line={line} answers={props.answers} t={t} />}
       {props.attention && line.kind !== "private" && <span className="sr-only">({t.mentionsYou})</span>}
     </>
   );
