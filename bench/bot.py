@@ -13,7 +13,10 @@ process ask and listen. For each answer:
 - the baseline, measured in the same run: the same fake server read directly
   by the official SDK in this process, from the first token written to the
   SDK handing it over; papo's added latency is the difference of the medians;
-- posts: the frames one client receives for the answer (deltas + the final).
+- posts: the frames one client receives for the answer (deltas + the final);
+- checks: the calls to the moderation endpoint for each answer, with
+  `--moderation off questions` (its question, and each batch before it is
+  posted), against the fake server's, which answers at once.
 
 Every loop is bounded, and only loopback is used.
 """
@@ -52,7 +55,9 @@ def free_port() -> int:
         return port
 
 
-def start_papo(fake_url: str, folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_papo(
+    fake_url: str, folder: Path, moderation: str = "off"
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
         **os.environ,
@@ -62,6 +67,7 @@ def start_papo(fake_url: str, folder: Path) -> tuple[subprocess.Popen[bytes], st
         "PAPO_BOT_QUESTIONS_PER_MINUTE": "1000",
         "PAPO_BOT_DAILY_TOKENS": "100000000",
         "PAPO_BOT_MAX_TOKENS": str(TOKENS * 2),
+        "PAPO_BOT_MODERATION": moderation,
     }
     command = [sys.executable, "-m", "papo", "serve", "--port", str(port), "--tls-port", "0"]
     command += ["--web-port", "0"]
@@ -142,25 +148,38 @@ def main() -> None:
     parser.add_argument(
         "--pace-ms", type=float, nargs="+", default=[10.0, 40.0, 0.0], help="ms between tokens"
     )
+    parser.add_argument(
+        "--moderation",
+        nargs="+",
+        default=["off"],
+        help="PAPO_BOT_MODERATION of each papo serve, one after another (off, questions)",
+    )
     args = parser.parse_args()
     print(f"{TOKENS}-token answers, {args.answers} per row; medians")
     print(
-        f"{'tokens/s':>9} {'clients':>7} {'SDK alone':>10} {'papo':>8} {'added':>8} "
-        f"{'posts/answer':>12}"
+        f"{'moderation':>10} {'tokens/s':>9} {'clients':>7} {'SDK alone':>10} {'papo':>8} "
+        f"{'added':>8} {'posts/answer':>12} {'checks/answer':>13}"
     )
+    for moderation in args.moderation:
+        run(args, moderation)
+
+
+def run(args: argparse.Namespace, moderation: str) -> None:
     with FakeOpenAi().running() as fake, tempfile.TemporaryDirectory() as folder:
-        process, url = start_papo(fake.url, Path(folder))
+        process, url = start_papo(fake.url, Path(folder), moderation)
         try:
             for pace in args.pace_ms:
                 fake.default = Reply(pieces=[f"t{i} " for i in range(TOKENS)], delay_s=pace / 1000)
                 for clients in args.clients:
                     sdk = statistics.median(through_sdk(fake, args.answers))
+                    checked = len(fake.moderations)
                     latencies, posts = asyncio.run(through_papo(url, fake, args.answers, clients))
+                    checks = (len(fake.moderations) - checked) / args.answers
                     papo = statistics.median(latencies)
                     rate = f"{1000 / pace:.0f}" if pace else "burst"
                     print(
-                        f"{rate:>9} {clients:>7} {sdk:>8.2f}ms {papo:>6.2f}ms "
-                        f"{papo - sdk:>6.2f}ms {statistics.median(posts):>12.0f}",
+                        f"{moderation:>10} {rate:>9} {clients:>7} {sdk:>8.2f}ms {papo:>6.2f}ms "
+                        f"{papo - sdk:>6.2f}ms {statistics.median(posts):>12.0f} {checks:>13.1f}",
                         flush=True,
                     )
         finally:

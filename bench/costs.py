@@ -4,12 +4,14 @@
 
 papo's handler runs under the emulator, in its threads, with DynamoDB (moto's
 server mode) as on AWS. For rooms of N people it counts, per public message,
-private message, edit, reaction, delete, bot question, join, presence change,
-typing, read and unread: Lambda invocations and their duration, Management
-API posts (one API Gateway message each, besides the one the client sent),
-and the DynamoDB calls each route makes, turned into on-demand capacity units
-by DynamoDB's rules (a write unit per KB written, twice in a transaction; a
-read unit per 4 KB read strongly consistent, half eventually consistent).
+private message, edit, reaction, delete, bot question (and the bot as a
+participant: a mention, asking again, a stopped answer, a summary), join,
+presence change, typing, read and unread: Lambda invocations and their
+duration, Management API posts (one API Gateway message each, besides the one
+the client sent), and the DynamoDB calls each route makes, turned into
+on-demand capacity units by DynamoDB's rules (a write unit per KB written,
+twice in a transaction; a read unit per 4 KB read strongly consistent, half
+eventually consistent).
 Then it prices 1,000 messages with the prices below.
 """
 
@@ -44,7 +46,7 @@ from papo.adapters.store.dynamodb_table import create_table  # noqa: E402
 from papo.aws.handler import ROUTE_KEYS  # noqa: E402
 from papo.local.config import PAPO_HANDLER, ApiConfig, Limits  # noqa: E402
 from papo.local.server import Emulator  # noqa: E402
-from tests.fake_openai import FakeOpenAi  # noqa: E402
+from tests.fake_openai import FakeOpenAi, Reply  # noqa: E402
 from tests.moto_server import SerialMotoServer  # noqa: E402
 
 PRICES_TAKEN = (
@@ -182,8 +184,11 @@ def _saying(text: str) -> Callable[[dict[str, Any]], bool]:
     return lambda frame: frame.get("text") == text
 
 
-async def scenario(url: str, size: int, messages: int, meter: Meter) -> dict[str, Step]:
-    """Each step's counts: joins, public and private messages, bot questions."""
+async def scenario(
+    url: str, size: int, messages: int, meter: Meter, fake: FakeOpenAi
+) -> dict[str, Step]:
+    """Each step's counts: joins, public and private messages, bot questions, and
+    the bot as a participant (`_participant_steps`)."""
     steps: dict[str, Step] = {}
     async with contextlib.AsyncExitStack() as stack:
         meter.reset()
@@ -221,6 +226,7 @@ async def scenario(url: str, size: int, messages: int, meter: Meter) -> dict[str
         await asyncio.sleep(0.3)  # the answers' last invocations end after their last post
         steps["bot"] = (_snapshot(meter), len(askers))
         steps.update(await _attention(people, stack, url, messages, meter))
+        await _participant_steps(people, askers, fake, meter, steps)
         meter.reset()
     deadline = time.monotonic() + 30
     while meter.invocations["$disconnect"] < size and time.monotonic() < deadline:
@@ -324,6 +330,59 @@ def _named_reader(frame: dict[str, Any]) -> bool:
     return frame.get("event") == "joined" and frame.get("name") == "Reader"
 
 
+async def _frame(ws: ClientConnection, done: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    while True:
+        frame: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 20))
+        if done(frame):
+            return frame
+
+
+async def _participant_steps(
+    people: list[ClientConnection],
+    askers: list[ClientConnection],
+    fake: FakeOpenAi,
+    meter: Meter,
+    steps: dict[str, Step],
+) -> None:
+    """The bot as a participant, each step beside `bot` (sendBot), the baseline:
+    a public message that mentions @bot, asking again, an answer stopped after
+    its first piece (the answer held by the fake server meanwhile), and a
+    summary of the room for one person."""
+    meter.reset()
+    answers = []
+    for ws in askers:
+        await ws.send(json.dumps({"action": "sendPublic", "message": "@bot what is papo?"}))
+        finals = [await _frame(listener, _bot_answered) for listener in people]
+        answers.append(finals[people.index(ws)]["answerId"])
+    await asyncio.sleep(0.3)
+    steps["mention"] = (_snapshot(meter), len(askers))
+    meter.reset()
+    for ws, answer_id in zip(askers, answers, strict=True):
+        await ws.send(json.dumps({"action": "askAgain", "answerId": answer_id}))
+        for listener in people:
+            await _until(listener, _bot_answered)
+    await asyncio.sleep(0.3)
+    steps["askAgain"] = (_snapshot(meter), len(askers))
+    meter.reset()
+    for ws in askers:
+        fake.script(Reply(pieces=["One", " two", " three", " four."], held=True))
+        await ws.send(json.dumps({"action": "sendPublic", "message": "@bot count slowly"}))
+        fake.release()
+        delta = await _frame(ws, lambda f: f.get("type") == "botDelta")
+        await ws.send(json.dumps({"action": "stopAnswer", "answerId": delta["answerId"]}))
+        for listener in people:
+            await _until(listener, _bot_answered)
+        fake.release(3)  # the stopped answer's upstream, let go
+    await asyncio.sleep(0.3)
+    steps["stop"] = (_snapshot(meter), len(askers))
+    meter.reset()
+    for ws in askers:
+        await ws.send(json.dumps({"action": "catchUp", "after": 0}))
+        await _until(ws, lambda f: f.get("type") == "private" and f.get("from") == "Bot")
+    await asyncio.sleep(0.3)
+    steps["catchUp"] = (_snapshot(meter), len(askers))
+
+
 def _snapshot(meter: Meter) -> dict[str, Any]:
     with meter.lock:
         return {
@@ -395,13 +454,14 @@ def main() -> None:
                 "PAPO_RATE_PER_MINUTE": "1000000",
                 # Typing relayed in every room here: what it would cost in each.
                 "PAPO_TYPING_UP_TO": "1000000",
+                "PAPO_BOT_QUESTIONS_PER_MINUTE": "1000",
             }
             config = ApiConfig.for_handler(
                 PAPO_HANDLER, ROUTE_KEYS, limits=Limits(integration_timeout_s=29)
             )
             emulator = Emulator(config, port=0, environment=environment, tls_port=0)
             with emulator.running() as api:
-                steps = asyncio.run(scenario(api.websocket_url, size, args.messages, meter))
+                steps = asyncio.run(scenario(api.websocket_url, size, args.messages, meter, fake))
             for step, (counts, done) in steps.items():
                 rows.append((size, step, counts, done, per_thousand(counts, done, size)))
     moto.stop()

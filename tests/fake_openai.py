@@ -1,5 +1,6 @@
 """A local OpenAI-compatible server for tests: Chat Completions, streamed as
-server-sent events over chunked HTTP/1.1, as OpenAI sends them.
+server-sent events over chunked HTTP/1.1, as OpenAI sends them, and the
+moderation endpoint, which flags any text holding one of `flag_words`.
 
 Each request takes the next scripted `Reply` (or the default one): it may
 stream as the test releases it (`held`), answer an error status, stop
@@ -65,6 +66,9 @@ class FakeOpenAi:
         self.replies: list[Reply] = []
         self.default = Reply()
         self.requests: list[Recorded] = []
+        self.moderations: list[Recorded] = []
+        """Requests to `/v1/moderations` (not in `requests`, the chat's)."""
+        self.flag_words: set[str] = set()
         self._lock = threading.Lock()
         self._released = 0
         self._closing = False
@@ -131,6 +135,9 @@ def _handler(fake: FakeOpenAi) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(length) or b"{}")
             recorded = Recorded(body, {k.lower(): v for k, v in self.headers.items()})
+            if self.path.endswith("/moderations"):
+                self._moderate(recorded)
+                return
             reply = fake.next_reply(recorded)
             time.sleep(reply.wait_s)
             if reply.status != 200:
@@ -172,6 +179,30 @@ def _handler(fake: FakeOpenAi) -> type[BaseHTTPRequestHandler]:
                     self._event({**_chunk(model), "choices": [], "usage": usage})
                 self._write(b"data: [DONE]\n\n")
             self._write(b"")
+
+        def _moderate(self, recorded: Recorded) -> None:
+            """As OpenAI's moderation answers: a result for each input."""
+            fake.moderations.append(recorded)
+            given = recorded.body.get("input", "")
+            inputs = given if isinstance(given, list) else [given]
+            results = [
+                {
+                    "flagged": any(word in str(text) for word in fake.flag_words),
+                    "categories": {},
+                    "category_scores": {},
+                    "category_applied_input_types": {},
+                }
+                for text in inputs
+            ]
+            model = recorded.body.get("model", "")
+            payload = json.dumps({"id": "modr-fake", "model": model, "results": results})
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.send_header("Connection", "close")
+            self.close_connection = True
+            self.end_headers()
+            self.wfile.write(payload.encode())
 
         def _event(self, data: dict[str, Any]) -> None:
             self._write(b"data: " + json.dumps(data).encode() + b"\n\n")

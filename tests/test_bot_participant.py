@@ -72,7 +72,7 @@ def no_bot_settings_from_outside(monkeypatch: pytest.MonkeyPatch) -> None:
     """A developer's own OpenAI key or bot settings never reach a test; the bot's
     settings of this module's emulators stay, which an emulator running in this
     process's threads holds in its environment from one test to the next."""
-    ours = {*BOT, "PAPO_BOT_BASE_URL", "PAPO_BOT_PERSON_DAILY_TOKENS"}
+    ours = {*BOT, "PAPO_BOT_BASE_URL", "PAPO_BOT_PERSON_DAILY_TOKENS", "PAPO_BOT_MODERATION"}
     for name in list(os.environ):
         if name.startswith(("OPENAI_", "PAPO_BOT_", "PAPO_OPENAI_")) and name not in ours:
             monkeypatch.delenv(name)
@@ -380,3 +380,43 @@ def test_each_person_has_a_daily_budget_of_their_own(serve: Serve, fake: FakeOpe
     with serve(bigger_budget(fake)) as api:
         run(scenario(api))
     assert len(fake.requests) == 2
+
+
+def test_moderation_refuses_flagged_questions_and_messages_and_stops_a_flagged_answer(
+    serve: Serve, fake: FakeOpenAi
+) -> None:
+    fake.flag_words = {"forbidden"}
+    fake.script(Reply(pieces=["Fine, ", "then the forbidden part", " and more."], held=True))
+
+    async def scenario(api: Any) -> None:
+        async with people(api, "Ana", "Bruno") as (ana, bruno):
+            await ana.say("sendPublic", message="@bot say something forbidden")
+            assert (await ana.next())["code"] == "question_flagged"
+            await ana.say("sendBot", message="something forbidden?")
+            assert (await ana.next())["code"] == "question_flagged"
+            await ana.say("sendPublic", message="a forbidden word")
+            refusal = await ana.next()
+            assert (refusal["code"], refusal["action"]) == ("message_flagged", "sendPublic")
+            await bruno.quiet()
+            await ana.say("sendPublic", message="@bot tell me a story")
+            fake.release()
+            await ana.until(lambda f: f.get("botDelta") == "Fine, ")
+            fake.release(2)
+            for person in (ana, bruno):
+                frames = await person.answer()
+                final = frames[-1]
+                assert final["status"] == "flagged"
+                assert final["text"].startswith("Fine, \n\n[stopped: moderation")
+                assert not [f for f in frames if "forbidden" in f.get("botDelta", "")]
+            flagged = await ana.until(lambda f: f.get("type") == "error")
+            assert flagged[-1]["code"] == "answer_flagged"
+
+    with serve({**bot(fake), "PAPO_BOT_MODERATION": "messages"}) as api:
+        run(scenario(api))
+    assert len(fake.requests) == 1
+    assert {m.body["model"] for m in fake.moderations} == {"omni-moderation-latest"}
+    assert [m.body["input"] for m in fake.moderations][:3] == [
+        "@bot say something forbidden",
+        "something forbidden?",
+        "a forbidden word",
+    ]

@@ -682,9 +682,11 @@ def test_keyboard_alone_joins_talks_and_asks(
     ana.keyboard.press("Enter")
     expect(log.locator(".bot.complete")).to_have_text("Bot: Papo is a chat.")
 
-    # From the message box back to the top, one Shift+Tab at a time.
+    # From the message box back to the top, one Shift+Tab at a time: the answer
+    # to her own question offers to ask again.
     assert tab_stops(ana, 5, "Shift+Tab") == [
         "select To",
+        "button Ask again",
         "div Messages",
         "select Language",
         "button Notifications",
@@ -699,9 +701,10 @@ def test_keyboard_alone_joins_talks_and_asks(
     ana.set_viewport_size(DESKTOP)
     box.fill("x")  # Send takes the focus once there is something to send
     assert tab_stops(ana, 1, "Tab") == ["button Send"]
-    assert tab_stops(ana, 4, "Shift+Tab") == [
+    assert tab_stops(ana, 5, "Shift+Tab") == [
         "textarea Message",
         "select To",
+        "button Ask again",
         "div Messages",
         "select Language",  # the people list shows beside: no button for it
     ]

@@ -87,6 +87,11 @@ MEANINGS: dict[str, str] = {
     "PAPO_BOT_PERSON_DAILY_TOKENS": "the bot's tokens per person (their identity with "
     "`PAPO_AUTH` on, else their session) and UTC day, within the room's (`0`: no share "
     "of their own)",
+    "PAPO_BOT_MODERATION": "what OpenAI's moderation endpoint (`omni-moderation-latest`) "
+    "checks: `off`, `questions` (questions to the bot, and its answers as they stream) or "
+    "`messages` (every public message too)",
+    "PAPO_BOT_MODELS": "the models a room may have instead of `PAPO_BOT_MODEL`, separated by "
+    "commas (`papo room set`, or an owner's `setRoomBot`)",
 }
 """What each variable means, by its name (its first, where it has fallbacks)."""
 

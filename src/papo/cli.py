@@ -185,6 +185,7 @@ def _parser(defaults: Mapping[str, str]) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     _invite_parser(commands)
     _versions_parser(commands)
+    _room_parser(commands)
     _table_parser(commands, defaults)
     _conformance_parser(commands)
     serve = commands.add_parser(
@@ -733,6 +734,11 @@ def _invite_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         default="main",
         help="the room it lets its holder into: 1-32 of a-z, 0-9 and '-' (default: main)",
     )
+    invite.add_argument(
+        "--owner",
+        action="store_true",
+        help="its holder owns the room: may set the room's bot (its persona and model)",
+    )
     invite.add_argument("--hours", type=float, default=24.0, help="how long it is good for")
     invite.add_argument("--page", default="http://127.0.0.1:8080/", help="the web client's address")
     invite.add_argument(
@@ -750,6 +756,51 @@ def _invite_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     revoke.add_argument("invite", metavar="ID_OR_LINK", help="the invite's id, link or token")
 
 
+def _room_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    room = commands.add_parser(
+        "room",
+        help="show or set a room's bot: its persona and its model",
+        description="A room's own bot, kept in papo's store (PAPO_STORE: the SQLite file "
+        "PAPO_SQLITE_PATH, or the DynamoDB table PAPO_TABLE): its persona (the system "
+        "prompt it answers with, instead of PAPO_BOT_SYSTEM_PROMPT) and its model (one "
+        "of PAPO_BOT_MODELS, instead of PAPO_BOT_MODEL). People hear of a change as they "
+        "next join.",
+    )
+    actions = room.add_subparsers(dest="room_command", required=True)
+    show = actions.add_parser("show", help="print the room's bot")
+    show.add_argument("room", type=_room, help="the room: 1-32 of a-z, 0-9 and '-'")
+    change = actions.add_parser("set", help="set the room's persona or model")
+    change.add_argument("room", type=_room, help="the room: 1-32 of a-z, 0-9 and '-'")
+    change.add_argument("--persona", help="its system prompt ('' for PAPO_BOT_SYSTEM_PROMPT)")
+    change.add_argument("--model", help="its model, one of PAPO_BOT_MODELS ('' for PAPO_BOT_MODEL)")
+
+
+def _room_command(args: argparse.Namespace, defaults: Mapping[str, str]) -> None:
+    import time
+
+    from papo.aws import wiring
+    from papo.core.room_bot import RoomBot, room_bot, set_room_bot
+    from papo.settings import Settings
+
+    settings = Settings.from_env(defaults)
+    store = wiring.store(settings).in_room(args.room)
+    bot = room_bot(store)
+    if args.room_command == "set":
+        models = settings.rules.bot.models
+        if args.model and args.model not in models:
+            allowed = ", ".join(models) or "none: set PAPO_BOT_MODELS"
+            sys.exit(f"papo room set: --model {args.model} is not allowed ({allowed})")
+        bot = RoomBot(
+            persona=bot.persona if args.persona is None else args.persona or None,
+            model=bot.model if args.model is None else args.model or None,
+            at=int(time.time() * 1000),
+        )
+        set_room_bot(store, bot)
+    print(f"room {args.room}")
+    print(f"  persona: {bot.persona or '(PAPO_BOT_SYSTEM_PROMPT)'}")
+    print(f"  model:   {bot.model or settings.openai.model + ' (PAPO_BOT_MODEL)'}")
+
+
 def _room(raw: str) -> str:
     from papo.core.rooms import room_name
 
@@ -764,7 +815,7 @@ def _invite(args: argparse.Namespace, defaults: Mapping[str, str]) -> None:
     from urllib.parse import urlencode
 
     from papo.aws.authorizer import invite_secret
-    from papo.core.invites import make_invite
+    from papo.core.invites import OWNER, make_invite
     from papo.core.rooms import ROOM_DEFAULT
     from papo.settings import Settings
 
@@ -777,7 +828,13 @@ def _invite(args: argparse.Namespace, defaults: Mapping[str, str]) -> None:
         sys.exit("papo invite: set PAPO_INVITE_SECRET (or PAPO_INVITE_SECRET_PARAMETER) first")
     expires_at = _expiry(args.hours, time.time())
     name = None if args.name is None else _invite_name(args.name, settings)
-    token = make_invite(invite_secret(access), expires_at=expires_at, name=name, room=args.room)
+    token = make_invite(
+        invite_secret(access),
+        expires_at=expires_at,
+        name=name,
+        room=args.room,
+        role=OWNER if args.owner else None,
+    )
     # The default room's link as before rooms: an address without `room` is for main.
     room = {} if args.room == ROOM_DEFAULT else {"room": args.room}
     if name is not None:
@@ -1037,6 +1094,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         conformance(args)
     elif args.command == "invite":
         _invite(args, defaults)
+    elif args.command == "room":
+        _room_command(args, defaults)
     elif args.command == "table":
         _table(args, defaults)
     elif args.command == "versions":

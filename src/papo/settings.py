@@ -115,6 +115,11 @@ def _number(name: str, raw: str) -> float:
         raise ConfigError(f"{name} must be a number, not {raw!r}") from None
 
 
+def _names(_: str, raw: str) -> tuple[str, ...]:
+    """A list separated by commas or spaces."""
+    return tuple(name for name in raw.replace(",", " ").split() if name)
+
+
 def _one_of(*choices: str, fold: bool = False) -> Callable[[str, str], str]:
     def parse(name: str, raw: str) -> str:
         value = raw.lower() if fold else raw
@@ -183,6 +188,8 @@ VARIABLES = (
     _var("PAPO_BOT_STOP_CHECK_MS", "rules.bot.stop_check_ms", _whole()),
     _var("PAPO_BOT_CATCH_UP_MESSAGES", "rules.bot.catch_up_messages", _whole()),
     _var("PAPO_BOT_PERSON_DAILY_TOKENS", "rules.bot.person_daily_tokens", _whole(minimum=0)),
+    _var("PAPO_BOT_MODERATION", "rules.bot.moderation", _one_of("off", "questions", "messages")),
+    _var("PAPO_BOT_MODELS", "rules.bot.models", _names),
 )
 """Every setting papo reads from its environment (the bot's key itself,
 `OPENAI_API_KEY`, is read by `papo.adapters.bot.api_key` when needed)."""

@@ -2,6 +2,7 @@ import { type FormEvent, useCallback, useEffect, useMemo, useRef, useState } fro
 
 import { pageTitle, seenLines, unreadCount } from "./attention";
 import { useAwareness } from "./Awareness";
+import { type Answers, CatchUpOffer, PersonaLine } from "./BotControls";
 import { Composer, EVERYONE } from "./Composer";
 import { type Pass, type Problem, type Trouble, afterClose, invitePass, takeInvite } from "./access";
 import {
@@ -19,7 +20,7 @@ import { Messages, type Reader } from "./Messages";
 import type { SignIn as SigningIn } from "./oidc";
 import { Backoff, type Saved, restore, save } from "./reconnect";
 import { isAway, typists } from "./presence";
-import { BOT, type Frame, type RoomAction, emptyRoom, roomReducer, saved, wakeAt } from "./room";
+import { BOT, type Frame, type RoomAction, askedByMe, emptyRoom, roomReducer, saved, wakeAt } from "./room";
 import { type PageRoom, pageRoom, quoted, roomAddress, roomName, roomTitle } from "./rooms";
 import { type Settings, loadConfig, settings, withLanguage } from "./socket";
 import { keepFrom } from "./window";
@@ -130,6 +131,16 @@ export function App() {
 
   /** An edit, a delete or a reaction the person asks for. */
   const change = useCallback((frame: Frame) => act({ type: "change", frame }), [act]);
+  /** The answers to this person's questions: they may stop one, or ask again. */
+  const questions = room.questions;
+  const answers = useMemo<Answers>(
+    () => ({
+      mine: (line) => askedByMe({ questions }, line),
+      stop: (answerId) => act({ type: "stop", answerId }),
+      again: (answerId) => act({ type: "again", answerId }),
+    }),
+    [act, questions],
+  );
 
   useEffect(() => {
     findAccess().then(
@@ -450,6 +461,13 @@ export function App() {
             )}
           </aside>
           <main className="chat">
+            <PersonaLine persona={room.persona} t={t} />
+            <CatchUpOffer
+              offer={room.catchUp}
+              t={t}
+              onTake={() => act({ type: "catchUp" })}
+              onLeave={() => act({ type: "noCatchUp" })}
+            />
             <Messages
               lines={room.lines}
               me={room.me}
@@ -459,6 +477,7 @@ export function App() {
               reader={reader}
               change={change}
               marker={aware.state.marker}
+              answers={answers}
             />
             <TypingNow names={typists(aware.state, aware.now, room.me)} t={t} />
             <Composer

@@ -7,6 +7,7 @@
 import { type FormEvent, type KeyboardEvent, useLayoutEffect, useRef, useState } from "react";
 
 import { type Messages } from "./i18n";
+import { complete, mentionAt, suggestions } from "./mentions";
 import { BOT } from "./room";
 
 export const EVERYONE = "";
@@ -36,6 +37,15 @@ export function Composer(props: {
   const target = to === EVERYONE || to === BOT || props.people.includes(to) ? to : EVERYONE;
   const { left, show } = remaining(message, target === BOT ? QUESTION_LIMIT : MESSAGE_LIMIT);
   const ready = !props.disabled && message.trim() !== "" && left >= 0;
+  const query = mentionAt(message);
+  const offered = query === null ? [] : suggestions(query, props.people);
+  const [chosen, setChosen] = useState(0);
+  const pick = offered[Math.min(chosen, offered.length - 1)];
+  const mention = (name: string) => {
+    setMessage(complete(message, name));
+    setChosen(0);
+    box.current?.focus();
+  };
 
   useLayoutEffect(() => {
     const element = box.current;
@@ -54,6 +64,17 @@ export function Composer(props: {
   };
 
   const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (pick !== undefined && (event.key === "ArrowDown" || event.key === "ArrowUp")) {
+      event.preventDefault();
+      const step = event.key === "ArrowDown" ? 1 : offered.length - 1;
+      setChosen((Math.min(chosen, offered.length - 1) + step) % offered.length);
+      return;
+    }
+    if (pick !== undefined && (event.key === "Tab" || (event.key === "Enter" && !event.shiftKey))) {
+      event.preventDefault();
+      mention(pick);
+      return;
+    }
     if (event.key === "Enter" && !event.shiftKey && !event.nativeEvent.isComposing) {
       event.preventDefault();
       submit();
@@ -76,6 +97,17 @@ export function Composer(props: {
           {left >= 0 ? t.charactersLeft(left) : t.charactersOver(-left)}
         </span>
       </div>
+      {offered.length > 0 && (
+        <ul className="mentions" role="listbox" aria-label={t.mentionSuggestions}>
+          {offered.map((name) => (
+            <li key={name} role="option" aria-selected={name === pick}>
+              <button type="button" tabIndex={-1} onClick={() => mention(name)}>
+                @{name}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
       <div className="composer-row">
         <textarea
           ref={box}

@@ -16,6 +16,7 @@
 import { type Virtualizer, useVirtualizer } from "@tanstack/react-virtual";
 import { Fragment, memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 
+import { type Answers, AnswerControls } from "./BotControls";
 import { wantsAttention } from "./attention";
 import { type Messages as Words } from "./i18n";
 import { type Change, EditForm, LineMenu, MenuButton, Reactions } from "./LineActions";
@@ -53,8 +54,10 @@ export function Messages(props: {
   change: Change;
   /** Where this person had stopped reading: the "new messages" divider goes below it. */
   marker?: number | null;
+  /** What the person may do with the answers to their questions. */
+  answers?: Answers;
 }) {
-  const { lines, me, t, locale, held, reader, change, marker = null } = props;
+  const { lines, me, t, locale, held, reader, change, marker = null, answers } = props;
   const box = useRef<HTMLDivElement | null>(null);
   const list = useRef<HTMLOListElement | null>(null);
   const [margin, setMargin] = useState(0);
@@ -209,6 +212,7 @@ export function Messages(props: {
                     t={t}
                     locale={locale}
                     change={change}
+                    answers={answers}
                   />
                 );
             }
@@ -266,6 +270,7 @@ function LineItem(props: {
   t: Words;
   locale: string;
   change: Change;
+  answers?: Answers;
 }) {
   const { line, me } = props;
   const attention = wantsAttention(line, me);
@@ -290,6 +295,8 @@ function LineItem(props: {
         t={props.t}
         locale={props.locale}
         change={props.change}
+        answers={props.answers}
+        own={props.answers?.mine(line) ?? false}
       />
     </li>
   );
@@ -304,6 +311,9 @@ const LineContent = memo(function LineContent(props: {
   t: Words;
   locale: string;
   change: Change;
+  answers?: Answers;
+  /** An answer to this person's question (drawn again when that changes). */
+  own: boolean;
 }) {
   const { line, me, t, locale, change } = props;
   const [editing, setEditing] = useState(false);
@@ -334,6 +344,7 @@ const LineContent = memo(function LineContent(props: {
         />
       )}
       <Reactions line={line} me={me} t={t} change={change} />
+      {props.own && props.answers && <AnswerControls line={line} answers={props.answers} t={t} />}
       {props.attention && line.kind !== "private" && <span className="sr-only">({t.mentionsYou})</span>}
     </>
   );

@@ -58,6 +58,17 @@ export interface Messages {
   /** " to Ana, privately" after the sender's name. */
   toPrivately: (name: string) => string;
   answering: string;
+  /** On an answer to this person's question: stop it as it streams, or ask for another. */
+  stop: string;
+  askAgain: string;
+  /** The room's own bot, shown above the conversation. */
+  persona: (persona: string | null, model: string | null) => string;
+  /** Offered after a resume or reload with enough unread. */
+  catchUpOffer: (count: number) => string;
+  catchUp: string;
+  noThanks: string;
+  /** The list of names that complete an `@` being typed. */
+  mentionSuggestions: string;
   mentionsYou: string;
   copy: string;
   copied: string;
@@ -152,6 +163,14 @@ const en: Messages = {
   toBot: " to Bot",
   toPrivately: (name) => ` to ${name}, privately`,
   answering: "The bot is answering…",
+  stop: "Stop",
+  askAgain: "Ask again",
+  persona: (persona, model) =>
+    `The bot here: ${persona ?? "the usual one"}${model ? ` (${model})` : ""}`,
+  catchUpOffer: (count) => `${count} new messages came while you were away.`,
+  catchUp: "Catch me up",
+  noThanks: "No, thanks",
+  mentionSuggestions: "Mention",
   mentionsYou: "mentions you",
   copy: "Copy",
   copied: "Copied",
@@ -238,6 +257,14 @@ const ptBR: Messages = {
   toBot: " para o Bot",
   toPrivately: (name) => ` para ${name}, em particular`,
   answering: "O bot está respondendo…",
+  stop: "Parar",
+  askAgain: "Perguntar de novo",
+  persona: (persona, model) =>
+    `O bot aqui: ${persona ?? "o de sempre"}${model ? ` (${model})` : ""}`,
+  catchUpOffer: (count) => `${count} mensagens novas chegaram enquanto você estava fora.`,
+  catchUp: "Me atualize",
+  noThanks: "Não, obrigado",
+  mentionSuggestions: "Mencionar",
   mentionsYou: "menciona você",
   copy: "Copiar",
   copied: "Copiado",

@@ -21,7 +21,7 @@ describe("receive", () => {
     });
     const streaming = play(delta("Papo ", 1), delta("is a chat.", 2));
     expect(shown(streaming.lines)).toEqual([
-      { kind: "bot", id: "a1", text: "Papo is a chat.", status: "streaming" },
+      { kind: "bot", id: "a1", text: "Papo is a chat.", status: "streaming", questionId: "q1" },
     ]);
     const done = receive(streaming, {
       publicMessage: "Bot: Papo is a chat.",
@@ -32,7 +32,7 @@ describe("receive", () => {
       status: "complete",
     });
     expect(shown(done.lines)).toEqual([
-      { kind: "bot", id: "a1", text: "Papo is a chat.", status: "complete" },
+      { kind: "bot", id: "a1", text: "Papo is a chat.", status: "complete", questionId: "q1" },
     ]);
   });
 

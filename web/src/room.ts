@@ -41,7 +41,17 @@ import {
 
 export const BOT = "Bot";
 
-export type AnswerStatus = "streaming" | "complete" | "interrupted" | "failed";
+export type AnswerStatus = "streaming" | "complete" | "interrupted" | "stopped" | "flagged" | "failed";
+
+/** The room's own bot, as its `persona` frame says (null fields: the server's). */
+export interface Persona {
+  persona: string | null;
+  model: string | null;
+  by: string | null;
+}
+
+/** Unread lines of others after a resume or reload from which a summary is offered. */
+export const CATCH_UP_FROM = 5;
 
 /** Where a line sits: after room offset [0]; then room lines (0), private
  * ones (1), this page's own (2); then in the order they came ([2]). */
@@ -65,7 +75,7 @@ export type Line = Said &
     | { kind: "system"; text: string }
     | { kind: "public"; from: string; text: string; toBot: boolean }
     | { kind: "private"; from: string; to: string; text: string }
-    | { kind: "bot"; text: string; status: AnswerStatus }
+    | { kind: "bot"; text: string; status: AnswerStatus; questionId?: string }
     | { kind: "error"; text: string; code: string }
     /** The session could not be resumed, and the page joined again. */
     | { kind: "notice"; notice: "rejoined" }
@@ -111,6 +121,14 @@ export interface Room {
   held: Held;
   /** What to send now, the result of the last step. */
   outgoing: Frame[];
+  /** The ids of this person's questions to the bot: their answers they may stop or ask again. */
+  questions: string[];
+  /** The room's own bot, once told. */
+  persona: Persona | null;
+  /** Where the page had read when it asked to resume, until all that was missed came. */
+  readBefore: number | null;
+  /** A summary of what came since the page had read, offered after a resume with enough unread. */
+  catchUp: { after: number; unread: number } | null;
 }
 
 export const emptyRoom: Room = {
@@ -133,6 +151,10 @@ export const emptyRoom: Room = {
   outbox: [],
   held: emptyHeld,
   outgoing: [],
+  questions: [],
+  persona: null,
+  readBefore: null,
+  catchUp: null,
 };
 
 /** After a reload, a page resumes this many frames back, for some context. */
@@ -159,6 +181,12 @@ export type RoomAction =
   | { type: "newest" }
   /** An edit, a delete or a reaction to ask the server for (`changes.ts`). */
   | { type: "change"; frame: Frame }
+  /** This person stops their answer as it streams, or asks for another. */
+  | { type: "stop"; answerId: string }
+  | { type: "again"; answerId: string }
+  /** This person takes the summary offered (`catchUp`), or lets it go. */
+  | { type: "catchUp" }
+  | { type: "noCatchUp" }
   | { type: "reset" };
 
 export function roomReducer(room: Room, action: RoomAction): Room {
@@ -245,6 +273,16 @@ function step(room: Room, action: RoomAction): Room {
       return room.held.until === null ? room : newest(room);
     case "change":
       return room.open && room.me !== null ? send(room, action.frame) : room;
+    case "stop":
+      return send(room, { action: "stopAnswer", answerId: action.answerId });
+    case "again":
+      return send(room, { action: "askAgain", answerId: action.answerId });
+    case "catchUp":
+      return room.catchUp === null
+        ? room
+        : send({ ...room, catchUp: null }, { action: "catchUp", after: room.catchUp.after });
+    case "noCatchUp":
+      return { ...room, catchUp: null };
     case "reset":
       // How many lines to keep is the page's setting, not the room's.
       return room.held.keep === emptyHeld.keep
@@ -330,6 +368,7 @@ function resume(room: Room, session: Session): Room {
       {
         ...room,
         resuming: true,
+        readBefore: room.offsets.last ?? session.offset ?? null,
         offsets: { ...room.offsets, last: offset },
         privates: { ...room.privates, last: privateOffset },
       },
@@ -427,7 +466,15 @@ function historyLine(message: Frame, earlier: boolean): Line {
   return { kind: "public", ...said, from, text: text(message.text), toBot: false };
 }
 
-const STATUSES: readonly AnswerStatus[] = ["complete", "interrupted", "failed"];
+const STATUSES: readonly AnswerStatus[] = ["complete", "interrupted", "stopped", "flagged", "failed"];
+
+/** The question an answer's frame names. */
+const questionOf = (frame: Frame): { questionId?: string } =>
+  typeof frame.questionId === "string" ? { questionId: frame.questionId } : {};
+
+/** Whether `line` is an answer to this person's question: theirs to stop or ask again. */
+export const askedByMe = (room: Pick<Room, "questions">, line: Line): boolean =>
+  line.kind === "bot" && line.questionId !== undefined && room.questions.includes(line.questionId);
 
 const isFrame = (value: unknown): value is Frame =>
   typeof value === "object" && value !== null && !Array.isArray(value);
@@ -460,6 +507,10 @@ export function receive(room: Room, frame: Frame): Room {
     return frame.complete === true ? caughtUp(next) : next;
   }
   if (typeof frame.resumeToken === "string") return started(room, frame, frame.resumeToken);
+  if (frame.type === "persona") {
+    const or = (value: unknown) => (typeof value === "string" ? value : null);
+    return { ...room, persona: { persona: or(frame.persona), model: or(frame.model), by: or(frame.by) } };
+  }
   if (typeof frame.botDelta === "string") {
     const piece = frame.botDelta;
     const id = text(frame.answerId);
@@ -470,8 +521,10 @@ export function receive(room: Room, frame: Frame): Room {
         id,
         ...(line?.ts !== undefined ? { ts: line.ts } : when(frame)),
         place: line?.place ?? [Infinity, 0, ++counter],
-        text: (line?.kind === "bot" ? line.text : "") + piece,
+        // A reader who came in as it streamed gets the text so far at once.
+        text: (frame.soFar === true || line?.kind !== "bot" ? "" : line.text) + piece,
         status: "streaming",
+        ...questionOf(frame),
       };
     });
   }
@@ -573,7 +626,7 @@ function started(room: Room, frame: Frame, token: string): Room {
 function caughtUp(room: Room): Room {
   const [offsets, late] = release(room.offsets);
   const [privates, latePrivate] = release(room.privates);
-  return [...late, ...latePrivate].reduce(apply, {
+  const next = [...late, ...latePrivate].reduce(apply, {
     ...room,
     offsets,
     privates,
@@ -581,6 +634,21 @@ function caughtUp(room: Room): Room {
     gapSince: null,
     syncedAt: null,
   });
+  return offered(next);
+}
+
+/** After all that was missed came: a summary offered when enough of others'
+ * lines came since the page had read. */
+function offered(room: Room): Room {
+  const after = room.readBefore;
+  if (after === null) return room;
+  const unread = room.lines.filter(
+    (line) =>
+      line.offset !== undefined &&
+      line.offset > after &&
+      (line.kind === "bot" || (line.kind === "public" && line.from !== room.me)),
+  ).length;
+  return { ...room, readBefore: null, catchUp: unread >= CATCH_UP_FROM ? { after, unread } : null };
 }
 
 /** The room after a post of the `lines` answer it waits for: its lines, if
@@ -654,6 +722,8 @@ function apply(room: Room, frame: Frame): Room {
         ...at,
         text: text(frame.text),
         status,
+        ...(line?.kind === "bot" && line.questionId !== undefined ? { questionId: line.questionId } : {}),
+        ...questionOf(frame),
       }));
     }
     const said = {
@@ -666,7 +736,22 @@ function apply(room: Room, frame: Frame): Room {
     const line: Line = from
       ? { kind: "public", ...said, from, text: text(frame.text), toBot: typeof frame.answerId === "string" }
       : { kind: "system", ...said, text: frame.publicMessage };
-    return add(room, line);
+    const asked = typeof frame.answerId === "string" && from === room.me && !room.questions.includes(said.id);
+    return add(asked ? { ...room, questions: [...room.questions, said.id] } : room, line);
+  }
+  if (typeof frame.privateMessage === "string" && typeof frame.answerId === "string") {
+    // A summary of what the room said (`catchUp`): the bot's answer, for this person alone.
+    const after = count(frame.after);
+    const id = frame.answerId;
+    const status = STATUSES.find((s) => s === frame.status) ?? "complete";
+    return withAnswer(room, id, (line) => ({
+      kind: "bot",
+      id,
+      ...(line?.ts !== undefined ? { ts: line.ts } : when(frame)),
+      place: after === undefined ? here(room) : [after, 1, count(frame.privateOffset) ?? ++counter],
+      text: text(frame.text),
+      status,
+    }));
   }
   if (typeof frame.privateMessage === "string") {
     const after = count(frame.after);

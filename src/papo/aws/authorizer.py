@@ -67,6 +67,7 @@ def handler(event: dict[str, Any], _context: object) -> dict[str, Any]:
         "name": identity.name or "",
         ACCESS: access.mode,
         **({} if invite is None else {"invite": invite.invite_id}),
+        **({} if invite is None or invite.role is None else {"role": invite.role}),
         **({} if _is_person(access, identity) else {"anonymous": "true"}),
     }
     return _allow(event, identity.principal, context)

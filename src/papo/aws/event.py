@@ -34,10 +34,12 @@ class RequestContext(msgspec.Struct, rename="camel", frozen=True):
         if self.authorizer.get("anonymous") == "true":  # papo's authorizer: anyone's principal
             return None
         name = self.authorizer.get("name")
+        role = self.authorizer.get("role")
         return Identity(
             str(self.authorizer["principalId"]),
             str(name) if name else None,
             access_mode(self.authorizer),
+            str(role) if role else None,
         )
 
 

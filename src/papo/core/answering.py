@@ -4,9 +4,10 @@ final frame, whatever happens upstream or in the store.
 
 Every answer ends the same way for the room: a `publicMessage` from `Bot`
 whose `status` is `complete`, `interrupted` (the text so far, marked),
-`stopped` (its asker stopped it: the text so far, marked) or `failed` (a
-sentence saying why); the asker also gets an error frame with a stable code
-when it failed or was interrupted. Whatever was set aside for it goes back,
+`stopped` (its asker stopped it: the text so far, marked), `flagged` (the
+moderation check flagged what came next: the text before it, marked) or
+`failed` (a sentence saying why); the asker also gets an error frame with a
+stable code when it failed, was interrupted or flagged. Whatever was set aside for it goes back,
 less what it used.
 
 Whoever is in the room as it streams hears it: someone who came in
@@ -31,6 +32,7 @@ from papo.core.memory import (
     prompt_bound,
     summary,
 )
+from papo.core.moderation import checks_questions
 from papo.core.ports import (
     AnswerJob,
     Bot,
@@ -43,6 +45,7 @@ from papo.core.ports import (
 )
 from papo.core.refusals import ErrorCode, Refusal
 from papo.core.room import Room
+from papo.core.room_bot import room_bot
 from papo.core.rules import CATCH_UP_PROMPT, BotRules
 
 BOT_NAME = "Bot"
@@ -95,15 +98,23 @@ class Answerer(msgspec.Struct):
         try:
             if self.bot is None:
                 raise BotError(BotFailure.NOT_CONFIGURED)
+            own = room_bot(self.room.store)
+            system_prompt = own.persona or self.rules.system_prompt
             if job.covers is not None:
-                turns, reserved, max_tokens, covered = self._summary_prompt(job, job.covers)
+                turns, reserved, max_tokens, covered = self._summary_prompt(
+                    job, job.covers, system_prompt
+                )
                 job = msgspec.structs.replace(job, covers=covered)
             else:
-                turns, reserved, max_tokens = self._prompt(job)
+                turns, reserved, max_tokens = self._prompt(job, system_prompt)
             told = self._hearers(job)
-            reply = self.bot.ask(turns, max_tokens)
+            reply = self.bot.ask(turns, max_tokens, own.model)
             stop = functools.partial(self._stopped, job, stopper)
+            moderated = checks_questions(self.rules)
             for seq, batch in enumerate(self._batches(reply, stop), start=1):
+                if moderated and self.bot.flagged("".join(pieces) + batch):
+                    refusal = Refusal(ErrorCode.ANSWER_FLAGGED)
+                    break
                 pieces.append(batch)
                 told = self._stream(job, seq, batch, pieces, told)
         except BotError as failure:
@@ -171,7 +182,7 @@ class Answerer(msgspec.Struct):
         """Ends an answer that could not be started: all it set aside goes back."""
         self._end(job, job.reserved_tokens, [], "", None, Refusal(code))
 
-    def _prompt(self, job: AnswerJob) -> tuple[list[Turn], int, int]:
+    def _prompt(self, job: AnswerJob, system_prompt: str) -> tuple[list[Turn], int, int]:
         """The turns to send, what is now set aside, and the answer's most tokens.
 
         The memory is the room's conversation before the question, since the
@@ -188,7 +199,7 @@ class Answerer(msgspec.Struct):
             until=job.question_offset - 1 if job.question_offset else None,
         )
         earlier = latest_answers(earlier)
-        turns = conversation(rules.system_prompt, earlier, question, rules.memory_tokens)
+        turns = conversation(system_prompt, earlier, question, rules.memory_tokens)
         reserved, max_tokens = job.reserved_tokens, rules.max_answer_tokens
         extra = prompt_bound(turns) + max_tokens - reserved
         if extra > 0:
@@ -196,14 +207,14 @@ class Answerer(msgspec.Struct):
                 reserved += extra
             else:
                 room = reserved - max_tokens
-                turns = conversation(rules.system_prompt, earlier, question, room, bound_tokens)
+                turns = conversation(system_prompt, earlier, question, room, bound_tokens)
                 max_tokens = min(max_tokens, reserved - prompt_bound(turns))
                 if max_tokens < _MIN_ANSWER_TOKENS:
                     raise self.room.quota.exhausted(job, self.room.clock())
         return turns, reserved, max_tokens
 
     def _summary_prompt(
-        self, job: AnswerJob, covers: tuple[int, int]
+        self, job: AnswerJob, covers: tuple[int, int], system_prompt: str
     ) -> tuple[list[Turn], int, int, tuple[int, int]]:
         """The turns to summarise the lines `covers` for the asker, what is now
         set aside, the summary's most tokens, and the lines it covers. The
@@ -214,18 +225,18 @@ class Answerer(msgspec.Struct):
         first, last = covers
         lines = self.room.store.recent(rules.catch_up_messages, after=first - 1, until=last)
         instruction = CATCH_UP_PROMPT.format(name=job.asker)
-        turns = summary(rules.system_prompt, instruction, lines)
+        turns = summary(system_prompt, instruction, lines)
         reserved, max_tokens = job.reserved_tokens, rules.max_answer_tokens
         extra = prompt_bound(turns) + max_tokens - reserved
         if extra > 0:
             if self.room.quota.top_up(job, extra, self.room.clock()):
                 reserved += extra
             else:
-                bare = prompt_bound(summary(rules.system_prompt, instruction, []))
+                bare = prompt_bound(summary(system_prompt, instruction, []))
                 lines = newest_that_fit(lines, reserved - max_tokens - bare, bound_tokens)
                 if not lines:
                     raise self.room.quota.exhausted(job, self.room.clock())
-                turns = summary(rules.system_prompt, instruction, lines)
+                turns = summary(system_prompt, instruction, lines)
         return turns, reserved, max_tokens, (lines[0].offset, lines[-1].offset)
 
     def _batches(self, reply: BotReply, stop: Callable[[], bool]) -> Iterator[str]:
@@ -265,6 +276,10 @@ class Answerer(msgspec.Struct):
                 self._final(job, f"{text}\n\n{mark}" if text else mark, "stopped", keep=bool(text))
             elif refusal is None:
                 self._final(job, text, "complete")
+            elif refusal.code is ErrorCode.ANSWER_FLAGGED:
+                mark = self.room.texts.bot_flagged()
+                marked = f"{text}\n\n{mark}" if text else mark
+                self._final(job, marked, "flagged", refusal, keep=bool(text))
             elif text:
                 marked = f"{text}\n\n{self.room.texts.bot_interrupted()}"
                 self._final(job, marked, "interrupted", refusal)

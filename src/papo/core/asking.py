@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import msgspec.structs
 
-from papo.core import answer_notes, protocol
+from papo.core import answer_notes, moderation, protocol
 from papo.core.answering import BOT_MEMORY, Answerer
 from papo.core.ports import (
     AnswerJob,
@@ -33,6 +33,7 @@ def send_bot(room: Room, actor: Actor, payload: Payload) -> None:
     if text.strip().casefold() in RESET_COMMANDS:
         _reset(room, asker.name or "")
         return
+    moderation.check_question(room.bot, room.rules.bot, check_question(text, room.rules.bot))
     start(room, reserve(room, asker, text, action="sendBot"), ask=True)
 
 

@@ -32,6 +32,7 @@ from papo.core import (
     read_markers,
     render,
     resuming,
+    room_settings,
     stopping,
     typing_indicator,
 )
@@ -49,13 +50,15 @@ Action = Callable[[Room, Actor, Payload], None]
 
 
 def set_name(room: Room, actor: Actor, payload: Payload) -> None:
-    """`setName`: a name to join or rename with, or a session to resume."""
+    """`setName`: a name to join or rename with, or a session to resume; the
+    room's own bot is told to whoever joins."""
     name = naming.as_bound(room, actor.identity, protocol.text_field(payload, "setName", "name"))
     resume = payload.get("resume", False)
     if isinstance(resume, dict):
         resuming.resume(room, actor, name, resume)
     else:
         naming.set_name(room, actor, payload, name)
+    room_settings.tell_joiner(room, actor.connection_id)
 
 
 ACTIONS: dict[str, Action] = {
@@ -76,6 +79,7 @@ ACTIONS: dict[str, Action] = {
     "stopAnswer": stopping.stop_answer,
     "askAgain": asking_again.ask_again,
     "catchUp": catching_up.catch_up,
+    "setRoomBot": room_settings.set_bot,
 }
 """What clients may ask for, by the `action` of their frame. Adding an action
 is one entry here: the handler's and the emulator's routes follow."""

@@ -34,6 +34,8 @@ class Invite:
     """The one name its holder may take, if any."""
     room: str = ROOM_DEFAULT
     """The room it lets its holder into."""
+    role: str | None = None
+    """`owner`: its holder may set the room's bot (its persona, its model)."""
 
 
 def _b64(data: bytes) -> str:
@@ -48,8 +50,17 @@ def _sign(secret: bytes, payload: str) -> str:
     return _b64(hmac.new(secret, payload.encode(), hashlib.sha256).digest())
 
 
+OWNER = "owner"
+"""The role of who may set a room's bot."""
+
+
 def make_invite(
-    secret: bytes, *, expires_at: int, name: str | None = None, room: str | None = None
+    secret: bytes,
+    *,
+    expires_at: int,
+    name: str | None = None,
+    room: str | None = None,
+    role: str | None = None,
 ) -> str:
     """A token for a new invite, valid until `expires_at` (epoch seconds), into
     `room` (its name folded; ValueError when it is no room's name) or, without
@@ -60,6 +71,8 @@ def make_invite(
         claims["room"] = room_name(room)
     if name is not None:
         claims["name"] = name
+    if role is not None:
+        claims["role"] = role
     payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
     return f"{payload}.{_sign(secret, payload)}"
 
@@ -85,6 +98,10 @@ def read_invite(secret: bytes, token: str, now_s: int) -> Invite:
         invite = replace(invite, room=room_name(room))
     except ValueError as error:
         raise InvalidInvite("bad room") from error
+    role = claims.get("role")
+    if role is not None and role != OWNER:
+        raise InvalidInvite("bad role")
+    invite = replace(invite, role=role)
     if invite.expires_at <= now_s:
         raise InvalidInvite("expired")
     return invite

@@ -5,14 +5,15 @@ an answer to `sendBot` does; the course's clients see it end as `Bot: …`.
 
 A message whose question is refused (too long for a question, no bot, a
 limit) still goes to the room as the public message it also is; its sender
-alone hears why the bot will not answer.
+alone hears why the bot will not answer. One the moderation check flags
+(`papo.core.moderation`) goes nowhere.
 """
 
 from __future__ import annotations
 
 import re
 
-from papo.core import asking, messages, protocol
+from papo.core import asking, messages, moderation, protocol
 from papo.core.ports import AnswerJob
 from papo.core.refusals import Refusal
 from papo.core.room import Actor, Payload, Room
@@ -30,10 +31,14 @@ def mentions_bot(text: str) -> bool:
 def send_public(room: Room, actor: Actor, payload: Payload) -> None:
     raw = protocol.text_field(payload, "sendPublic", "message")
     if not mentions_bot(raw):
+        if room.rules.bot.moderation == "messages":
+            text = check_message(raw, room.rules.limits)
+            moderation.check_message(room.bot, room.rules.bot, text)
         messages.send_public(room, actor, payload)
         return
     text = check_message(raw, room.rules.limits)
     asker = asking.joined(room, actor.connection_id)
+    moderation.check_question(room.bot, room.rules.bot, text)
     job: AnswerJob | None = None
     try:
         job = asking.reserve(room, asker, text, action="sendPublic")

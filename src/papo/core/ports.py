@@ -42,6 +42,8 @@ class Identity(msgspec.Struct, frozen=True):
     name: str | None = None
     access_mode: str | None = None
     """How it came in: `invite` (a link) or `oidc` (signed in), as the authorizer said."""
+    role: str | None = None
+    """`owner` when its invite makes it an owner of its room (who may set the room's bot)."""
 
     @property
     def by_link(self) -> bool:
@@ -438,9 +440,12 @@ class Bot(Protocol):
     def check(self) -> None:
         """Raises BotError(NOT_CONFIGURED) when the bot cannot be asked at all."""
 
-    def ask(self, turns: Sequence[Turn], max_tokens: int) -> BotReply:
-        """Starts an answer of at most `max_tokens`; failures before the first
-        piece are retried where safe."""
+    def ask(self, turns: Sequence[Turn], max_tokens: int, model: str | None = None) -> BotReply:
+        """Starts an answer of at most `max_tokens`, by `model` (None: the
+        configured one); failures before the first piece are retried where safe."""
+
+    def flagged(self, text: str) -> bool:
+        """Whether the moderation model flags `text`; raises BotError when it cannot tell."""
 
 
 class AnswerJob(msgspec.Struct, frozen=True):

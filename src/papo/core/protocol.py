@@ -187,6 +187,12 @@ def summary_frame(
     return _encode(frame)
 
 
+def persona_frame(persona: str | None, *, model: str | None, by: str | None, ts: int) -> bytes:
+    """The room's own bot: its persona (None: the server's) and model (None:
+    the server's), and who set them (None: the operator)."""
+    return _encode({"persona": persona, "type": "persona", "model": model, "by": by, "ts": ts})
+
+
 MAX_POST_BYTES = 128 * 1024
 """The most API Gateway's Management API posts in one frame."""
 

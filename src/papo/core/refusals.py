@@ -64,6 +64,11 @@ class ErrorCode(enum.StrEnum):
     ANSWER_ENDED = "answer_ended"
     NOTHING_TO_CATCH_UP = "nothing_to_catch_up"
     BOT_PERSON_BUDGET_EXHAUSTED = "bot_person_budget_exhausted"
+    QUESTION_FLAGGED = "question_flagged"
+    MESSAGE_FLAGGED = "message_flagged"
+    ANSWER_FLAGGED = "answer_flagged"
+    NOT_ROOM_OWNER = "not_room_owner"
+    MODEL_NOT_ALLOWED = "model_not_allowed"
 
 
 class Refusal(Exception):

@@ -164,6 +164,11 @@ class BotRules(msgspec.Struct, frozen=True):
     """The most lines a summary of what someone missed is made from (`catchUp`)."""
     person_daily_tokens: int = 50_000
     """Each person's tokens a UTC day, within the room's (0: no share of their own)."""
+    models: tuple[str, ...] = ()
+    """The models a room's owner may choose, beside the configured one."""
+    moderation: str = "off"
+    """What OpenAI's moderation checks: `off`, `questions` (questions to the bot,
+    and its answers as they stream), or `messages` (every public message too)."""
 
     @property
     def reservation(self) -> int:

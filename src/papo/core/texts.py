@@ -25,6 +25,7 @@ _SYSTEM: Mapping[str, Mapping[str, str]] = {
         "moved": "{name} is now on another device",
         "bot_interrupted": "[answer interrupted]",
         "bot_stopped": "[stopped by {name}]",
+        "bot_flagged": "[stopped: moderation flagged the rest of this answer]",
         "bot_failed": "Sorry, I could not answer {name}'s question: {reason}",
         "deleted": "(message deleted)",
     },
@@ -36,6 +37,7 @@ _SYSTEM: Mapping[str, Mapping[str, str]] = {
         "moved": "{name} agora está em outro dispositivo.",
         "bot_interrupted": "[resposta interrompida]",
         "bot_stopped": "[interrompida por {name}]",
+        "bot_flagged": "[interrompida: a moderação barrou o resto desta resposta]",
         "bot_failed": "Desculpe, não consegui responder à pergunta de {name}: {reason}",
         "deleted": "(mensagem apagada)",
     },
@@ -116,6 +118,13 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
         ErrorCode.NOTHING_TO_CATCH_UP: "Nothing was said in the room since then.",
         ErrorCode.BOT_PERSON_BUDGET_EXHAUSTED: "You have used your {limit} tokens of the bot "
         "for today. Try again in {wait}, when the day ends (00:00 UTC).",
+        ErrorCode.QUESTION_FLAGGED: "The bot will not take that question: the moderation "
+        "check flagged it.",
+        ErrorCode.MESSAGE_FLAGGED: "That message was not sent: the moderation check flagged it.",
+        ErrorCode.ANSWER_FLAGGED: "The bot's answer was stopped: the moderation check flagged it.",
+        ErrorCode.NOT_ROOM_OWNER: "Only the room's owners can change its bot.",
+        ErrorCode.MODEL_NOT_ALLOWED: "The model {model} is not allowed here. "
+        "Choose one of: {models}.",
     },
     PORTUGUESE: {
         ErrorCode.INVALID_JSON: "Essa mensagem não é JSON. Envie um objeto como "
@@ -193,6 +202,13 @@ _ERRORS: Mapping[str, Mapping[ErrorCode, str]] = {
         ErrorCode.NOTHING_TO_CATCH_UP: "Ninguém disse nada na sala desde então.",
         ErrorCode.BOT_PERSON_BUDGET_EXHAUSTED: "Você já usou seus {limit} tokens do bot hoje. "
         "Tente de novo em {wait}, quando o dia acaba (00:00 UTC).",
+        ErrorCode.QUESTION_FLAGGED: "O bot não vai responder a essa pergunta: a moderação "
+        "a barrou.",
+        ErrorCode.MESSAGE_FLAGGED: "Essa mensagem não foi enviada: a moderação a barrou.",
+        ErrorCode.ANSWER_FLAGGED: "A resposta do bot foi interrompida: a moderação a barrou.",
+        ErrorCode.NOT_ROOM_OWNER: "Só os donos da sala podem mudar o bot dela.",
+        ErrorCode.MODEL_NOT_ALLOWED: "O modelo {model} não é permitido aqui. "
+        "Escolha um destes: {models}.",
     },
 }
 
@@ -265,6 +281,9 @@ class Texts(msgspec.Struct, frozen=True):
 
     def bot_stopped(self, name: str) -> str:
         return _SYSTEM[self.language]["bot_stopped"].format(name=name)
+
+    def bot_flagged(self) -> str:
+        return _SYSTEM[self.language]["bot_flagged"]
 
     def bot_failed(self, asker: str, reason: Refusal) -> str:
         return _SYSTEM[self.language]["bot_failed"].format(name=asker, reason=self.refusal(reason))

@@ -34,6 +34,7 @@ class OpenAiSettings(msgspec.Struct, frozen=True):
     """None: not sent (current OpenAI models choose their own)."""
     timeout_s: float = 30.0
     max_retries: int = 2
+    moderation_model: str = "omni-moderation-latest"
 
 
 @functools.lru_cache(maxsize=4)
@@ -128,7 +129,20 @@ class OpenAiBot:
     def check(self) -> None:
         self._key()
 
-    def ask(self, turns: Sequence[Turn], max_tokens: int) -> OpenAiReply:
+    def flagged(self, text: str) -> bool:
+        """OpenAI's moderation endpoint: whether any category flags `text`."""
+        import openai
+
+        settings = self.settings
+        try:
+            answer = _client(settings, self._key()).moderations.create(
+                model=settings.moderation_model, input=text
+            )
+        except openai.APIError as error:
+            raise _failure(error, streaming=False) from None
+        return any(result.flagged for result in answer.results)
+
+    def ask(self, turns: Sequence[Turn], max_tokens: int, model: str | None = None) -> OpenAiReply:
         import openai
 
         settings = self.settings
@@ -138,7 +152,7 @@ class OpenAiBot:
         messages: list[Any] = [{"role": t.role, "content": t.content} for t in turns]
         try:
             stream = _client(settings, self._key()).chat.completions.create(
-                model=settings.model,
+                model=model or settings.model,
                 messages=messages,
                 max_completion_tokens=max_tokens,
                 stream=True,
