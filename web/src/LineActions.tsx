@@ -7,7 +7,7 @@
  * the line changes when the room hears it.
  */
 
-import { type FormEvent, type KeyboardEvent, useState } from "react";
+import { type FormEvent, type KeyboardEvent, useRef, useState } from "react";
 
 import { QUICK_REACTIONS, deleteFrame, editFrame, editable, reactFrame, reactable } from "./changes";
 import { type Messages as Words } from "./i18n";
@@ -51,7 +51,8 @@ export function MenuButton(props: { line: Line; t: Words; open: boolean; toggle:
       className="line-menu-button"
       aria-expanded={props.open}
       aria-label={props.t.lineActions}
-      title={props.t.lineActions}
+      // One stop for the whole conversation: the arrows go among these (`moveAmongMenus`).
+      tabIndex={-1}
       onClick={props.toggle}
     >
       ⋯
@@ -68,19 +69,34 @@ export function LineMenu(props: {
   onEdit: () => void;
   close: () => void;
 }) {
-  const { line, me, t, change, close } = props;
+  const { line, me, t, change } = props;
   const [confirming, setConfirming] = useState(false);
+  const group = useRef<HTMLDivElement | null>(null);
+  /** Closes the menu, the focus back on the button that opened it (the arrows go on from there). */
+  const close = () => {
+    group.current?.parentElement?.querySelector<HTMLElement>(".line-menu-button")?.focus();
+    props.close();
+  };
   if (!reactable(line) || line.offset === undefined) return null;
   const offset = line.offset;
   return (
-    <div className="line-actions" role="group" aria-label={t.lineActions}>
+    <div
+      className="line-actions"
+      role="group"
+      aria-label={t.lineActions}
+      ref={group}
+      onKeyDown={(event) => {
+        if (event.key !== "Escape") return;
+        event.stopPropagation();
+        close();
+      }}
+    >
       {QUICK_REACTIONS.map((emoji) => (
         <button
           key={emoji}
           type="button"
           className="secondary emoji"
           aria-label={t.reactWith(emoji)}
-          title={t.reactWith(emoji)}
           onClick={() => {
             const had = line.reactions?.some((r) => r.emoji === emoji && r.by.includes(me)) ?? false;
             change(reactFrame(offset, emoji, !had));
@@ -90,41 +106,28 @@ export function LineMenu(props: {
           {emoji}
         </button>
       ))}
-      {editable(line, me) &&
-        (confirming ? (
-          <>
-            <span className="confirm">{t.deleteConfirm}</span>
-            <button
-              type="button"
-              className="danger"
-              onClick={() => {
-                change(deleteFrame(offset));
-                close();
-              }}
-            >
-              {t.delete}
-            </button>
-            <button type="button" className="secondary" onClick={close}>
-              {t.cancel}
-            </button>
-          </>
-        ) : (
-          <>
-            <button
-              type="button"
-              className="secondary"
-              onClick={() => {
-                props.onEdit();
-                close();
-              }}
-            >
-              {t.edit}
-            </button>
-            <button type="button" className="secondary" onClick={() => setConfirming(true)}>
-              {t.delete}
-            </button>
-          </>
-        ))}
+      {editable(line, me) && (
+        <>
+          <button
+            type="button"
+            className="secondary"
+            onClick={() => {
+              props.onEdit();
+              close();
+            }}
+          >
+            {t.edit}
+          </button>
+          {/* Asked once more: the same button, now saying what it will do. */}
+          <button
+            type="button"
+            className={confirming ? "danger" : "secondary"}
+            onClick={() => (confirming ? (change(deleteFrame(offset)), close()) : setConfirming(true))}
+          >
+            {confirming ? t.deleteConfirm : t.delete}
+          </button>
+        </>
+      )}
     </div>
   );
 }
@@ -147,7 +150,6 @@ export function EditForm(props: { line: Line & { text: string }; t: Words; chang
       <textarea
         aria-label={t.editMessage}
         value={text}
-        rows={Math.min(6, text.split("\n").length)}
         // The person asked to edit this line: the field is where they type.
         autoFocus
         onChange={(event) => setText(event.target.value)}
@@ -161,4 +163,26 @@ export function EditForm(props: { line: Line & { text: string }; t: Words; chang
       </div>
     </form>
   );
+}
+
+/**
+ * The keyboard among the lines' menus. The conversation is one stop of the
+ * page's Tab order, however many lines it holds: its menus' buttons are not
+ * (`tabIndex` -1). From the conversation, Enter goes to the menu of the newest
+ * line in view; ArrowUp and ArrowDown go from one line's menu to the next;
+ * Escape goes back to the conversation. Returns whether it took the key.
+ */
+export function moveAmongMenus(event: KeyboardEvent<HTMLElement>): boolean {
+  const log = event.currentTarget;
+  const buttons = [...log.querySelectorAll<HTMLElement>(".line-menu-button")];
+  const index = buttons.indexOf(event.target as HTMLElement);
+  let to: HTMLElement | undefined;
+  if (event.target === log && event.key === "Enter") {
+    const bottom = log.getBoundingClientRect().bottom;
+    to = buttons.filter((button) => button.getBoundingClientRect().top < bottom).at(-1);
+  } else if (index >= 0) {
+    to = event.key === "Escape" ? log : buttons[index + ({ ArrowUp: -1, ArrowDown: 1 }[event.key] ?? NaN)];
+  }
+  to?.focus();
+  return to !== undefined;
 }

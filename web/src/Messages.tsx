@@ -19,7 +19,7 @@ import { Fragment, memo, useEffect, useLayoutEffect, useMemo, useRef, useState }
 import { type Answers, AnswerControls } from "./BotControls";
 import { wantsAttention } from "./attention";
 import { type Messages as Words } from "./i18n";
-import { type Change, EditForm, LineMenu, MenuButton, Reactions } from "./LineActions";
+import { type Change, EditForm, LineMenu, MenuButton, Reactions, moveAmongMenus } from "./LineActions";
 import { linkify } from "./linkify";
 import { Answer } from "./Markdown";
 import { BOT, type Line, lineKey } from "./room";
@@ -161,8 +161,12 @@ export function Messages(props: {
         onScroll={look}
         onWheel={hold}
         onTouchStart={hold}
-        onKeyDown={hold}
+        onKeyDown={(event) => {
+          if (moveAmongMenus(event)) event.preventDefault();
+          else hold();
+        }}
         onPointerDown={hold}
+        aria-describedby="messages-keys"
       >
         {held.loading === "earlier" ? (
           <p className="more">{t.loadingEarlier}</p>
@@ -239,6 +243,9 @@ export function Messages(props: {
           </p>
         )}
       </div>
+      <p id="messages-keys" className="sr-only">
+        {t.messagesKeys}
+      </p>
       <Announcer lines={lines} me={me} t={t} />
     </>
   );

@@ -29,18 +29,10 @@ export const QUICK_REACTIONS: readonly string[] = ["👍", "❤️", "😂", "�
 
 const isNumber = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value);
 
-function reactionsOf(value: unknown): Reaction[] {
-  if (!Array.isArray(value)) return [];
-  return value.flatMap((item) =>
-    typeof item === "object" &&
-    item !== null &&
-    typeof item.emoji === "string" &&
-    Array.isArray(item.by) &&
-    item.by.length > 0
-      ? [{ emoji: item.emoji, by: item.by.filter((name: unknown): name is string => typeof name === "string") }]
-      : [],
-  );
-}
+const reactionsOf = (value: unknown): Reaction[] =>
+  Array.isArray(value)
+    ? value.filter((r) => typeof r?.emoji === "string" && Array.isArray(r.by) && r.by.length > 0)
+    : [];
 
 /** What a line's frame (live, missed, fetched or in the history) says of its changes. */
 export function changesOf(frame: Frame): Changes {
@@ -69,14 +61,11 @@ function change(line: Line, frame: Frame): Line {
         text: String(frame.edited),
         ...(isNumber(frame.ts) ? { editedAt: frame.ts } : {}),
       };
-    case "deleted": {
-      const { editedAt: _edited, reactions: _reactions, ...rest } = line;
-      return { ...rest, text: "", deleted: true };
-    }
+    case "deleted":
+      return { ...line, text: "", deleted: true, editedAt: undefined, reactions: undefined };
     case "reactions": {
       const reactions = reactionsOf(frame.reactions);
-      const { reactions: _old, ...rest } = line;
-      return reactions.length ? { ...rest, reactions } : rest;
+      return { ...line, reactions: reactions.length ? reactions : undefined };
     }
     default:
       return line;

@@ -101,6 +101,8 @@ export interface Messages {
   delete: string;
   deleteConfirm: string;
   reactions: string;
+  /** How the keyboard reaches the lines' menus, said by screen readers. */
+  messagesKeys: string;
   reactWith: (emoji: string) => string;
   /** Who reacted, in a reaction's title. */
   reactedBy: (names: string[]) => string;
@@ -197,8 +199,9 @@ const en: Messages = {
   delete: "Delete",
   deleteConfirm: "Delete this message?",
   reactions: "Reactions",
+  messagesKeys: "Enter: a message's menu (react, edit, delete); arrows: the next one's.",
   reactWith: (emoji) => `React with ${emoji}`,
-  reactedBy: (names) => new Intl.ListFormat("en").format(names),
+  reactedBy: (names) => [names].flat().join(", "),
   away: "away",
   hereAndAway: (here, away) => `${here} here, ${away} away`,
   typing: (names) =>
@@ -291,8 +294,9 @@ const ptBR: Messages = {
   delete: "Apagar",
   deleteConfirm: "Apagar esta mensagem?",
   reactions: "Reações",
+  messagesKeys: "Enter: o menu de uma mensagem (reagir, editar, apagar); setas: o da próxima.",
   reactWith: (emoji) => `Reagir com ${emoji}`,
-  reactedBy: (names) => new Intl.ListFormat("pt-BR").format(names),
+  reactedBy: (names) => [names].flat().join(", "),
   away: "ausente",
   hereAndAway: (here, away) => `${here} aqui, ${away} ${away === 1 ? "ausente" : "ausentes"}`,
   typing: (names) =>
