@@ -1,7 +1,7 @@
 """The bot as a participant's rules in the chat core, without the emulator:
 what the bot remembers of an answer asked again, which lines a summary is
-made from, whose an answer is, and each person's share of the day's tokens,
-on both stores."""
+made from, whose an answer is, each person's share of the day's tokens, on
+both stores, and a sentence for every refusal in each language."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from papo.core.ports import AnswerJob, Connection, LoggedMessage, Store
 from papo.core.quota import Quota
 from papo.core.refusals import ErrorCode, Refusal
 from papo.core.rules import BotRules
+from papo.core.texts import LANGUAGES, Texts
 
 MIDNIGHT = 1_795_737_600_000  # 2026-11-27T00:00:00Z
 
@@ -89,3 +90,17 @@ def test_each_person_has_a_share_of_the_days_tokens(store: Store) -> None:
     quota.release("c4", now)
     quota.settle(job_of(first.budget_key, "session:ana", first.tokens), first.tokens, 100, now)
     quota.reserve("c3", now, "session:ana")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_refusal_has_its_sentence_in_each_language(language: str) -> None:
+    details: dict[str, str | int] = {"model": "m", "models": "a, b", "limit": 5, "name": "Ana"}
+    texts = Texts(language)
+    unsaid: list[ErrorCode] = []
+    for code in ErrorCode:
+        try:
+            assert texts.refusal(Refusal(code, retry_after_s=5, **details)).strip(), code
+        except KeyError as missing:  # a detail its sentence needs (a field…), or no sentence
+            if isinstance(missing.args[0], ErrorCode):
+                unsaid.append(code)
+    assert unsaid == []
