@@ -392,3 +392,26 @@ def test_clocks_get_a_small_leeway(
     claims: dict[str, Any] = {claim: int(time.time()) + offset_s}
     token = signed_by.token(**claims)
     assert (not refuses(token)) is admitted
+
+
+@pytest.mark.parametrize(
+    ("owns", "room", "role"),
+    [
+        (["team", "other"], "team", "owner"),
+        ("other team", "TEAM", "owner"),
+        (["team"], None, None),  # main, which the claim does not list
+        ("main", None, "owner"),
+        (["team"], "other", None),
+        (7, "team", None),
+    ],
+)
+def test_an_owner_claim_makes_its_holder_an_owner_of_the_rooms_it_lists(
+    signed_by: Issuer,
+    monkeypatch: pytest.MonkeyPatch,
+    owns: Any,
+    room: str | None,
+    role: str | None,
+) -> None:
+    monkeypatch.setenv("PAPO_OIDC_OWNER_CLAIM", "papo_owns")
+    answer = authorizer(connect_event(signed_by.token(papo_owns=owns), room), None)
+    assert answer["context"].get("role") == role

@@ -207,8 +207,9 @@ def test_the_asker_stops_an_answer_and_the_tokens_it_did_not_use_go_back(
                 assert final["publicMessage"] == "Bot: One\n\n[stopped by Ana]"
             await ana.say("stopAnswer", answerId=answer_id)
             assert (await ana.next())["code"] == "answer_ended"
-            await ana.say("stopAnswer", answerId="no-such-answer")
-            assert (await ana.next())["code"] == "unknown_answer"
+            for unknown in ("no-such-answer", "x" * 5000, ""):
+                await ana.say("stopAnswer", answerId=unknown)
+                assert (await ana.next())["code"] == "unknown_answer"
             await ana.say("sendBot", message="Again?")
             assert (await ana.answer())[-1]["status"] == "complete"
             assert (await bruno.answer())[-1]["status"] == "complete"

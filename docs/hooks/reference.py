@@ -54,6 +54,8 @@ MEANINGS: dict[str, str] = {
     "PAPO_OIDC_ISSUER": "the OpenID Connect issuer (Cognito, Auth0, Keycloak, Google…)",
     "PAPO_OIDC_AUDIENCE": "the client id its ID tokens are for",
     "PAPO_OIDC_NAME_CLAIM": "the claim that gives a person's name in the room",
+    "PAPO_OIDC_OWNER_CLAIM": "the claim listing the rooms a person owns (a list, or names "
+    "separated by spaces): an owner may set the room's bot (`setRoomBot`)",
     "PAPO_BOT_SYSTEM_PROMPT": "the bot's instructions",
     "PAPO_BOT_MAX_QUESTION_LENGTH": "characters a question",
     "PAPO_BOT_QUESTIONS_PER_MINUTE": "questions to the bot, per connection",

@@ -39,6 +39,7 @@ class AccessSettings(msgspec.Struct, frozen=True):
     oidc_issuer: str | None = None
     oidc_audience: str | None = None
     oidc_name_claim: str = "name"
+    oidc_owner_claim: str = ""
 
 
 class Settings(msgspec.Struct, frozen=True):
@@ -167,6 +168,7 @@ VARIABLES = (
     _var("PAPO_OIDC_ISSUER", "access.oidc_issuer"),
     _var("PAPO_OIDC_AUDIENCE", "access.oidc_audience"),
     _var("PAPO_OIDC_NAME_CLAIM", "access.oidc_name_claim"),
+    _var("PAPO_OIDC_OWNER_CLAIM", "access.oidc_owner_claim"),
     _var("PAPO_BOT_SYSTEM_PROMPT", "rules.bot.system_prompt"),
     _var("PAPO_BOT_MAX_QUESTION_LENGTH", "rules.bot.max_question_length", _whole()),
     _var("PAPO_BOT_QUESTIONS_PER_MINUTE", "rules.bot.questions_per_minute", _whole()),

@@ -67,10 +67,25 @@ def handler(event: dict[str, Any], _context: object) -> dict[str, Any]:
         "name": identity.name or "",
         ACCESS: access.mode,
         **({} if invite is None else {"invite": invite.invite_id}),
-        **({} if invite is None or invite.role is None else {"role": invite.role}),
+        **_role(identity, invite),
         **({} if _is_person(access, identity) else {"anonymous": "true"}),
     }
     return _allow(event, identity.principal, context)
+
+
+def _role(identity: Identity, invite: Invite | None) -> dict[str, str]:
+    """The role the context passes on: an owner of the room, by their invite
+    or their identity's owner claim."""
+    role = identity.role or (invite.role if invite is not None else None)
+    return {} if role is None else {"role": role}
+
+
+def _room_of(asked: str | None) -> str | None:
+    """The room a handshake asks for (none: `main`), or None when it names no room."""
+    try:
+        return room_name(asked)
+    except ValueError:
+        return None
 
 
 def _allow(event: dict[str, Any], principal: str, context: dict[str, str]) -> dict[str, Any]:
@@ -117,9 +132,11 @@ def _identify(
 
     if not access.oidc_issuer or not access.oidc_audience:
         raise RuntimeError("PAPO_AUTH=oidc needs PAPO_OIDC_ISSUER and PAPO_OIDC_AUDIENCE")
-    oidc = OidcSettings(access.oidc_issuer, access.oidc_audience, access.oidc_name_claim)
+    oidc = OidcSettings(
+        access.oidc_issuer, access.oidc_audience, access.oidc_name_claim, access.oidc_owner_claim
+    )
     try:
-        return verify(oidc, token), None
+        return verify(oidc, token, _room_of(room)), None
     except InvalidToken:
         return None
     except IssuerUnavailable as unavailable:

@@ -17,6 +17,10 @@ from papo.core.refusals import ErrorCode, Refusal
 
 _decode_job = msgspec.json.Decoder(AnswerJob).decode
 
+MAX_ANSWER_ID = 64
+"""Longer than any answer id papo gives (a question's 32 characters, a dot
+and 12 more): a longer one names no answer, and is never looked up."""
+
 
 def person_of(connection: Connection) -> str:
     """Who a connection is, beyond the connection: its identity when papo's
@@ -72,7 +76,7 @@ def has_ended(notes: Notes, answer_id: str) -> bool:
 def own_answer(notes: Notes, asker: Connection, answer_id: str) -> AnswerJob:
     """The job of an answer `asker` asked for, or a Refusal: no such answer
     in this room, or someone else's."""
-    job = asked(notes, answer_id)
+    job = asked(notes, answer_id) if 0 < len(answer_id) <= MAX_ANSWER_ID else None
     if job is None:
         raise Refusal(ErrorCode.UNKNOWN_ANSWER)
     if job.person != person_of(asker):

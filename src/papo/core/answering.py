@@ -7,8 +7,9 @@ whose `status` is `complete`, `interrupted` (the text so far, marked),
 `stopped` (its asker stopped it: the text so far, marked), `flagged` (the
 moderation check flagged what came next: the text before it, marked) or
 `failed` (a sentence saying why); the asker also gets an error frame with a
-stable code when it failed, was interrupted or flagged. Whatever was set aside for it goes back,
-less what it used.
+stable code when it failed, was interrupted or flagged. Whatever was set
+aside for it goes back, less what it used. A summary (`catchUp`) ends the
+same way for its asker alone, as a `privateMessage`.
 
 Whoever is in the room as it streams hears it: someone who came in
 meanwhile (resumed on a new connection, joined) first gets the text so far

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from papo.adapters.identity.issuer import IssuerUnavailable, issuer
+from papo.core.invites import OWNER
 from papo.core.ports import Identity
 
 __all__ = ["LEEWAY_S", "InvalidToken", "IssuerUnavailable", "OidcSettings", "verify"]
@@ -38,11 +39,15 @@ class OidcSettings:
     name_claim: str = "name"
     """The claim that gives the person's name in the room (`name`,
     `preferred_username`, `email`…)."""
+    owner_claim: str = ""
+    """The claim that lists the rooms the person owns (a list, or names
+    separated by spaces, as `groups` or `roles` claims are); empty: none."""
 
 
-def verify(settings: OidcSettings, token: str) -> Identity:
-    """The identity a valid ID token names; InvalidToken, or IssuerUnavailable
-    when the issuer's keys cannot be had to tell."""
+def verify(settings: OidcSettings, token: str, room: str | None = None) -> Identity:
+    """The identity a valid ID token names, an owner of `room` if its owner
+    claim lists it; InvalidToken, or IssuerUnavailable when the issuer's keys
+    cannot be had to tell."""
     import jwt
 
     try:
@@ -63,7 +68,21 @@ def verify(settings: OidcSettings, token: str) -> Identity:
     if not isinstance(sub, str) or not sub:
         raise InvalidToken("bad sub")
     name = claims.get(settings.name_claim)
-    return Identity(f"{settings.issuer}#{sub}", name if isinstance(name, str) else None)
+    owns = _rooms(claims.get(settings.owner_claim)) if settings.owner_claim else ()
+    return Identity(
+        f"{settings.issuer}#{sub}",
+        name if isinstance(name, str) else None,
+        role=OWNER if room is not None and room in owns else None,
+    )
+
+
+def _rooms(claim: object) -> tuple[str, ...]:
+    """The rooms an owner claim lists: a list of names, or names separated by spaces."""
+    if isinstance(claim, str):
+        return tuple(claim.split())
+    if isinstance(claim, list):
+        return tuple(item for item in claim if isinstance(item, str))
+    return ()
 
 
 def _decoded(
