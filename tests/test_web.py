@@ -684,7 +684,7 @@ def test_keyboard_alone_joins_talks_and_asks(
 
     # From the message box back to the top, one Shift+Tab at a time: the answer
     # to her own question offers to ask again.
-    assert tab_stops(ana, 5, "Shift+Tab") == [
+    assert tab_stops(ana, 6, "Shift+Tab") == [
         "select To",
         "button Ask again",
         "div Messages",
