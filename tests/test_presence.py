@@ -132,13 +132,18 @@ def test_a_wrong_presence_is_refused_to_its_sender(serve: Serve) -> None:
 # The rules, in the chat core
 
 
+T0 = 1_795_737_600_000 + 3_000
+"""A moment 3 s into a window of the pace: the test's frames all fall in it."""
+
+
 class Room:
     def __init__(self, tmp_path: Path, rules: Rules) -> None:
         self.delivery = RecordingDelivery()
         self.chat = Chat(
-            store=SqliteStore(tmp_path / "papo.sqlite3"),
+            store=SqliteStore(tmp_path / "papo.sqlite3", clock=lambda: T0),
             delivery=self.delivery,
             rules=rules,
+            clock=lambda: T0,
             sleep=lambda _: None,
         )
         self.ids = itertools.count(1)
