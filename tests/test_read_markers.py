@@ -145,11 +145,18 @@ def test_a_line_that_does_not_exist_is_refused(serve: Serve) -> None:
         asyncio.run(asyncio.wait_for(scenario(api), 60))
 
 
+T0 = 1_795_737_600_000 + 3_000
+"""A moment 3 s into a window of the pace: the test's frames all fall in it."""
+
+
 class Room:
     def __init__(self, tmp_path: Path, rules: Rules) -> None:
         self.delivery = RecordingDelivery()
         self.chat = Chat(
-            store=SqliteStore(tmp_path / "papo.sqlite3"), delivery=self.delivery, rules=rules
+            store=SqliteStore(tmp_path / "papo.sqlite3", clock=lambda: T0),
+            delivery=self.delivery,
+            rules=rules,
+            clock=lambda: T0,
         )
         self.ids = itertools.count(1)
 
