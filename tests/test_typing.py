@@ -63,7 +63,7 @@ def test_typing_is_not_paced_with_what_people_say(serve: Serve) -> None:
         await ana.close()
         await bruno.close()
 
-    with serve({"PAPO_RATE_BURST": "3"}) as api:
+    with serve({"PAPO_RATE_BURST": "3", "PAPO_RATE_PER_MINUTE": "1"}) as api:
         asyncio.run(asyncio.wait_for(scenario(api), 60))
 
 
