@@ -669,3 +669,27 @@ def test_the_production_client_knows_nothing_of_an_emulator_beside_it(log_path: 
         with pytest.raises(ManagementApiError) as refused:
             client.post("AAAAAAAAAAAAAAA=", b"unsigned")
         assert refused.value.status == 403
+
+
+def test_workers_take_nothing_of_another_emulators_handlers_in_threads() -> None:
+    """Handlers in threads hold their variables in this process's environment
+    while their emulator serves; an emulator whose handlers run in worker
+    processes, started meanwhile, gives its workers the environment without
+    them (its own variables, and the process's as it was)."""
+
+    async def seen(api: Emulator) -> dict[str, str]:
+        async with connect(api.websocket_url) as ws:
+            await ws.send("what do you see?")
+            environment: dict[str, str] = json.loads(await asyncio.wait_for(ws.recv(), 30))
+            return environment
+
+    handler, routes = "tests.lambdas.environment:handler", ("$default",)
+    threads = {"PAPO_ONLY_IN_THREADS": "1", "PAPO_BOTH": "threads"}
+    with emulator(handler, routes, environment=threads, tls_port=0) as in_threads:
+        assert asyncio.run(seen(in_threads))["PAPO_ONLY_IN_THREADS"] == "1"
+        workers = {"PAPO_BOTH": "workers"}
+        with emulator(handler, routes, environment=workers, workers=1, tls_port=0) as apart:
+            environment = asyncio.run(seen(apart))
+    assert "PAPO_ONLY_IN_THREADS" not in environment
+    assert environment["PAPO_BOTH"] == "workers"
+    assert "PAPO_ONLY_IN_THREADS" not in os.environ

@@ -10,7 +10,6 @@ request id, to standard error (`papo.local.worker`).
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,7 +21,7 @@ from papo.local.config import ApiConfig, RouteTarget
 from papo.local.containers import ContainerDied, Containers, function_of
 from papo.local.loader import Loader
 from papo.local.placement import placement
-from papo.local.runtime import Interpreter, Runtime
+from papo.local.runtime import Interpreter, Runtime, environment_without_runtimes
 from papo.local.runtime_boto3 import runtime_boto3
 
 CONTAINERS = 10
@@ -89,8 +88,8 @@ class Invoker:
             {**runtime.environment, **placed.shared_in_threads}, runtime.hosts
         )
         self._management_api: worker.ManagementApis = {}
-        # Taken before `open` puts the threads' variables into this process's.
-        started_in = dict(os.environ)
+        # Without the variables any handlers in this process's threads hold in it.
+        started_in = environment_without_runtimes()
         self._containers = {
             name: Containers(
                 self.interpreters[name].path,

@@ -39,9 +39,7 @@ def lambda_defaults(region: str, *, exposed: bool = False) -> dict[str, str]:
     calls must be signed with them), they are new at each start, so that nobody
     who read this can sign."""
     defaults = {"AWS_REGION": region, "AWS_DEFAULT_REGION": region}
-    import botocore.session
-
-    if botocore.session.get_session().get_credentials() is None:
+    if not _developer_credentials():
         if exposed:
             defaults["AWS_ACCESS_KEY_ID"] = "PAPO" + secrets.token_hex(8).upper()
             defaults["AWS_SECRET_ACCESS_KEY"] = secrets.token_urlsafe(30)
@@ -49,6 +47,36 @@ def lambda_defaults(region: str, *, exposed: bool = False) -> dict[str, str]:
             defaults["AWS_ACCESS_KEY_ID"] = "papo-local"
             defaults["AWS_SECRET_ACCESS_KEY"] = "papo-local"  # noqa: S105 - a placeholder
     return defaults
+
+
+_ENTERED: list[dict[str, str | None]] = []
+"""What each runtime entered in this process replaced of its environment, oldest first."""
+
+
+def environment_without_runtimes() -> dict[str, str]:
+    """This process's environment as it was before the runtimes entered in it:
+    what an emulator's worker processes start from, so that the variables of
+    another emulator's handlers running in this process's threads at that
+    moment are not theirs too."""
+    environment = dict(os.environ)
+    for replaced in reversed(_ENTERED):
+        for name, value in replaced.items():
+            if value is None:
+                environment.pop(name, None)
+            else:
+                environment[name] = value
+    return environment
+
+
+def _developer_credentials() -> bool:
+    """Whether boto3 finds credentials of the developer's own: not those of a
+    runtime entered in this process (another emulator's handlers in threads)."""
+    import botocore.session
+
+    found = botocore.session.get_session().get_credentials()
+    if found is None:
+        return False
+    return found.method != "env" or "AWS_ACCESS_KEY_ID" in environment_without_runtimes()
 
 
 @dataclass(frozen=True)
@@ -62,11 +90,13 @@ class Runtime:
         """Applies to this process; returns what gives the process back as it was."""
         replaced = {name: os.environ.get(name) for name in self.environment}
         os.environ.update(self.environment)
+        _ENTERED.append(replaced)
         releases = [hostnames.claim(host, address) for host, address in self.hosts.items()]
 
         def leave() -> None:
             for release in releases:
                 release()
+            _ENTERED[:] = [entered for entered in _ENTERED if entered is not replaced]
             for name, value in replaced.items():
                 if value is None:
                     os.environ.pop(name, None)
