@@ -20,6 +20,7 @@ from papo.adapters.store.dynamodb import DynamoDbStore
 from papo.adapters.store.dynamodb_table import create_table
 from papo.adapters.store.sqlite import SqliteStore
 from papo.core.ports import Store
+from papo.local.runtime import environment_without_runtimes
 from tests.browser import Browsers
 from tests.fake_openai import FakeOpenAi
 from tests.moto_server import SerialMotoServer
@@ -269,7 +270,11 @@ class PapoServes:
             command = [sys.executable, "-m", "papo", "serve", "--port", str(port)]
             command += ["--tls-port", str(free_port()), "--web-port", str(free_port()), *args]
             # This tree's papo, whichever the environment has installed; its tests too.
-            env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(ROOT / "src"), str(ROOT)))}
+            # Without what a shared emulator's handlers in threads hold in os.environ.
+            env = {
+                **environment_without_runtimes(),
+                "PYTHONPATH": os.pathsep.join((str(ROOT / "src"), str(ROOT))),
+            }
             process = subprocess.Popen(command, cwd=cwd, env=env, stdout=self.log, stderr=self.log)
             self.started.append(process)
             url = listens(process, port) and _served_url(process, self.log_path, port)

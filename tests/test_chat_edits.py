@@ -29,7 +29,7 @@ class Room:
         self.now = T0
         self.delivery = RecordingDelivery()
         ids = itertools.count(1)
-        self.store = SqliteStore(tmp_path / "papo.sqlite3")
+        self.store = SqliteStore(tmp_path / "papo.sqlite3", clock=lambda: self.now)
         self.chat = Chat(
             store=self.store,
             delivery=self.delivery,

@@ -17,7 +17,8 @@ from websockets.asyncio.client import connect
 
 from papo.aws.handler import ROUTE_KEYS
 from papo.cli import main
-from papo.core.invites import OWNER, make_invite
+from papo.core.invites import make_invite
+from papo.core.rooms import OWNER
 from papo.local.config import PAPO_HANDLER, ApiConfig, Authorizer
 from papo.local.server import Emulator
 from tests.bot_room import KEY, Person

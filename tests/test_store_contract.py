@@ -284,7 +284,7 @@ def test_a_line_that_is_not_there_is_not_changed(store: Store) -> None:
 
 
 def test_a_system_line_has_no_message(store: Store) -> None:
-    offset, frame = store.append_next(lambda at: b'{"systemMessage":"Ana joined"}', T0 + 60_000)
+    offset, frame = store.append_next(lambda at: b'{"systemMessage":"Ana joined"}', T0 + 86_400_000)
     assert store.line(offset) == KeptLine(offset, frame, None)
 
 
@@ -327,8 +327,8 @@ def test_changes_at_once_from_many_containers_lose_none(
 def test_a_note_is_kept_in_its_room_until_it_expires(store: Store) -> None:
     room, other = store.in_room("notes"), store.in_room("other")
     assert room.note("stop:a1") is None
-    room.put_note("stop:a1", b"Ana", T0 + 60_000)
-    room.put_note("stop:a1", b"Bruno", T0 + 60_000)
+    room.put_note("stop:a1", b"Ana", T0 + 86_400_000)
+    room.put_note("stop:a1", b"Bruno", T0 + 86_400_000)
     room.put_note("gone", b"x", T0 - 1)
     assert room.note("stop:a1") == b"Bruno"
     assert other.note("stop:a1") is None

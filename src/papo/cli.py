@@ -815,8 +815,8 @@ def _invite(args: argparse.Namespace, defaults: Mapping[str, str]) -> None:
     from urllib.parse import urlencode
 
     from papo.aws.authorizer import invite_secret
-    from papo.core.invites import OWNER, make_invite
-    from papo.core.rooms import ROOM_DEFAULT
+    from papo.core.invites import make_invite
+    from papo.core.rooms import OWNER, ROOM_DEFAULT
     from papo.settings import Settings
 
     settings = Settings.from_env(defaults)

@@ -18,7 +18,7 @@ import json
 import secrets
 from dataclasses import dataclass, replace
 
-from papo.core.rooms import ROOM_DEFAULT, room_name
+from papo.core.rooms import OWNER, ROOM_DEFAULT, room_name
 
 
 class InvalidInvite(Exception):
@@ -48,10 +48,6 @@ def _unb64(text: str) -> bytes:
 
 def _sign(secret: bytes, payload: str) -> str:
     return _b64(hmac.new(secret, payload.encode(), hashlib.sha256).digest())
-
-
-OWNER = "owner"
-"""The role of who may set a room's bot."""
 
 
 def make_invite(

@@ -10,11 +10,11 @@ from typing import Any
 
 from papo.core import protocol
 from papo.core.asking import joined
-from papo.core.invites import OWNER
 from papo.core.ports import Envelope
 from papo.core.refusals import ErrorCode, Refusal
 from papo.core.room import Actor, Payload, Room
 from papo.core.room_bot import RoomBot, room_bot, set_room_bot
+from papo.core.rooms import OWNER
 from papo.core.rules import check_message
 
 

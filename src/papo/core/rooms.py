@@ -30,3 +30,7 @@ def room_name(raw: str | None) -> str:
             " neither first nor last a hyphen"
         )
     return folded
+
+
+OWNER = "owner"
+"""The role of who may set a room's bot (an invite's, or an identity's)."""

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from papo.adapters.identity.issuer import IssuerUnavailable, issuer
-from papo.core.invites import OWNER
 from papo.core.ports import Identity
+from papo.core.rooms import OWNER
 
 __all__ = ["LEEWAY_S", "InvalidToken", "IssuerUnavailable", "OidcSettings", "verify"]
 
