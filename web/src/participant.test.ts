@@ -1,6 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 
-import { type Room, askedByMe, emptyRoom, receive, roomReducer } from "./room";
+import { restore, save } from "./reconnect";
+import { type Room, askedByMe, emptyRoom, receive, roomReducer, saved } from "./room";
+import { storage } from "./storage.fake";
 
 const play = (room: Room, ...frames: Record<string, unknown>[]): Room =>
   frames.reduce((next, frame) => receive(next, frame), room);
@@ -22,6 +24,37 @@ describe("the bot as a participant", () => {
     expect(stopping.outgoing).toEqual([{ action: "stopAnswer", answerId: "q1.a" }]);
     const again = roomReducer(room, { type: "again", answerId: "q1.a" });
     expect(again.outgoing).toEqual([{ action: "askAgain", answerId: "q1.a" }]);
+  });
+
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  it("keeps this person's questions across a reload, so their answers keep Stop and Ask again", () => {
+    storage();
+    const asked = play(
+      { ...ana, session: { token: "t.s", name: "Ana" } },
+      { publicMessage: "Ana: @bot hi", type: "public", from: "Ana", text: "@bot hi", id: "q1", answerId: "q1.a" },
+    );
+    save(saved(asked), "main");
+    const reloaded = roomReducer(emptyRoom, { type: "kept", session: restore("main") });
+    const answer = play(
+      { ...reloaded, me: "Ana", open: true },
+      { botDelta: "Hi", type: "botDelta", answerId: "q1.a", questionId: "q1", seq: 1 },
+    ).lines.filter((line) => line.kind === "bot");
+    expect(answer.map((line) => askedByMe(reloaded, line))).toEqual([true]);
+  });
+
+  it("keeps no more questions than it may, and only ids", () => {
+    storage();
+    sessionStorage.setItem(
+      "papo.session",
+      JSON.stringify({ token: "t.s", name: "Ana", offset: 1, privateOffset: 0, questions: [1, "q1", null, "q2"] }),
+    );
+    expect(restore("main")?.questions).toEqual(["q1", "q2"]);
+    const many = Array.from({ length: 80 }, (_, i) => `q${i}`);
+    save({ token: "t.s", name: "Ana", offset: 1, privateOffset: 0, questions: many }, "main");
+    expect(restore("main")?.questions).toEqual(many.slice(-50));
   });
 
   it("takes the text so far from a piece marked so, and shows a stopped answer ended", () => {

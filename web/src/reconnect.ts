@@ -36,7 +36,12 @@ export interface Saved {
   name: string;
   offset: number;
   privateOffset: number;
+  /** The ids of this person's latest questions to the bot: their answers keep Stop and Ask again. */
+  questions?: string[];
 }
+
+/** How many of a person's questions a reload keeps. */
+export const KEPT_QUESTIONS = 50;
 
 /** Where a tab keeps its session in `room`: a resume token works only in the
  * room it was given in. */
@@ -65,7 +70,11 @@ export function restore(room: string): Saved | null {
       typeof saved.offset === "number" &&
       typeof saved.privateOffset === "number"
     ) {
-      return saved as Saved;
+      const { questions, ...session } = saved as Saved;
+      const kept = Array.isArray(questions)
+        ? questions.filter((id): id is string => typeof id === "string").slice(-KEPT_QUESTIONS)
+        : [];
+      return kept.length ? { ...session, questions: kept } : session;
     }
   } catch {
     // nothing kept, or nothing readable

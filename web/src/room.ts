@@ -24,7 +24,7 @@
 
 import { type Changes, changed, changesOf, isChange } from "./changes";
 import { ECHO_TIMEOUT_MS, type Outgoing, type Say, answers, request } from "./outbox";
-import { type Saved } from "./reconnect";
+import { KEPT_QUESTIONS, type Saved } from "./reconnect";
 import { type Stream, arrive, emptyStream, release, syncDue } from "./stream";
 import {
   type Held,
@@ -258,7 +258,10 @@ function step(room: Room, action: RoomAction): Room {
       return next;
     }
     case "kept":
-      return room.me === null && room.asked === null ? { ...room, session: action.session } : room;
+      // The answers to the questions asked before the reload stay this person's to stop or ask again.
+      return room.me === null && room.asked === null
+        ? { ...room, session: action.session, questions: action.session?.questions ?? room.questions }
+        : room;
     case "keep":
       return { ...room, held: { ...room.held, keep: action.lines } };
     case "reading":
@@ -776,5 +779,6 @@ export const saved = (room: Room): Saved | null =>
         name: room.me,
         offset: room.offsets.last ?? 0,
         privateOffset: room.privates.last ?? 0,
+        ...(room.questions.length ? { questions: room.questions.slice(-KEPT_QUESTIONS) } : {}),
       }
     : null;
