@@ -577,9 +577,13 @@ def test_after_switching_to_portuguese_the_server_speaks_portuguese(
     expect(ana.get_by_role("status")).to_have_text("you are Ana")
     ana.get_by_label("Language").select_option("pt-BR")
     expect(ana.get_by_role("status")).to_have_text("você é Ana")
+
     # The page also tells how far Ana has read, and who is here: the last setName says the language.
-    names = lambda: [f for f in frames.sent if f.get("action") == "setName"]  # noqa: E731
-    assert frames.wait(ana, lambda: names()[-1].get("language") == "pt-BR")
+    def told() -> bool:
+        names = [f for f in frames.sent if f.get("action") == "setName"]
+        return bool(names) and names[-1].get("language") == "pt-BR"
+
+    assert frames.wait(ana, told)
 
     join(open_page, papo, "Bruno")
     joined = ana.get_by_role("log").locator("li[data-kind=system]").filter(has_text="Bruno")

@@ -102,3 +102,18 @@ def test_a_reloaded_page_offers_to_catch_up(
     (request,) = fake.requests
     assert "Bruno: count 1\n" in request.body["messages"][1]["content"]
     assert "before" not in request.body["messages"][1]["content"]
+
+
+def test_after_a_reload_the_asker_may_still_ask_again(
+    open_page: OpenPage, papo: Emulator, fake: FakeOpenAi
+) -> None:
+    fake.script(Reply(pieces=["First."]), Reply(pieces=["Second."]))
+    ana = join(open_page, papo, "Ana")
+    send(ana, "Everyone", "@bot say something")
+    expect(ana.locator(".bot.complete")).to_have_text("Bot: First.")
+    ana.reload()
+    expect(ana.get_by_label("Your name")).to_have_value("Ana")
+    ana.get_by_role("button", name="Join").click()
+    expect(ana.locator(".bot.complete")).to_have_text("Bot: First.")
+    ana.get_by_role("button", name="Ask again").click()
+    expect(ana.locator(".bot.complete").last).to_have_text("Bot: Second.")
