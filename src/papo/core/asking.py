@@ -29,20 +29,12 @@ RESET_COMMANDS = frozenset({"/reset", "/new"})
 
 def send_bot(room: Room, actor: Actor, payload: Payload) -> None:
     text = protocol.text_field(payload, "sendBot", "message")
-    asker = joined(room, actor.connection_id)
+    asker = room.joined(actor.connection_id)
     if text.strip().casefold() in RESET_COMMANDS:
         _reset(room, asker.name or "")
         return
     moderation.check_question(room.bot, room.rules.bot, check_question(text, room.rules.bot))
     start(room, reserve(room, asker, text, action="sendBot"), ask=True)
-
-
-def joined(room: Room, connection_id: str) -> Connection:
-    """The asker's connection, or a Refusal if it has no name yet."""
-    connection = room.store.get(connection_id)
-    if connection is None or connection.name is None:
-        raise Refusal(ErrorCode.NOT_JOINED)
-    return connection
 
 
 def reserve(

@@ -16,7 +16,7 @@ from papo.core.room import Actor, Payload, Room
 
 
 def ask_again(room: Room, actor: Actor, payload: Payload) -> None:
-    asker = asking.joined(room, actor.connection_id)
+    asker = room.joined(actor.connection_id)
     answer_id = protocol.text_field(payload, "askAgain", "answerId")
     before = answer_notes.own_answer(room.store, asker, answer_id)
     if before.covers is not None:  # a summary: asked for again with `catchUp`

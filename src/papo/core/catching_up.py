@@ -24,7 +24,7 @@ SUMMARY_QUESTION = "(catch up)"
 
 
 def catch_up(room: Room, actor: Actor, payload: Payload) -> None:
-    asker = asking.joined(room, actor.connection_id)
+    asker = room.joined(actor.connection_id)
     after = protocol.optional_int(payload, "catchUp", "after")
     rules = room.rules.bot
     lines = room.store.recent(rules.catch_up_messages, after=after)

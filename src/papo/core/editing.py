@@ -31,7 +31,7 @@ _MINUTE_MS = 60_000
 def edit(room: Room, actor: Actor, payload: Payload) -> None:
     """`edit`: the sender's public message at `offset` (or with `id`) now says `message`."""
     text = check_message(protocol.text_field(payload, "edit", "message"), room.rules.limits)
-    connection = _joined(room, actor)
+    connection = room.joined(actor.connection_id)
     offset = named_line(room, "edit", payload)
     now, window = room.clock(), room.rules.edits.window_ms
 
@@ -58,7 +58,7 @@ def edit(room: Room, actor: Actor, payload: Payload) -> None:
 def delete(room: Room, actor: Actor, payload: Payload) -> None:
     """`delete`: the sender's public message at `offset` (or with `id`) is gone;
     a placeholder stands in its place, without its reactions."""
-    connection = _joined(room, actor)
+    connection = room.joined(actor.connection_id)
     offset = named_line(room, "delete", payload)
     now = room.clock()
     placeholder = room.texts.deleted()
@@ -79,13 +79,6 @@ def delete(room: Room, actor: Actor, payload: Payload) -> None:
 
     _change(room, offset, change)
     tell(room, offset)
-
-
-def _joined(room: Room, actor: Actor) -> Connection:
-    connection = room.store.get(actor.connection_id)
-    if connection is None or connection.name is None:
-        raise Refusal(ErrorCode.NOT_JOINED)
-    return connection
 
 
 def _own(line: KeptLine, connection: Connection) -> LoggedMessage:

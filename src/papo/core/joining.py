@@ -20,13 +20,11 @@ def announce(
     offset, for whoever keeps count (`sync`)."""
     offset, announcement = room.publish_localized(said)
     members = room.audience()
-    window = room.rules.joins.window_ms
-    if room.coalesces(len(members)):
-        room.store.raise_mark(MEMBERSHIP_MARK, offset)
-        if not room.store.raise_mark(MEMBERS_TOLD_AT_MARK, now, by_at_least=window):
-            told = room.store.mark(MEMBERS_TOLD_AT_MARK) + window
-            _tell_later(room, connection_id, offset, announcement, first, told, members)
-            return
+    if room.coalesces(len(members)) and not room.window_open(
+        MEMBERSHIP_MARK, MEMBERS_TOLD_AT_MARK, offset, now
+    ):
+        _tell_later(room, connection_id, offset, announcement, first, members)
+        return
     update = room.members_frame(members, now, offset)
     _tell(room, members, update, announcement, connection_id, first)
 
@@ -37,7 +35,6 @@ def _tell_later(
     offset: int,
     announcement: FrameFor,
     first: tuple[bytes, ...],
-    window_ends: int,
     members: list[Member],
 ) -> None:
     """Tells its person at once, and everyone else when the window ends,
@@ -46,12 +43,10 @@ def _tell_later(
     update = room.members_frame(members, room.clock(), offset)
     language = own.language if own else None
     room.send([Envelope(connection_id, (*first, update, announcement(language)))])
-    room.sleep(max(0, window_ends - room.clock()) / 1000)
-    latest = room.store.mark(MEMBERSHIP_MARK)
-    if latest > offset:
+    latest = room.at_window_end(MEMBERSHIP_MARK, MEMBERS_TOLD_AT_MARK, offset)
+    if latest is None:
         return
     now = room.clock()
-    room.store.raise_mark(MEMBERS_TOLD_AT_MARK, now)
     members = room.audience()
     others = [m for m in members if m.connection_id != connection_id]
     _tell(room, others, room.members_frame(members, now, latest), announcement)

@@ -37,7 +37,7 @@ def send_public(room: Room, actor: Actor, payload: Payload) -> None:
         messages.send_public(room, actor, payload)
         return
     text = check_message(raw, room.rules.limits)
-    asker = asking.joined(room, actor.connection_id)
+    asker = room.joined(actor.connection_id)
     moderation.check_question(room.bot, room.rules.bot, text)
     job: AnswerJob | None = None
     try:

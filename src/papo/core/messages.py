@@ -26,10 +26,8 @@ def named(room: Room, connection_id: str) -> str:
 
 def send_public(room: Room, actor: Actor, payload: Payload) -> None:
     text = check_message(protocol.text_field(payload, "sendPublic", "message"), room.rules.limits)
-    connection = room.store.get(actor.connection_id)
-    if connection is None or connection.name is None:
-        raise Refusal(ErrorCode.NOT_JOINED)
-    sender = connection.name
+    connection = room.joined(actor.connection_id)
+    sender = connection.name or ""
     message = LoggedMessage(room.new_id(), room.clock(), sender, text, author=author_of(connection))
     _, frame = room.publish(
         lambda offset: protocol.public_frame(

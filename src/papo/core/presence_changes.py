@@ -31,9 +31,7 @@ def report(room: Room, actor: Actor, payload: Payload) -> None:
     (a visible tab in use, or a hidden or idle one); the room is told if that
     changed it. Without `state`, the sender is sent everyone's presence."""
     connection_id = actor.connection_id
-    connection = room.store.get(connection_id)
-    if connection is None or connection.name is None:
-        raise Refusal(ErrorCode.NOT_JOINED)
+    connection = room.joined(connection_id)
     if "state" not in payload:
         members = room.audience()
         here, away = presence.counts(members)
@@ -46,7 +44,7 @@ def report(room: Room, actor: Actor, payload: Payload) -> None:
     if not isinstance(state, str) or state not in _STATES:
         raise Refusal(ErrorCode.INVALID_FIELD, action="presence", field="state", expected="state")
     if room.store.set_idle(connection_id, _STATES[state]):
-        tell(room, {connection.name: state})
+        tell(room, {connection.name or "": state})
 
 
 def tell(room: Room, changes: dict[str, str]) -> None:
@@ -57,14 +55,9 @@ def tell(room: Room, changes: dict[str, str]) -> None:
     if not room.coalesces(len(members)):
         room.broadcast(members, _frame(members, changes, now))
         return
-    store, window = room.store, room.rules.joins.window_ms
-    store.raise_mark(PRESENCE_CHANGED_MARK, now)
-    if not store.raise_mark(PRESENCE_TOLD_AT_MARK, now, by_at_least=window):
-        window_ends = store.mark(PRESENCE_TOLD_AT_MARK) + window
-        room.sleep(max(0, window_ends - room.clock()) / 1000)
-        if store.mark(PRESENCE_CHANGED_MARK) > now:
+    if not room.window_open(PRESENCE_CHANGED_MARK, PRESENCE_TOLD_AT_MARK, now, now):
+        if room.at_window_end(PRESENCE_CHANGED_MARK, PRESENCE_TOLD_AT_MARK, now) is None:
             return  # a later change tells, with these counts in its own
-        store.raise_mark(PRESENCE_TOLD_AT_MARK, room.clock())
         members = room.audience()
     room.broadcast(members, _frame(members, {}, room.clock()))
 

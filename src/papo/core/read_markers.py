@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Any
 
 from papo.core import protocol, sessions
-from papo.core.messages import named
 from papo.core.ports import Envelope, Store
 from papo.core.refusals import ErrorCode, Refusal
 from papo.core.room import Actor, Payload, Room
@@ -39,8 +38,11 @@ def read(room: Room, actor: Actor, payload: Payload) -> None:
         raise Refusal(ErrorCode.UNKNOWN_OFFSET, offset=offset, newest=newest)
     rules = room.rules
     keep_ms = max(rules.history.ttl_ms, rules.resume.token_ttl_ms)
-    room.store.raise_read_marker(reader, offset, room.clock() + keep_ms)
-    frame = protocol.unread_frame({room.name: _count(room.store, reader)}, room.clock())
+    moved = room.store.raise_read_marker(reader, offset, room.clock() + keep_ms)
+    # Not moved: another of the person's devices had read further.
+    marker = offset if moved else room.store.read_marker(reader)
+    counted = _count(room.store, reader, marker=marker, newest=newest)
+    frame = protocol.unread_frame({room.name: counted}, room.clock())
     room.send([Envelope(actor.connection_id, (frame,))])
 
 
@@ -64,19 +66,23 @@ def unread(room: Room, actor: Actor, payload: Payload) -> None:
     room.send([Envelope(actor.connection_id, (frame,))])
 
 
-def _count(store: Store, reader: str) -> dict[str, int]:
-    marker = store.read_marker(reader)
+def _count(
+    store: Store, reader: str, *, marker: int | None = None, newest: int | None = None
+) -> dict[str, int]:
+    """`reader`'s marker, the room's newest offset and the public messages
+    between, each read from the store unless the caller has it already."""
+    marker = store.read_marker(reader) if marker is None else marker
     unread = store.recent(UNREAD_COUNT_LIMIT, after=marker) if marker else []
-    return {"read": marker, "newest": store.last_offset(), "count": len(unread)}
+    newest = store.last_offset() if newest is None else newest
+    return {"read": marker, "newest": newest, "count": len(unread)}
 
 
 def _reader(room: Room, actor: Actor) -> str:
     """Whose marker the sender moves: their identity's, else their session's."""
-    named(room, actor.connection_id)
+    connection = room.joined(actor.connection_id)
     if actor.identity is not None:
         return _principal_reader(actor.identity.principal)
-    connection = room.store.get(actor.connection_id)
-    if connection is None or connection.session is None:
+    if connection.session is None:
         raise Refusal(ErrorCode.NO_READER)
     return f"s:{connection.session}"
 

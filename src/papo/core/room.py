@@ -20,6 +20,7 @@ from papo.core.clock import now_ms
 from papo.core.ports import (
     Answers,
     Bot,
+    Connection,
     Delivery,
     Envelope,
     Identity,
@@ -29,6 +30,7 @@ from papo.core.ports import (
 )
 from papo.core.presence import Presence
 from papo.core.quota import Pace, Quota
+from papo.core.refusals import ErrorCode, Refusal
 from papo.core.rules import Rules
 from papo.core.texts import LANGUAGES, Texts
 
@@ -101,6 +103,13 @@ class Room(msgspec.Struct):
         """The name of a connection, None until it has one."""
         connection = self.store.get(connection_id)
         return connection.name if connection else None
+
+    def joined(self, connection_id: str) -> Connection:
+        """A connection that has a name, or a Refusal (`not_joined`) if it has none yet."""
+        connection = self.store.get(connection_id)
+        if connection is None or connection.name is None:
+            raise Refusal(ErrorCode.NOT_JOINED)
+        return connection
 
     # The stream
 
@@ -177,6 +186,26 @@ class Room(msgspec.Struct):
         (see `papo.core.rules.JoinRules`)."""
         joins = self.rules.joins
         return joins.window_ms > 0 and people >= joins.from_members
+
+    def window_open(self, changed: str, told: str, change: int, now: int) -> bool:
+        """Notes a change of who is here in a big room (`coalesces`), under the
+        mark `changed` (an offset, or a time), and whether everyone may be told
+        at once: not when they were told, by mark `told`, less than a join
+        window ago (then `at_window_end`)."""
+        self.store.raise_mark(changed, change)
+        return self.store.raise_mark(told, now, by_at_least=self.rules.joins.window_ms)
+
+    def at_window_end(self, changed: str, told: str, change: int) -> int | None:
+        """Waits for the join window to end; then the latest change, if it is
+        still `change` (this change tells everyone, for all those before it),
+        else None (a later change tells)."""
+        window_ends = self.store.mark(told) + self.rules.joins.window_ms
+        self.sleep(max(0, window_ends - self.clock()) / 1000)
+        latest = self.store.mark(changed)
+        if latest > change:
+            return None
+        self.store.raise_mark(told, self.clock())
+        return latest
 
     # Posting, and connections found gone
 

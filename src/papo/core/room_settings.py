@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from papo.core import protocol
-from papo.core.asking import joined
 from papo.core.ports import Envelope
 from papo.core.refusals import ErrorCode, Refusal
 from papo.core.room import Actor, Payload, Room
@@ -19,7 +18,7 @@ from papo.core.rules import check_message
 
 
 def set_bot(room: Room, actor: Actor, payload: Payload) -> None:
-    person = joined(room, actor.connection_id)
+    person = room.joined(actor.connection_id)
     if actor.identity is None or actor.identity.role != OWNER:
         raise Refusal(ErrorCode.NOT_ROOM_OWNER)
     persona = _optional_text(payload, "persona")

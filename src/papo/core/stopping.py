@@ -9,13 +9,12 @@ marked `stopped`, and gives back the tokens it did not use.
 from __future__ import annotations
 
 from papo.core import answer_notes, protocol
-from papo.core.asking import joined
 from papo.core.refusals import ErrorCode, Refusal
 from papo.core.room import Actor, Payload, Room
 
 
 def stop_answer(room: Room, actor: Actor, payload: Payload) -> None:
-    asker = joined(room, actor.connection_id)
+    asker = room.joined(actor.connection_id)
     answer_id = protocol.text_field(payload, "stopAnswer", "answerId")
     job = answer_notes.own_answer(room.store, asker, answer_id)
     if answer_notes.has_ended(room.store, answer_id):
