@@ -203,11 +203,17 @@ def test_writing_while_far_back_goes_to_the_newest_lines(
     assert numbers[-1] == SAID
 
 
+@pytest.mark.parametrize("moved", [False, True], ids=["as-laid-out", "moved-by-the-page"])
 def test_the_way_to_the_newest_lines_takes_the_reader_there_and_it_follows_again(
     open_page: OpenPage,  # noqa: F811
     papo: Emulator,  # noqa: F811
     bruno: ClientConnection,
+    moved: bool,
 ) -> None:
+    """`moved`: the page moves the view as the lines it fetched are laid out and
+    measured, right after the click. The click is a pointer on the log, as a
+    reader's taking of the view is, but those moves are the page's, not the
+    reader's: the view goes on following the newest lines."""
     ana = join(open_page, papo, "Ana", query=f"?keep={KEEP}")
     for number in range(1, SAID + 1):
         say(bruno, f"line {number:03d}")
@@ -221,39 +227,12 @@ def test_the_way_to_the_newest_lines_takes_the_reader_there_and_it_follows_again
         scroll(ana, -2000)
     newest.click()
     expect(log.locator(".lines > li.line").last).to_have_text(re.compile(f"line {SAID:03d}"))
+    if moved:
+        log.evaluate("log => { log.scrollTop = (log.scrollHeight - log.clientHeight) / 2; }")
     expect(newest).to_have_count(0)
     say(bruno, "and on")
     expect(log.locator(".lines > li.line").last).to_have_text(re.compile("Bruno: and on"))
     assert in_a_row(shown(ana))
-
-
-def test_the_view_moved_by_the_page_just_after_the_way_to_the_newest_still_follows(
-    open_page: OpenPage,  # noqa: F811
-    papo: Emulator,  # noqa: F811
-    bruno: ClientConnection,
-) -> None:
-    """The click on the way to the newest lines is a pointer on the log, as a
-    reader's taking of the view is; the view then moves as the lines come back
-    and are measured. Those moves are the page's, not the reader's: the view
-    must go on following the newest lines."""
-    ana = join(open_page, papo, "Ana", query=f"?keep={KEEP}")
-    for number in range(1, SAID + 1):
-        say(bruno, f"line {number:03d}")
-    log = ana.get_by_role("log")
-    expect(log).to_contain_text(f"Bruno: line {SAID:03d}")
-    log.hover()
-    newest = ana.get_by_role("button", name="Go to the newest messages")
-    for _ in range(100):
-        if newest.count():
-            break
-        scroll(ana, -2000)
-    newest.click()
-    expect(log.locator(".lines > li.line").last).to_have_text(re.compile(f"line {SAID:03d}"))
-    # The page moves the view as the lines it fetched are laid out and measured.
-    log.evaluate("log => { log.scrollTop = (log.scrollHeight - log.clientHeight) / 2; }")
-    expect(newest).to_have_count(0)
-    say(bruno, "and on")
-    expect(log.locator(".lines > li.line").last).to_have_text(re.compile("Bruno: and on"))
 
 
 def test_an_answer_is_said_once_whole_and_a_line_for_the_reader_says_so(
