@@ -61,8 +61,8 @@ export function Messages(props: {
   const box = useRef<HTMLDivElement | null>(null);
   const list = useRef<HTMLOListElement | null>(null);
   const [margin, setMargin] = useState(0);
-  const items = useMemo(() => withDivider(timeline(lines), marker, me), [lines, marker, me]);
   const earlier = hasEarlier(held);
+  const items = useMemo(() => withDivider(timeline(lines, !earlier), marker, me), [lines, earlier, marker, me]);
   const detached = held.until !== null;
 
   const virtualizer = useVirtualizer({
@@ -137,6 +137,14 @@ export function Messages(props: {
     if (held.loading === null && (atTop || atBottom)) reader.more(atTop ? "earlier" : "later");
   };
   useEffect(() => () => clearTimeout(settle.current), []);
+  // Lines that came may leave the view still at an end of what the page holds,
+  // and no scroll then says so: it looks again once a fetch ends.
+  const fetching = useRef(held.loading);
+  useEffect(() => {
+    const was = fetching.current;
+    fetching.current = held.loading;
+    if (was !== null && held.loading === null) look();
+  });
 
   // Lines heard since the last render show themselves coming in.
   const before = useRef<Tail>({ settled: new Map(), from: -Infinity });

@@ -61,6 +61,15 @@ describe("timeline", () => {
     expect(shape(lines)).toEqual(["day 2026-03-09", "before", "h1", "joined", "h2", "earlier", "now"]);
   });
 
+  it("heads no line with its day while the room has lines before those held", () => {
+    const lines = [said("a", at(9, 10)), said("b", at(9, 11)), said("c", at(10, 9))];
+    const shown = timeline(lines, false).map((item) => item.key);
+    expect(shown).toEqual(["public-a", "public-b", "day-2026-03-10", "public-c"]);
+    // Earlier lines come in above: the first item is still a line, the one the view stays on.
+    const more = timeline([said("z", at(8, 10)), ...lines], false).map((item) => item.key);
+    expect(more).toEqual(["public-z", "day-2026-03-09", "public-a", "public-b", "day-2026-03-10", "public-c"]);
+  });
+
   it("gives every item a key of its own", () => {
     const lines = [said("h1", at(9, 10), true), said("a", at(10, 9)), said("b", at(11, 9))];
     const keys = timeline(lines).map((item) => item.key);

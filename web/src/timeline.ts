@@ -18,9 +18,15 @@ export function dayKey(ts: number): string {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
 }
 
-export function timeline(lines: readonly Line[]): Item[] {
+/** The items for `lines`. With `fromTheStart` false, the room has lines
+ * before the first the page holds: that line's day may have begun among
+ * them, so no separator heads it (the next day's does). A separator at the
+ * top would also be the line the view holds still while earlier lines come
+ * in above, keeping the reader at the top, past the lines that came. */
+export function timeline(lines: readonly Line[], fromTheStart = true): Item[] {
   const items: Item[] = [];
-  let day: string | null = null;
+  const first = fromTheStart ? undefined : lines.find((line) => line.ts !== undefined)?.ts;
+  let day: string | null = first === undefined ? null : dayKey(first);
   let dayEnd = -Infinity; // when the day of the last separator ends
   // Lines fetched as the reader scrolls up may stand among the history: the divider goes below it all.
   let lastEarlier = lines.length - 1;
