@@ -62,7 +62,10 @@ export function Messages(props: {
   const list = useRef<HTMLOListElement | null>(null);
   const [margin, setMargin] = useState(0);
   const earlier = hasEarlier(held);
-  const items = useMemo(() => withDivider(timeline(lines, !earlier), marker, me), [lines, earlier, marker, me]);
+  // Going up for earlier lines, the first line held has no day separator: the
+  // view holds still on a line as they come in above it.
+  const up = earlier && held.heading === "earlier";
+  const items = useMemo(() => withDivider(timeline(lines, !up), marker, me), [lines, up, marker, me]);
   const detached = held.until !== null;
 
   const virtualizer = useVirtualizer({
