@@ -126,11 +126,33 @@ def _listening(host: str, port: int = 0) -> socket.socket:
 
 
 class _Server(uvicorn.Server):
-    """A uvicorn server that leaves signals to the emulator, which runs two at once."""
+    """A uvicorn server that leaves signals to the emulator, which runs two at
+    once, and that begins to stop as soon as it is told (`exit_soon`), where
+    uvicorn looks whether to stop ten times a second: the emulator stops its
+    servers one after another, and a test suite stops hundreds of emulators."""
+
+    _loop: asyncio.AbstractEventLoop | None = None
+    _told: asyncio.Event | None = None
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         yield
+
+    async def main_loop(self) -> None:
+        self._loop, self._told = asyncio.get_running_loop(), asyncio.Event()
+        counter = 0
+        while not await self.on_tick(counter):
+            counter = (counter + 1) % 864_000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._told.wait(), 0.1)
+
+    def exit_soon(self) -> None:
+        """Stops the server, from any thread."""
+        self.should_exit = True
+        loop, told = self._loop, self._told
+        if loop is not None and told is not None:
+            with contextlib.suppress(RuntimeError):  # its loop has ended
+                loop.call_soon_threadsafe(told.set)
 
 
 @dataclass
@@ -185,7 +207,7 @@ class Emulator:
         environment.update(_no_proxy(self.host, self.aws_host))
         if self.web_port == 0:
             self.web_port = self._reserve("web")
-        self._servers: list[uvicorn.Server] = []
+        self._servers: list[_Server] = []
         self.in_process_management_api: dict[str, InProcessTransport] = {}
         """While it serves: its Management API by URL, for the handlers it runs
         in its threads (their context's `in_process_management_api`)."""
@@ -243,7 +265,7 @@ class Emulator:
             return None
         return f"http://{self.host}:{self.web_port}/"
 
-    def _web_server(self, log_level: str) -> uvicorn.Server | None:
+    def _web_server(self, log_level: str) -> _Server | None:
         if self.web_port is None or self.web_dir is None:
             return None
         app = web_app(self.web_dir, self.websocket_url, self.web_oidc)
@@ -297,7 +319,7 @@ class Emulator:
         local = self.management.in_process(asyncio.get_running_loop())
         self.in_process_management_api = dict.fromkeys(self.management_urls, local)
         held = {"api": sockets or self._reserved("api")}
-        servers: list[uvicorn.Server] = [_Server(self.uvicorn_config(log_level=log_level))]
+        servers: list[_Server] = [_Server(self.uvicorn_config(log_level=log_level))]
         if self.tls is not None:
             servers.append(_Server(self.uvicorn_config(tls=True, log_level=log_level)))
             held["tls"] = self._reserved("tls")
@@ -325,11 +347,14 @@ class Emulator:
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            # The WebSocket side first: its connections' $disconnect may still post.
-            servers[0].should_exit = True
-            await asyncio.gather(tasks[0], return_exceptions=True)
+            # The WebSocket side first, with the page's: its connections'
+            # $disconnect may still post to the Management API over https.
+            first = [0, *([len(servers) - 1] if web is not None else [])]
+            for index in first:
+                servers[index].exit_soon()
+            await asyncio.gather(*(tasks[index] for index in first), return_exceptions=True)
             for server, task in zip(servers[1:], tasks[1:], strict=True):
-                server.should_exit = True
+                server.exit_soon()
                 done, _ = await asyncio.wait([task], timeout=1)
                 if not done:
                     # Idle keep-alive TLS clients would hold each close for 30 s
@@ -345,7 +370,7 @@ class Emulator:
     def stop(self) -> None:
         """Begins a graceful shutdown: open connections close and get their `$disconnect`."""
         if self._servers:
-            self._servers[0].should_exit = True
+            self._servers[0].exit_soon()
 
     @contextlib.contextmanager
     def running(self) -> Iterator[Emulator]:
