@@ -102,7 +102,9 @@ class FakeOpenAi:
 
     @contextmanager
     def running(self) -> Iterator[FakeOpenAi]:
-        thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         thread.start()
         try:
             yield self
