@@ -20,7 +20,7 @@ from papo.core.mentioning import mentions_bot
 from tests.bot_room import KEY, Person, course_view, deltas, is_final, people
 from tests.conftest import free_port
 from tests.fake_openai import FakeOpenAi, Reply
-from tests.served import Serve, room_url, serve
+from tests.served import EACH_ONCE, Serve, room_url, serve
 
 __all__ = ["serve"]  # the fixture, imported for this module's tests
 
@@ -101,6 +101,7 @@ def test_a_mention_of_the_bot_is_at_as_a_word(text: str, mentions: bool) -> None
     assert mentions_bot(text) is mentions
 
 
+@EACH_ONCE
 def test_a_public_message_that_mentions_the_bot_is_answered_in_the_room(
     serve: Serve, fake: FakeOpenAi
 ) -> None:
@@ -142,6 +143,7 @@ def test_a_public_message_that_mentions_the_bot_is_answered_in_the_room(
     ]
 
 
+@EACH_ONCE
 def test_a_mention_the_bot_cannot_answer_is_still_a_public_message(
     serve: Serve, fake: FakeOpenAi
 ) -> None:
@@ -165,6 +167,7 @@ def test_a_mention_the_bot_cannot_answer_is_still_a_public_message(
     assert fake.requests == []
 
 
+@EACH_ONCE
 def test_the_course_client_sees_the_answer_to_a_mention(serve: Serve, fake: FakeOpenAi) -> None:
     """A client that sends only the course's actions and reads only its four keys."""
     fake.default = Reply(pieces=["Hello", " Carla."])
@@ -219,6 +222,7 @@ def test_the_asker_stops_an_answer_and_the_tokens_it_did_not_use_go_back(
     assert len(fake.requests) == 2
 
 
+@EACH_ONCE
 def test_asking_again_gives_a_new_answer_which_the_bot_remembers(
     serve: Serve, fake: FakeOpenAi
 ) -> None:
@@ -302,6 +306,7 @@ def test_someone_who_resumes_while_an_answer_streams_hears_all_of_it_once(
     assert len(fake.requests) == 1
 
 
+@EACH_ONCE
 def test_catching_up_summarises_the_room_since_an_offset_for_the_asker_alone(
     serve: Serve, fake: FakeOpenAi
 ) -> None:
@@ -357,6 +362,7 @@ def test_catching_up_summarises_the_room_since_an_offset_for_the_asker_alone(
     assert "mine" not in lines["content"]
 
 
+@EACH_ONCE
 def test_each_person_has_a_daily_budget_of_their_own(serve: Serve, fake: FakeOpenAi) -> None:
     """Ana's answer cost 7,500 tokens of her 8,000: her next question, which sets
     aside 1,800, is refused until the day ends; Bruno, in the same room, is
@@ -383,6 +389,7 @@ def test_each_person_has_a_daily_budget_of_their_own(serve: Serve, fake: FakeOpe
     assert len(fake.requests) == 2
 
 
+@EACH_ONCE
 def test_moderation_refuses_flagged_questions_and_messages_and_stops_a_flagged_answer(
     serve: Serve, fake: FakeOpenAi
 ) -> None:

@@ -8,7 +8,7 @@ import functools
 from typing import Any
 
 from papo.local.server import Emulator
-from tests.served import InRoom, Reader, Serve, heard, public, serve
+from tests.served import EACH_ONCE, InRoom, Reader, Serve, heard, public, serve
 
 __all__ = ["serve"]  # fixtures
 
@@ -55,6 +55,7 @@ def test_an_edit_a_reaction_and_a_delete_reach_everyone_at_once(serve: Serve) ->
         asyncio.run(asyncio.wait_for(scenario(api), 60))
 
 
+@EACH_ONCE
 def test_history_sync_lines_and_resuming_give_the_latest_version(serve: Serve) -> None:
     async def scenario(api: Emulator) -> None:
         ana, bea = Reader(api, "Ana"), Reader(api, "Bea")
@@ -109,6 +110,7 @@ def test_history_sync_lines_and_resuming_give_the_latest_version(serve: Serve) -
         asyncio.run(asyncio.wait_for(scenario(api), 60))
 
 
+@EACH_ONCE
 def test_an_edit_made_on_one_device_shows_on_the_other(serve: Serve) -> None:
     """Ana's phone says a line; her laptop takes her session over and edits it;
     the phone, back, gets the edit with what it missed."""
@@ -136,6 +138,7 @@ def test_an_edit_made_on_one_device_shows_on_the_other(serve: Serve) -> None:
         asyncio.run(asyncio.wait_for(scenario(api), 60))
 
 
+@EACH_ONCE
 def test_changes_that_name_no_line_or_someone_elses_are_refused(serve: Serve) -> None:
     async def scenario(api: Emulator) -> None:
         ana, bea = Reader(api, "Ana"), Reader(api, "Bea")

@@ -15,7 +15,17 @@ from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
 from papo.local.server import Emulator
-from tests.served import InRoom, Reader, Serve, environment, has_all, heard, public, serve
+from tests.served import (
+    EACH_ONCE,
+    InRoom,
+    Reader,
+    Serve,
+    environment,
+    has_all,
+    heard,
+    public,
+    serve,
+)
 
 __all__ = ["environment", "serve"]  # fixtures
 
@@ -139,6 +149,7 @@ def connection_of(api: Emulator, reader: Reader) -> str:
     )
 
 
+@EACH_ONCE
 def test_someone_elses_or_a_tampered_token_is_refused(serve: Serve) -> None:
     async def scenario(api: Emulator) -> None:
         ana, bruno = Reader(api, "Ana"), Reader(api, "Bruno")
@@ -164,6 +175,7 @@ def test_someone_elses_or_a_tampered_token_is_refused(serve: Serve) -> None:
 COURSE_KEYS = ("members", "systemMessage", "publicMessage", "privateMessage")
 
 
+@EACH_ONCE
 def test_a_course_client_sees_its_refusals(serve: Serve) -> None:
     """A client that shows only the course's four keys is told what was refused."""
 

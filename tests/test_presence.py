@@ -17,7 +17,7 @@ from papo.core.chat import Chat
 from papo.core.rules import JoinRules, RateRules, Rules
 from papo.local.server import Emulator
 from tests.recording import RecordingDelivery
-from tests.served import Frame, Reader, Serve, serve
+from tests.served import EACH_ONCE, Frame, Reader, Serve, serve
 
 __all__ = ["serve"]  # fixtures
 
@@ -48,6 +48,7 @@ def run(scenario: Any) -> None:
     asyncio.run(asyncio.wait_for(scenario, 60))
 
 
+@EACH_ONCE
 def test_a_hidden_tab_is_away_and_a_shown_one_here_for_everyone(serve: Serve) -> None:
     async def scenario(api: Emulator) -> None:
         ana, bruno = Reader(api, "Ana"), Reader(api, "Bruno")
@@ -94,6 +95,7 @@ def test_a_dropped_connection_is_away_until_it_resumes(serve: Serve) -> None:
         run(scenario(api))
 
 
+@EACH_ONCE
 def test_a_big_room_is_told_how_many_are_here_not_who(serve: Serve) -> None:
     async def scenario(api: Emulator) -> None:
         ana, bruno = Reader(api, "Ana"), Reader(api, "Bruno")
@@ -114,6 +116,7 @@ def test_a_big_room_is_told_how_many_are_here_not_who(serve: Serve) -> None:
         run(scenario(api))
 
 
+@EACH_ONCE
 def test_a_wrong_presence_is_refused_to_its_sender(serve: Serve) -> None:
     async def scenario(api: Emulator) -> None:
         ana = Reader(api, "Ana")
@@ -194,6 +197,7 @@ def test_presence_before_joining_is_refused(tmp_path: Path) -> None:
 COURSE_KEYS = ("members", "systemMessage", "publicMessage", "privateMessage")
 
 
+@EACH_ONCE
 def test_a_course_client_sees_nothing_new_under_its_four_keys(serve: Serve) -> None:
     async def scenario(api: Emulator) -> None:
         async with connect(api.websocket_url) as course:

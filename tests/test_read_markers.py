@@ -16,7 +16,7 @@ from papo.core.chat import Chat
 from papo.core.ports import Identity
 from papo.core.rules import RateRules, Rules
 from tests.recording import RecordingDelivery
-from tests.served import Frame, InRoom, Reader, Serve, has_all, serve
+from tests.served import EACH_ONCE, Frame, InRoom, Reader, Serve, has_all, serve
 
 __all__ = ["serve"]  # fixtures
 
@@ -47,6 +47,7 @@ def public_offsets(reader: Reader) -> list[int]:
     return sorted(o for o, f in reader.room.items() if "text" in f)
 
 
+@EACH_ONCE
 def test_a_person_reads_up_to_a_line_and_the_rest_is_unread(serve: Serve) -> None:
     async def scenario(api: InRoom) -> None:
         ana, bruno = Reader(api, "Ana"), Reader(api, "Bruno")
@@ -70,6 +71,7 @@ def test_a_person_reads_up_to_a_line_and_the_rest_is_unread(serve: Serve) -> Non
         asyncio.run(asyncio.wait_for(scenario(api), 60))
 
 
+@EACH_ONCE
 def test_reading_on_one_device_clears_the_count_on_the_other(serve: Serve) -> None:
     async def scenario(api: InRoom) -> None:
         phone, bruno = Reader(api, "Ana"), Reader(api, "Bruno")
@@ -103,6 +105,7 @@ def test_reading_on_one_device_clears_the_count_on_the_other(serve: Serve) -> No
         asyncio.run(asyncio.wait_for(scenario(api), 60))
 
 
+@EACH_ONCE
 def test_a_person_hears_the_unread_counts_of_their_other_rooms(serve: Serve) -> None:
     async def scenario(api: InRoom) -> None:
         ana, ana_in_team = Reader(api, "Ana"), Reader(api, "Ana", "team")
@@ -125,6 +128,7 @@ def test_a_person_hears_the_unread_counts_of_their_other_rooms(serve: Serve) -> 
         asyncio.run(asyncio.wait_for(scenario(api), 60))
 
 
+@EACH_ONCE
 def test_a_line_that_does_not_exist_is_refused(serve: Serve) -> None:
     async def scenario(api: InRoom) -> None:
         ana = Reader(api, "Ana")

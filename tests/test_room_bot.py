@@ -73,6 +73,12 @@ def is_persona(frame: dict[str, Any]) -> bool:
     return frame.get("type") == "persona"
 
 
+@pytest.mark.parametrize(
+    ("served", "store_kind"),
+    [(0, "sqlite"), (2, "dynamodb")],
+    indirect=["served"],
+    ids=["in-threads-sqlite", "in-2-workers-dynamodb"],
+)  # a rule of who may set what, and one setting kept: each mode and each store once
 def test_an_owner_sets_the_rooms_persona_and_model_and_everyone_sees_it(
     served: Emulator,
     fake: FakeOpenAi,

@@ -28,7 +28,7 @@ from tests.bot_room import bot_room, people
 from tests.emulation import emulator
 from tests.fake_openai import FakeOpenAi, Reply
 from tests.recording import RecordingDelivery
-from tests.served import UNPACED, Reader, Serve, environment, public, room_url, serve
+from tests.served import EACH_ONCE, UNPACED, Reader, Serve, environment, public, room_url, serve
 
 __all__ = ["environment", "serve"]  # fixtures
 
@@ -182,6 +182,7 @@ def test_a_connection_naming_no_room_is_in_main(tmp_path: Path) -> None:
         asyncio.run(asyncio.wait_for(scenario(api), 30))
 
 
+@EACH_ONCE
 def test_a_resume_token_works_only_in_its_room(serve: Serve) -> None:
     async def scenario(api: Emulator) -> None:
         ana = Reader(api, "Ana", "team")

@@ -17,7 +17,7 @@ from papo.core.chat import Chat
 from papo.core.rules import PresenceRules, RateRules, Rules
 from papo.local.server import Emulator
 from tests.recording import RecordingDelivery
-from tests.served import Frame, Reader, Serve, heard, serve
+from tests.served import EACH_ONCE, Frame, Reader, Serve, heard, serve
 
 __all__ = ["serve"]  # fixtures
 
@@ -28,6 +28,7 @@ def typing(reader: Reader) -> list[Frame]:
     return [f for f in reader.wire if f.get("type") == "typing"]
 
 
+@EACH_ONCE
 def test_the_others_see_who_is_typing_and_the_stream_keeps_nothing(serve: Serve) -> None:
     async def scenario(api: Emulator) -> None:
         ana, bruno = Reader(api, "Ana"), Reader(api, "Bruno")
@@ -49,6 +50,7 @@ def test_the_others_see_who_is_typing_and_the_stream_keeps_nothing(serve: Serve)
         assert api.store().last_offset() == 3  # two joins and the message: no typing
 
 
+@EACH_ONCE
 def test_typing_is_not_paced_with_what_people_say(serve: Serve) -> None:
     async def scenario(api: Emulator) -> None:
         ana, bruno = Reader(api, "Ana"), Reader(api, "Bruno")
@@ -67,6 +69,7 @@ def test_typing_is_not_paced_with_what_people_say(serve: Serve) -> None:
         asyncio.run(asyncio.wait_for(scenario(api), 60))
 
 
+@EACH_ONCE
 def test_typing_before_joining_is_refused(serve: Serve) -> None:
     async def scenario(api: Emulator) -> None:
         async with connect(api.websocket_url) as ws:
