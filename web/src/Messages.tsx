@@ -402,11 +402,13 @@ const SPOKEN = 20;
  * polite live region no one sees. */
 function Announcer({ lines, me, t }: { lines: Line[]; me: string; t: Words }) {
   const [said, setSaid] = useState<{ key: string; text: string }[]>([]);
-  const heard = useRef<Tail | null>(null);
+  // From nothing: the conversation shows once the person joined, and the line
+  // that says so may come with the frame that shows it. What came before
+  // (the history, lines fetched again) is no news, whenever it came.
+  const heard = useRef<Tail>({ settled: new Map(), from: -Infinity });
   useEffect(() => {
     const before = heard.current;
     heard.current = tailOf(lines);
-    if (before === null) return; // what was there when the conversation showed, it shows
     const keys = fresh(lines, before, true);
     const news = lines.slice(-TAIL).filter((line) => keys.has(lineKey(line)) && settled(line));
     if (news.length) {
