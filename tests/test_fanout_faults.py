@@ -20,8 +20,12 @@ from tests.served import UNPACED, Reader, public
 PEOPLE = 8
 MESSAGES = 25
 FAULTS = ("--faults", "429=0.05,500=0.02", "--faults-seed", "24")
-SMALL_ACCOUNT = ("--account-throttle-burst", "10", "--account-throttle-rate", "40")
-"""Small enough that a fan-out to the room meets it at each message."""
+SMALL_ACCOUNT = ("--account-throttle-burst", "10", "--account-throttle-rate", "100")
+"""Small enough that a fan-out to the room meets it at each message, as the
+speaker's 25 messages come at once; large enough that their 200 posts need
+some 2 s of it, well within what a post is retried for (some 5 s on average,
+11 s at the most): at 40 a second they needed 5 s, and on a loaded machine a
+post now and then ran out of tries before its turn."""
 
 
 def serve_papo(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -323,17 +324,55 @@ def test_a_small_room_hears_every_join_as_it_happens(
         assert [f["name"] for f in sent if f.get("event") == "joined"] == names[n:]
 
 
+class OneWindow:
+    """A clock that stands still while `count` joins come in, so that they fall
+    in one join window however slowly a loaded machine runs them; a join that
+    waits for the window's end waits until every join has come, and the clock
+    has then moved past the window."""
+
+    def __init__(self, count: int) -> None:
+        self.now = T0
+        self.count = count
+        self.came = 0
+        self.changed = threading.Condition()
+
+    def clock(self) -> int:
+        return self.now
+
+    def came_in(self) -> None:
+        with self.changed:
+            self.came += 1
+            self.changed.notify_all()
+
+    def sleep(self, seconds: float) -> None:
+        with self.changed:
+            self.came += 1
+            self.changed.notify_all()
+            self.changed.wait_for(lambda: self.came >= self.count, timeout=60)
+            self.came -= 1
+            self.now = max(self.now, T0 + round(seconds * 1000) + 1)
+
+
 def joins_at_once(
     store: Store, delivery: RecordingDelivery, joins: JoinRules, count: int
 ) -> dict[str, list[list[str]]]:
-    """`count` people join at once, in threads; each one's members lists."""
+    """`count` people join at once, in threads, in one join window; each one's
+    members lists."""
     unlimited = RateRules(burst=100_000, per_minute=100_000)
-    chat = Chat(store=store, delivery=delivery, rules=Rules(rate=unlimited, joins=joins))
+    window = OneWindow(count)
+    chat = Chat(
+        store=store,
+        delivery=delivery,
+        rules=Rules(rate=unlimited, joins=joins),
+        clock=window.clock,
+        sleep=window.sleep,
+    )
     for n in range(count):
         chat.connect(f"c{n}")
 
     def join(n: int) -> None:
         chat.act("setName", f"c{n}", json.dumps({"action": "setName", "name": f"P{n:02d}"}))
+        window.came_in()
 
     with ThreadPoolExecutor(count) as pool:
         list(pool.map(join, range(count)))
