@@ -21,8 +21,9 @@ export function dayKey(ts: number): string {
 /** The items for `lines`. With `fromTheStart` false, the room has lines
  * before the first the page holds: that line's day may have begun among
  * them, so no separator heads it (the next day's does). A separator at the
- * top would also be the line the view holds still while earlier lines come
- * in above, keeping the reader at the top, past the lines that came. */
+ * top would also be the item the view holds on while earlier lines come in
+ * above (it keeps its key, its day), keeping the reader at the top, past the
+ * lines that came. */
 export function timeline(lines: readonly Line[], fromTheStart = true): Item[] {
   const items: Item[] = [];
   const first = fromTheStart ? undefined : lines.find((line) => line.ts !== undefined)?.ts;
