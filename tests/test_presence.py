@@ -5,18 +5,15 @@ rules behind it in the chat core, with a recording delivery."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.client import connect
 
-from papo.adapters.store.sqlite import SqliteStore
-from papo.core.chat import Chat
 from papo.core.rules import JoinRules, RateRules, Rules
 from papo.local.server import Emulator
-from tests.recording import RecordingDelivery
+from tests.chat_room import ChatRoom
 from tests.served import EACH_ONCE, Frame, Reader, Serve, serve
 
 __all__ = ["serve"]  # fixtures
@@ -135,31 +132,7 @@ def test_a_wrong_presence_is_refused_to_its_sender(serve: Serve) -> None:
 # The rules, in the chat core
 
 
-T0 = 1_795_737_600_000 + 3_000
-"""A moment 3 s into a window of the pace: the test's frames all fall in it."""
-
-
-class Room:
-    def __init__(self, tmp_path: Path, rules: Rules) -> None:
-        self.delivery = RecordingDelivery()
-        self.chat = Chat(
-            store=SqliteStore(tmp_path / "papo.sqlite3", clock=lambda: T0),
-            delivery=self.delivery,
-            rules=rules,
-            clock=lambda: T0,
-            sleep=lambda _: None,
-        )
-        self.ids = itertools.count(1)
-
-    def join(self, name: str) -> str:
-        cid = f"C{next(self.ids)}="
-        self.chat.connect(cid)
-        self.say(cid, "setName", name=name, resume=True)
-        return cid
-
-    def say(self, cid: str, action: str, **fields: Any) -> None:
-        self.chat.act(action, cid, json.dumps({"action": action, **fields}))
-
+class Room(ChatRoom):
     def presences(self, cid: str) -> list[dict[str, object]]:
         return [f for f in self.delivery.take(cid) if f.get("type") == "presence"]
 

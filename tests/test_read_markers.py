@@ -6,7 +6,6 @@ the chat core, with a recording delivery."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from papo.adapters.store.sqlite import SqliteStore
 from papo.core.chat import Chat
 from papo.core.ports import Identity
 from papo.core.rules import RateRules, Rules
+from tests.chat_room import ChatRoom
 from tests.recording import RecordingDelivery
 from tests.served import EACH_ONCE, Frame, InRoom, Reader, Serve, has_all, serve
 
@@ -149,58 +149,43 @@ def test_a_line_that_does_not_exist_is_refused(serve: Serve) -> None:
         asyncio.run(asyncio.wait_for(scenario(api), 60))
 
 
-T0 = 1_795_737_600_000 + 3_000
-"""A moment 3 s into a window of the pace: the test's frames all fall in it."""
-
-
-class Room:
-    def __init__(self, tmp_path: Path, rules: Rules) -> None:
-        self.delivery = RecordingDelivery()
-        self.chat = Chat(
-            store=SqliteStore(tmp_path / "papo.sqlite3", clock=lambda: T0),
-            delivery=self.delivery,
-            rules=rules,
-            clock=lambda: T0,
-        )
-        self.ids = itertools.count(1)
-
+class Room(ChatRoom):
     def join(self, name: str, *, resume: bool = True) -> str:
-        cid = f"C{next(self.ids)}="
-        self.chat.connect(cid)
-        self.say(cid, "setName", name=name, resume=resume)
+        cid = super().join(name, resume=resume)
         self.delivery.take(cid)
         return cid
 
-    def say(self, cid: str, action: str, **fields: Any) -> list[object]:
-        self.chat.act(action, cid, json.dumps({"action": action, **fields}))
+    def codes(self, cid: str, action: str, **fields: Any) -> list[object]:
+        """Acts; the codes of what `cid` was sent (None for what is no refusal)."""
+        self.say(cid, action, **fields)
         return [f.get("code") for f in self.delivery.take(cid)]
 
 
 def test_bad_reads_are_refused_to_their_sender(tmp_path: Path) -> None:
     room = Room(tmp_path, Rules())
     ana = room.join("Ana")
-    assert room.say(ana, "read") == ["missing_field"]
-    assert room.say(ana, "read", offset=-1) == ["invalid_field"]
-    assert room.say(ana, "read", offset="1") == ["invalid_field"]
-    assert room.say(ana, "read", offset=2) == ["unknown_offset"]
-    assert room.say(ana, "read", offset=1) == [None]
-    assert room.say(ana, "unread", rooms={"Not a room!": None}) == ["invalid_field"]
-    assert room.say(ana, "unread", rooms={"team": 3}) == ["invalid_field"]
+    assert room.codes(ana, "read") == ["missing_field"]
+    assert room.codes(ana, "read", offset=-1) == ["invalid_field"]
+    assert room.codes(ana, "read", offset="1") == ["invalid_field"]
+    assert room.codes(ana, "read", offset=2) == ["unknown_offset"]
+    assert room.codes(ana, "read", offset=1) == [None]
+    assert room.codes(ana, "unread", rooms={"Not a room!": None}) == ["invalid_field"]
+    assert room.codes(ana, "unread", rooms={"team": 3}) == ["invalid_field"]
     many = {f"r{n}": None for n in range(21)}
-    assert room.say(ana, "unread", rooms=many) == ["invalid_field"]
+    assert room.codes(ana, "unread", rooms=many) == ["invalid_field"]
     bruno = room.join("Bruno", resume=False)  # a course client: no session
-    assert room.say(bruno, "read", offset=1) == ["no_reader"]
+    assert room.codes(bruno, "read", offset=1) == ["no_reader"]
     room.chat.connect("X=")
-    assert room.say("X=", "read", offset=1) == ["not_joined"]
+    assert room.codes("X=", "read", offset=1) == ["not_joined"]
 
 
 def test_reads_are_paced_like_what_people_say(tmp_path: Path) -> None:
     room = Room(tmp_path, Rules(rate=RateRules(burst=3, per_minute=100)))
     ana = room.join("Ana")  # the first of three
-    assert room.say(ana, "read", offset=1) == [None]
-    assert room.say(ana, "unread") == [None]
-    assert room.say(ana, "read", offset=1) == ["rate_limited"]
-    assert room.say(ana, "unread") == ["rate_limited"]
+    assert room.codes(ana, "read", offset=1) == [None]
+    assert room.codes(ana, "unread") == [None]
+    assert room.codes(ana, "read", offset=1) == ["rate_limited"]
+    assert room.codes(ana, "unread") == ["rate_limited"]
 
 
 def test_signed_in_a_persons_marker_is_theirs_on_every_device_and_in_every_room(

@@ -5,23 +5,17 @@ room size in the chat core, with a recording delivery and a clock of its own."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 from pathlib import Path
-from typing import Any
 
 from websockets.asyncio.client import connect
 
-from papo.adapters.store.sqlite import SqliteStore
-from papo.core.chat import Chat
 from papo.core.rules import PresenceRules, RateRules, Rules
 from papo.local.server import Emulator
-from tests.recording import RecordingDelivery
+from tests.chat_room import ChatRoom
 from tests.served import EACH_ONCE, Frame, Reader, Serve, heard, serve
 
 __all__ = ["serve"]  # fixtures
-
-T0 = 1_795_737_600_000
 
 
 def typing(reader: Reader) -> list[Frame]:
@@ -81,27 +75,7 @@ def test_typing_before_joining_is_refused(serve: Serve) -> None:
         asyncio.run(asyncio.wait_for(scenario(api), 60))
 
 
-class Room:
-    def __init__(self, tmp_path: Path, rules: Rules) -> None:
-        self.now = T0
-        self.delivery = RecordingDelivery()
-        self.chat = Chat(
-            store=SqliteStore(tmp_path / "papo.sqlite3", clock=lambda: self.now),
-            delivery=self.delivery,
-            rules=rules,
-            clock=lambda: self.now,
-        )
-        self.ids = itertools.count(1)
-
-    def join(self, name: str) -> str:
-        cid = f"C{next(self.ids)}="
-        self.chat.connect(cid)
-        self.say(cid, "setName", name=name)
-        return cid
-
-    def say(self, cid: str, action: str, **fields: Any) -> None:
-        self.chat.act(action, cid, json.dumps({"action": action, **fields}))
-
+class Room(ChatRoom):
     def typists(self, cid: str) -> list[object]:
         return [f["typing"] for f in self.delivery.take(cid) if f.get("type") == "typing"]
 
