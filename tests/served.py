@@ -58,17 +58,24 @@ UNPACED = {"PAPO_RATE_BURST": "100000", "PAPO_RATE_PER_MINUTE": "100000"}
 
 SERVED_AS = {0: "in-threads", 2: "in-2-workers"}
 
-EACH_ONCE = pytest.mark.parametrize(
-    ("serve", "store_kind"),
-    [(0, "sqlite"), (2, "dynamodb")],
-    indirect=["serve"],
-    ids=["in-threads-sqlite", "in-2-workers-dynamodb"],
-)
-"""For a test under `serve` whose subject is a rule rather than concurrency or a
-store: it runs in each mode once and on each store once (threads on SQLite,
-worker processes on DynamoDB), not on all four combinations. What can differ
-between modes (invocations in other processes) or stores (what is kept and
-read back) still shows in one of the two."""
+
+def each_mode_and_store_once(fixture: str) -> pytest.MarkDecorator:
+    """For a test whose subject is a rule rather than concurrency or a store, and
+    whose `fixture` serves in the mode it is given (its number of worker
+    processes): it runs in each mode once and on each store once (threads on
+    SQLite, worker processes on DynamoDB), not on all four combinations. What
+    can differ between modes (invocations in other processes) or stores (what
+    is kept and read back) still shows in one of the two."""
+    return pytest.mark.parametrize(
+        (fixture, "store_kind"),
+        [(0, "sqlite"), (2, "dynamodb")],
+        indirect=[fixture],
+        ids=["in-threads-sqlite", "in-2-workers-dynamodb"],
+    )
+
+
+EACH_ONCE = each_mode_and_store_once("serve")
+"""`each_mode_and_store_once` for the tests under `serve`."""
 
 
 class InRoom(Emulator):

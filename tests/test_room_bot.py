@@ -23,7 +23,7 @@ from papo.local.config import PAPO_HANDLER, ApiConfig, Authorizer
 from papo.local.server import Emulator
 from tests.bot_room import KEY, Person
 from tests.fake_openai import FakeOpenAi, Reply
-from tests.served import UNPACED, environment
+from tests.served import UNPACED, each_mode_and_store_once, environment
 
 __all__ = ["environment"]  # the fixture, imported for this module's tests
 
@@ -73,12 +73,7 @@ def is_persona(frame: dict[str, Any]) -> bool:
     return frame.get("type") == "persona"
 
 
-@pytest.mark.parametrize(
-    ("served", "store_kind"),
-    [(0, "sqlite"), (2, "dynamodb")],
-    indirect=["served"],
-    ids=["in-threads-sqlite", "in-2-workers-dynamodb"],
-)  # a rule of who may set what, and one setting kept: each mode and each store once
+@each_mode_and_store_once("served")  # a rule of who may set what, and one setting kept
 def test_an_owner_sets_the_rooms_persona_and_model_and_everyone_sees_it(
     served: Emulator,
     fake: FakeOpenAi,
