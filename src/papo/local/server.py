@@ -155,6 +155,20 @@ class _Server(uvicorn.Server):
                 loop.call_soon_threadsafe(told.set)
 
 
+async def _stopped(server: _Server, task: asyncio.Future[None]) -> None:
+    """Stops `server`, closing what its clients still hold open after a second:
+    idle keep-alive TLS clients would hold each close for 30 s (TLS's shutdown
+    waits for their close_notify, and aborting a TLS transport already shutting
+    down leaves its socket open)."""
+    server.exit_soon()
+    done, _ = await asyncio.wait([task], timeout=1)
+    if not done:
+        server.force_exit = True
+        for connection in list(server.server_state.connections):
+            connection.transport.abort()
+    await asyncio.gather(task, return_exceptions=True)
+
+
 @dataclass
 class Emulator:
     """The emulated API: the WebSocket API, its Management API and Lambda's Invoke
@@ -347,23 +361,21 @@ class Emulator:
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            # The WebSocket side first, with the page's: its connections'
-            # $disconnect may still post to the Management API over https.
-            first = [0, *([len(servers) - 1] if web is not None else [])]
-            for index in first:
-                servers[index].exit_soon()
-            await asyncio.gather(*(tasks[index] for index in first), return_exceptions=True)
-            for server, task in zip(servers[1:], tasks[1:], strict=True):
-                server.exit_soon()
-                done, _ = await asyncio.wait([task], timeout=1)
-                if not done:
-                    # Idle keep-alive TLS clients would hold each close for 30 s
-                    # (TLS's shutdown waits for their close_notify, and aborting a
-                    # TLS transport already shutting down leaves its socket open).
-                    server.force_exit = True
-                    for connection in list(server.server_state.connections):
-                        connection.transport.abort()
-                await asyncio.gather(task, return_exceptions=True)
+            # The WebSocket API first, with the page's server; the https one
+            # last: the connections' $disconnect may still post through it.
+            api, https = servers[0], servers[1] if self.tls is not None else None
+            api.exit_soon()
+            await asyncio.gather(
+                tasks[0],
+                *(
+                    _stopped(s, t)
+                    for s, t in zip(servers, tasks, strict=True)
+                    if s not in (api, https)
+                ),
+                return_exceptions=True,
+            )
+            if https is not None:
+                await _stopped(https, tasks[1])
             self.invoker.close()
             self.in_process_management_api = {}
 
