@@ -1,9 +1,16 @@
 """Debian's Chromium under Playwright, for the tests of papo's web client: one
 browser for the tests of the page that run one after another, a context per page.
 
+The page's tests run on Debian's `chromium-headless-shell`, Chromium without
+its windows, the build Playwright itself runs headless tests on: the same
+Blink and V8 as `chromium`, at half its CPU a page. A test marked
+`full_chromium` runs on `chromium` instead, for what the shell lacks: a
+notification permission it can grant. Where only `chromium` is installed,
+every test runs on it.
+
 Playwright's synchronous API keeps its event loop running in the thread that
-started it, where `asyncio.run` then refuses to run: the browser is closed
-before a test that does not use it (`Browsers.close`), and launched again for
+started it, where `asyncio.run` then refuses to run: the browsers are closed
+before a test that does not use one (`Browsers.close`), and launched again for
 the next test that does.
 """
 
@@ -12,10 +19,9 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, Playwright, expect, sync_playwright
 
 from papo.local.web import WEB_DIST
 
@@ -34,8 +40,13 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def chromium_path() -> str | None:
-    return os.environ.get("PAPO_CHROMIUM") or shutil.which("chromium")
+def chromium_path(*, full: bool = False) -> str | None:
+    """`PAPO_CHROMIUM` if set, else Debian's headless shell (unless `full`), else
+    Debian's Chromium."""
+    if os.environ.get("PAPO_CHROMIUM"):
+        return os.environ["PAPO_CHROMIUM"]
+    shell = None if full else shutil.which("chromium-headless-shell")
+    return shell or shutil.which("chromium")
 
 
 def needs(*missing: str) -> None:
@@ -48,37 +59,45 @@ def needs(*missing: str) -> None:
 
 
 class Browsers:
-    """The browser the tests of the page share while they run one after another."""
+    """The browsers the tests of the page share while they run one after another:
+    the headless shell, and `chromium` for the tests marked `full_chromium`."""
 
     def __init__(self) -> None:
-        self._running: tuple[Browser, contextlib.ExitStack] | None = None
-        self.launched = 0
+        self._stack: contextlib.ExitStack | None = None
+        self._playwright: Playwright | None = None
+        self._running: dict[bool, Browser] = {}
 
-    def get(self) -> Browser:
-        if self._running is None:
-            stack = contextlib.ExitStack()
-            self._running = (stack.enter_context(chromium()), stack)
-            self.launched += 1
-        return self._running[0]
+    def get(self, *, full: bool = False) -> Browser:
+        if full not in self._running:
+            executable = chromium_path(full=full)
+            _needed(executable)
+            assert executable is not None
+            self._running[full] = self._started().chromium.launch(
+                executable_path=executable, args=CHROMIUM_FLAGS
+            )
+        return self._running[full]
+
+    def _started(self) -> Playwright:
+        if self._playwright is None:
+            self._stack = contextlib.ExitStack()
+            self._playwright = self._stack.enter_context(sync_playwright())
+        return self._playwright
 
     def close(self) -> None:
-        if self._running is not None:
-            self._running[1].close()
-            self._running = None
+        for browser in self._running.values():
+            browser.close()
+        self._running.clear()
+        if self._stack is not None:
+            self._stack.close()
+        self._stack, self._playwright = None, None
 
 
-@contextlib.contextmanager
-def chromium() -> Iterator[Browser]:
-    """Chromium, once the page's tests have what they need: the browser and the
+def _needed(executable: str | None) -> None:
+    """Skips (or fails, see `needs`) a page's test without the browser or the
     built web client."""
-    executable = chromium_path()
     missing = []
     if executable is None:
         missing.append("Chromium (Debian's chromium package)")
     if not (WEB_DIST / "index.html").is_file():
         missing.append("the built web client (make web)")
     needs(*missing)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()

@@ -68,10 +68,11 @@ def browser_only_where_used(browsers: Browsers, request: pytest.FixtureRequest) 
 
 
 @pytest.fixture
-def browser(browsers: Browsers) -> Browser:
+def browser(browsers: Browsers, request: pytest.FixtureRequest) -> Browser:
     """Chromium, shared with the tests of the page that ran just before; each page
-    in a context of its own."""
-    return browsers.get()
+    in a context of its own. The headless shell, or `chromium` for a test marked
+    `full_chromium` (see `tests.browser`)."""
+    return browsers.get(full=request.node.get_closest_marker("full_chromium") is not None)
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from papo.local.server import Emulator
@@ -141,6 +142,7 @@ def test_the_new_messages_divider_is_where_the_person_stopped_reading(
     assert serious_violations(ana) == [], "the room with the divider"
 
 
+@pytest.mark.full_chromium  # the headless shell grants no notification permission
 def test_a_mention_or_a_private_message_while_hidden_is_notified(
     open_page: OpenPage,  # noqa: F811
     papo: Emulator,  # noqa: F811
@@ -160,7 +162,7 @@ def test_a_mention_or_a_private_message_while_hidden_is_notified(
     send(bruno, "Everyone", "Banana bread is ready")
     send(bruno, "Everyone", "@Ana are you there?")
     send(bruno, "Ana (private)", "psst")
-    ana.wait_for_function("window.notes.length >= 2")
+    ana.wait_for_function("() => window.notes.length >= 2")
     assert ana.evaluate("window.notes") == [
         ["Bruno mentioned you", "@Ana are you there?"],
         ["Bruno, privately", "psst"],
@@ -170,4 +172,4 @@ def test_a_mention_or_a_private_message_while_hidden_is_notified(
     # Bruno's page asks once he clicks, and never before.
     assert bruno.evaluate("window.asked") == 0
     bruno.get_by_role("button", name="Notifications").click()
-    bruno.wait_for_function("window.asked === 1")
+    bruno.wait_for_function("() => window.asked === 1")
