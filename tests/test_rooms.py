@@ -264,7 +264,11 @@ def test_people_joining_together_cost_a_members_frame_each_not_one_per_join(
         await asyncio.gather(*(r.open() for r in readers))
         everyone = sorted(r.name for r in readers)
         for reader in readers:
-            await reader.until(lambda r=reader: sorted(members_frames(r)[-1]) == everyone)  # type: ignore[misc]
+            try:
+                await reader.until(lambda r=reader: sorted(members_frames(r)[-1]) == everyone)  # type: ignore[misc]
+            except TimeoutError:
+                told = [(f.get("asOf"), len(f["members"])) for f in reader.wire if "members" in f]
+                pytest.fail(f"{reader.name}'s lists, as (asOf, people): {told}")
         for reader in readers:
             await reader.fill()
             joined = [f["name"] for f in reader.room.values() if f.get("event") == "joined"]
