@@ -361,8 +361,10 @@ class Emulator:
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            # The WebSocket API first, with the page's server; the https one
-            # last: the connections' $disconnect may still post through it.
+            # The WebSocket API first, with the page's server; then the functions'
+            # idle containers; the https one last: the connections' $disconnect
+            # may still post through it, and a container's keep-alive TLS
+            # connection to it would hold its stop for a second.
             api, https = servers[0], servers[1] if self.tls is not None else None
             api.exit_soon()
             await asyncio.gather(
@@ -374,9 +376,9 @@ class Emulator:
                 ),
                 return_exceptions=True,
             )
+            await asyncio.to_thread(self.invoker.close)
             if https is not None:
                 await _stopped(https, tasks[1])
-            self.invoker.close()
             self.in_process_management_api = {}
 
     def stop(self) -> None:
