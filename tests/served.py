@@ -8,6 +8,7 @@ import contextlib
 import json
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -209,9 +210,12 @@ class SharedEmulators:
             self._running.pop(key)[1].close()
 
     def close(self) -> None:
-        for _, stack in reversed(self._running.values()):
-            stack.close()
+        """Stops them all at once: each stop is mostly waiting for its servers and
+        worker processes to end."""
+        stacks = [stack for _, stack in self._running.values()]
         self._running.clear()
+        with ThreadPoolExecutor(max(1, len(stacks))) as pool:
+            list(pool.map(contextlib.ExitStack.close, stacks))
 
 
 @pytest.fixture(params=list(SERVED_AS), ids=list(SERVED_AS.values()))
