@@ -15,11 +15,15 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidStatus
 
+from papo.local.server import Emulator
+from papo.local.template import api_config
 from tests.conftest import ROOT, PapoServe
 
 NODE = shutil.which("node")
@@ -319,3 +323,47 @@ def test_aws_nodejs_sample_chats_unmodified_from_its_template(
     log = log_of(tmp_path)
     for function in ("OnConnectFunction", "OnDisconnectFunction", "SendMessageFunction"):
         assert f"    {function} runs on nodejs20.x on Node.js " in log
+
+
+AUTHORIZER_SAMPLE = Path(__file__).parent / "samples" / "request_authorizer"
+
+
+def test_a_nodejs_request_authorizer_guards_connect(tmp_path: Path) -> None:
+    """The REQUEST authorizer sample's template, its authorizer written in
+    Node.js (`tests/lambdas/node/authorizer`): its Allow lets the handshake in,
+    with its context stringified in every event as API Gateway gives it; its
+    Deny refuses it (403), and so does its `Unauthorized` thrown (401)."""
+    template = (AUTHORIZER_SAMPLE / "template.yaml").read_text()
+    python_function = "      CodeUri: .\n      Handler: app.handler\n"
+    node_authorizer = (
+        "      CodeUri: .\n      Handler: authorizer.handler\n      Runtime: python3.12\n"
+    )
+    assert python_function in template
+    assert node_authorizer in template
+    template = template.replace(
+        python_function, f"      CodeUri: {AUTHORIZER_SAMPLE}\n      Handler: app.handler\n"
+    ).replace(
+        node_authorizer,
+        f"      CodeUri: {HANDLERS / 'authorizer'}\n      Handler: authorizer.handler\n"
+        "      Runtime: nodejs20.x\n",
+    )
+    (tmp_path / "template.yaml").write_text(template)
+
+    async def scenario(url: str) -> tuple[dict[str, Any], list[int]]:
+        async with connect(f"{url}?token=allow:ana") as ws:
+            await ws.send("who am I?")
+            seen = dict(json.loads(await asyncio.wait_for(ws.recv(), 30))["authorizer"])
+        refused = []
+        for token in ("deny", "unauthorized", "none-such"):
+            with pytest.raises(InvalidStatus) as refusal:
+                async with connect(f"{url}?token={token}"):
+                    pass
+            refused.append(refusal.value.response.status_code)
+        return seen, refused
+
+    config = api_config(tmp_path / "template.yaml")
+    with Emulator(config, port=0, tls_port=None).running() as api:
+        seen, refused = asyncio.run(asyncio.wait_for(scenario(api.websocket_url), 60))
+    assert isinstance(seen.pop("integrationLatency"), int)
+    assert seen == {"principalId": "ana", "name": "ana", "level": "3", "admin": "true"}
+    assert refused == [403, 401, 500]
