@@ -9,7 +9,7 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import cast
@@ -20,7 +20,7 @@ from websockets.exceptions import InvalidStatus
 
 from papo.aws.handler import ROUTE_KEYS
 from papo.core.chat import Chat
-from papo.core.ports import LoggedMessage, Session, Store
+from papo.core.ports import Envelope, LoggedMessage, Session, Store
 from papo.core.rooms import ROOM_DEFAULT
 from papo.core.rules import JoinRules, RateRules, Rules
 from papo.local.config import PAPO_HANDLER
@@ -384,3 +384,64 @@ def joins_at_once(
         c: [cast(list[str], f["members"]) for f in sent if "members" in f]
         for c, sent in delivery.sent.items()
     }
+
+
+class HeldDelivery(RecordingDelivery):
+    """Posts as they are sent, but the first post of a members list naming
+    `held` waits until released: a telling whose posts take longer than a join
+    window, as on a loaded machine or in a big room."""
+
+    def __init__(self, held: str) -> None:
+        super().__init__()
+        self.held = held
+        self.holding = threading.Event()
+        self.release = threading.Event()
+
+    def send(self, envelopes: Sequence[Envelope]) -> set[str]:
+        if not self.holding.is_set() and any(
+            self.held in json.loads(frame).get("members", ())
+            for e in envelopes
+            for frame in e.frames
+        ):
+            self.holding.set()
+            assert self.release.wait(10)
+        return super().send(envelopes)
+
+
+def test_a_telling_overtaken_by_a_later_one_is_told_again(store: Store) -> None:
+    """Ana's join tells the room at once, but her posts are slow; a join window
+    later Bea's join tells everyone too, and her posts arrive first. Ana's older
+    list would then be everyone's last: once her posts are done, her telling,
+    seeing a later one began meanwhile, tells everyone the list as it is now."""
+    delivery = HeldDelivery(held="Ana")
+    now = [T0]
+    unlimited = RateRules(burst=100_000, per_minute=100_000)
+    chat = Chat(
+        store=store,
+        delivery=delivery,
+        rules=Rules(rate=unlimited, joins=JoinRules(window_ms=1000, from_members=0)),
+        clock=lambda: now[0],
+        sleep=lambda seconds: None,
+    )
+
+    def join(connection_id: str, name: str) -> None:
+        chat.connect(connection_id)
+        chat.act("setName", connection_id, json.dumps({"action": "setName", "name": name}))
+
+    for n, name in enumerate(["Cid", "Dan"]):
+        join(f"c{n}", name)
+        now[0] += 2000
+    with ThreadPoolExecutor(1) as pool:
+        ana = pool.submit(join, "ana", "Ana")
+        assert delivery.holding.wait(10)
+        now[0] += 2000
+        join("bea", "Bea")
+        delivery.release.set()
+        ana.result(10)
+    everyone = ["Ana", "Bea", "Cid", "Dan"]
+    last = {
+        c: [f["members"] for f in sent if "members" in f][-1] for c, sent in delivery.sent.items()
+    }
+    assert {c: sorted(cast(list[str], m)) for c, m in last.items()} == dict.fromkeys(
+        ["c0", "c1", "ana", "bea"], everyone
+    )

@@ -16,17 +16,19 @@ def announce(
     and the announcement, `first` before them for its person. When the room
     is big and was told less than a join window ago, everyone else is told
     once that window ends, and only by the latest change (its list has them
-    all). An announcement left untold is in the room's stream, at its
+    all); a telling that a later one overtook tells the list again
+    (`_settle`). An announcement left untold is in the room's stream, at its
     offset, for whoever keeps count (`sync`)."""
     offset, announcement = room.publish_localized(said)
     members = room.audience()
-    if room.coalesces(len(members)) and not room.window_open(
-        MEMBERSHIP_MARK, MEMBERS_TOLD_AT_MARK, offset, now
-    ):
+    coalesces = room.coalesces(len(members))
+    if coalesces and not room.window_open(MEMBERSHIP_MARK, MEMBERS_TOLD_AT_MARK, offset, now):
         _tell_later(room, connection_id, offset, announcement, first, members)
         return
     update = room.members_frame(members, now, offset)
     _tell(room, members, update, announcement, connection_id, first)
+    if coalesces:
+        _settle(room, now)
 
 
 def _tell_later(
@@ -37,19 +39,41 @@ def _tell_later(
     first: tuple[bytes, ...],
     members: list[Member],
 ) -> None:
-    """Tells its person at once, and everyone else when the window ends,
-    unless a later change is to tell them then."""
+    """Tells its person at once, and everyone when the window ends (its person
+    the members only), unless a later change is to tell them then."""
     own = next((m for m in members if m.connection_id == connection_id), None)
     update = room.members_frame(members, room.clock(), offset)
     language = own.language if own else None
     room.send([Envelope(connection_id, (*first, update, announcement(language)))])
-    latest = room.at_window_end(MEMBERSHIP_MARK, MEMBERS_TOLD_AT_MARK, offset)
-    if latest is None:
+    at_window_end = room.at_window_end(MEMBERSHIP_MARK, MEMBERS_TOLD_AT_MARK, offset)
+    if at_window_end is None:
         return
-    now = room.clock()
+    latest, told_at = at_window_end
     members = room.audience()
-    others = [m for m in members if m.connection_id != connection_id]
-    _tell(room, others, room.members_frame(members, now, latest), announcement)
+    update = room.members_frame(members, told_at, latest)
+    _tell(room, [m for m in members if m.connection_id != connection_id], update, announcement)
+    # Its person too: a slower telling's older list may have reached them after theirs.
+    room.send(
+        [
+            Envelope(m.connection_id, (update,))
+            for m in presence.reachable(members)
+            if m.connection_id == connection_id
+        ]
+    )
+    _settle(room, told_at)
+
+
+def _settle(room: Room, told_at: int) -> None:
+    """After a telling of the members that began at `told_at`: if another began
+    since, while this one's posts were still going, some of them may have
+    reached people after the other's newer list, which a course client, keeping
+    the last list it got, would then not show. So everyone is told the list as
+    it is now, members only, again while yet another telling began meanwhile."""
+    while (later := room.store.mark(MEMBERS_TOLD_AT_MARK)) > told_at:
+        told_at = later
+        members = room.audience()
+        update = room.members_frame(members, room.clock(), room.store.mark(MEMBERSHIP_MARK))
+        room.broadcast(members, update)
 
 
 def _tell(

@@ -195,17 +195,19 @@ class Room(msgspec.Struct):
         self.store.raise_mark(changed, change)
         return self.store.raise_mark(told, now, by_at_least=self.rules.joins.window_ms)
 
-    def at_window_end(self, changed: str, told: str, change: int) -> int | None:
+    def at_window_end(self, changed: str, told: str, change: int) -> tuple[int, int] | None:
         """Waits for the join window to end; then the latest change, if it is
         still `change` (this change tells everyone, for all those before it),
-        else None (a later change tells)."""
+        and the time this telling begins, noted under `told`; else None (a
+        later change tells)."""
         window_ends = self.store.mark(told) + self.rules.joins.window_ms
         self.sleep(max(0, window_ends - self.clock()) / 1000)
         latest = self.store.mark(changed)
         if latest > change:
             return None
-        self.store.raise_mark(told, self.clock())
-        return latest
+        now = self.clock()
+        self.store.raise_mark(told, now)
+        return latest, now
 
     # Posting, and connections found gone
 
