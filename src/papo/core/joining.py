@@ -68,9 +68,11 @@ def _settle(room: Room, told_at: int) -> None:
     since, while this one's posts were still going, some of them may have
     reached people after the other's newer list, which a course client, keeping
     the last list it got, would then not show. So everyone is told the list as
-    it is now, members only, again while yet another telling began meanwhile."""
-    while (later := room.store.mark(MEMBERS_TOLD_AT_MARK)) > told_at:
-        told_at = later
+    it is now, members only. Once: its list is read after the other telling
+    began, so it has all the other's list has; a telling that begins after it
+    settles in its turn, and a storm that never pauses costs no more than one
+    list more a telling."""
+    if room.store.mark(MEMBERS_TOLD_AT_MARK) > told_at:
         members = room.audience()
         update = room.members_frame(members, room.clock(), room.store.mark(MEMBERSHIP_MARK))
         room.broadcast(members, update)
