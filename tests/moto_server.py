@@ -149,7 +149,10 @@ class SerialMotoServer:
         self._server: BaseWSGIServer = make_server(
             "127.0.0.1", port, app, threaded=True, request_handler=_QuietRequestHandler
         )
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # It looks whether to stop every 20 ms, not every half second.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     @property
     def url(self) -> str:
