@@ -328,6 +328,7 @@ def test_aws_nodejs_sample_chats_unmodified_from_its_template(
 AUTHORIZER_SAMPLE = Path(__file__).parent / "samples" / "request_authorizer"
 
 
+@pytest.mark.usefixtures("no_pyenv_pythons")  # its Python function on papo serve's own
 def test_a_nodejs_request_authorizer_guards_connect(tmp_path: Path) -> None:
     """The REQUEST authorizer sample's template, its authorizer written in
     Node.js (`tests/lambdas/node/authorizer`): its Allow lets the handshake in,

@@ -44,11 +44,16 @@ def on_bare_python(
     no_pyenv_pythons: None,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> Path:
-    """`python3.12` is the bare one; papo's cache is the test's."""
+) -> Iterator[Path]:
+    """`python3.12` is the bare one; papo's cache is the test's (what an earlier
+    test of this process found in its own is forgotten, before and after)."""
+    from papo.local.runtime_boto3 import runtime_boto3
+
     monkeypatch.setenv("PATH", f"{bare_python}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    return bare_python
+    runtime_boto3.cache_clear()
+    yield bare_python
+    runtime_boto3.cache_clear()
 
 
 def packaged_as_chalice_does(tmp_path: Path) -> Path:
