@@ -17,11 +17,8 @@ from papo.core.rules import check_message
 
 
 def named(room: Room, connection_id: str) -> str:
-    """The sender's name, or a Refusal if it has none yet."""
-    name = room.sender(connection_id)
-    if name is None:
-        raise Refusal(ErrorCode.NOT_JOINED)
-    return name
+    """The sender's name, or a Refusal (`not_joined`) if it has none yet."""
+    return room.joined(connection_id).name or ""
 
 
 def send_public(room: Room, actor: Actor, payload: Payload) -> None:
@@ -42,9 +39,8 @@ def send_private(room: Room, actor: Actor, payload: Payload) -> None:
     to = protocol.text_field(payload, "sendPrivate", "to")
     text = check_message(protocol.text_field(payload, "sendPrivate", "message"), room.rules.limits)
     store, connection_id = room.store, actor.connection_id
-    sender = store.get(connection_id)
-    if sender is None or sender.name is None:
-        raise Refusal(ErrorCode.NOT_JOINED)
+    sender = room.joined(connection_id)
+    sender_name = sender.name or ""
     recipient = store.find(to.strip())
     if recipient is None:
         raise Refusal(ErrorCode.UNKNOWN_RECIPIENT, name=to)
@@ -61,7 +57,7 @@ def send_private(room: Room, actor: Actor, payload: Payload) -> None:
             continue
         private_offset = store.next_private_offset(session) if session else None
         frame = protocol.private_frame(
-            sender.name,
+            sender_name,
             recipient.name,
             text,
             msg_id=msg_id,

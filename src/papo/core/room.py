@@ -99,11 +99,6 @@ class Room(msgspec.Struct):
         connection = self.store.get(connection_id)
         return connection.language if connection else None
 
-    def sender(self, connection_id: str) -> str | None:
-        """The name of a connection, None until it has one."""
-        connection = self.store.get(connection_id)
-        return connection.name if connection else None
-
     def joined(self, connection_id: str) -> Connection:
         """A connection that has a name, or a Refusal (`not_joined`) if it has none yet."""
         connection = self.store.get(connection_id)
