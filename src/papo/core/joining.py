@@ -51,13 +51,17 @@ def _tell_later(
     latest, told_at = at_window_end
     members = room.audience()
     update = room.members_frame(members, told_at, latest)
-    _tell(room, [m for m in members if m.connection_id != connection_id], update, announcement)
-    # Its person too: a slower telling's older list may have reached them after theirs.
+    # Its person hears the list again, without the announcement they had: a
+    # slower telling's older list may have reached them after theirs.
     room.send(
         [
-            Envelope(m.connection_id, (update,))
+            Envelope(
+                m.connection_id,
+                (update,)
+                if m.connection_id == connection_id
+                else (update, announcement(m.language)),
+            )
             for m in presence.reachable(members)
-            if m.connection_id == connection_id
         ]
     )
     _settle(room, told_at)
