@@ -16,7 +16,6 @@ the next test that does.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 
@@ -63,7 +62,6 @@ class Browsers:
     the headless shell, and `chromium` for the tests marked `full_chromium`."""
 
     def __init__(self) -> None:
-        self._stack: contextlib.ExitStack | None = None
         self._playwright: Playwright | None = None
         self._running: dict[bool, Browser] = {}
 
@@ -79,17 +77,16 @@ class Browsers:
 
     def _started(self) -> Playwright:
         if self._playwright is None:
-            self._stack = contextlib.ExitStack()
-            self._playwright = self._stack.enter_context(sync_playwright())
+            self._playwright = sync_playwright().start()
         return self._playwright
 
     def close(self) -> None:
         for browser in self._running.values():
             browser.close()
         self._running.clear()
-        if self._stack is not None:
-            self._stack.close()
-        self._stack, self._playwright = None, None
+        if self._playwright is not None:
+            self._playwright.stop()
+            self._playwright = None
 
 
 def _needed(executable: str | None) -> None:
