@@ -20,6 +20,7 @@ from websockets.asyncio.client import connect
 
 from papo.local.config import ApiConfig, RouteTarget
 from papo.local.runtime import find_python
+from papo.local.runtime_boto3 import runtime_boto3
 from papo.local.server import Emulator
 from tests.conftest import PapoServe
 from tests.test_chalice import SAMPLE, converse
@@ -47,8 +48,6 @@ def on_bare_python(
 ) -> Iterator[Path]:
     """`python3.12` is the bare one; papo's cache is the test's (what an earlier
     test of this process found in its own is forgotten, before and after)."""
-    from papo.local.runtime_boto3 import runtime_boto3
-
     monkeypatch.setenv("PATH", f"{bare_python}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     runtime_boto3.cache_clear()
@@ -134,8 +133,6 @@ def test_a_cache_that_cannot_be_written_leaves_functions_their_own_packages(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """papo serve still starts, and says why such functions get no boto3."""
-    from papo.local.runtime_boto3 import runtime_boto3
-
     (tmp_path / "not-a-folder").write_text("")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "not-a-folder"))
     runtime_boto3.cache_clear()
