@@ -297,6 +297,20 @@ def test_joins_at_once_tell_the_room_once_a_window(store: Store) -> None:
     assert len(announced) <= 3 * count
 
 
+def joining(
+    store: Store,
+    delivery: RecordingDelivery,
+    joins: JoinRules,
+    *,
+    clock: Callable[[], int],
+    sleep: Callable[[float], None],
+) -> Chat:
+    """The chat core under these join rules, with no pace for anyone."""
+    unlimited = RateRules(burst=100_000, per_minute=100_000)
+    rules = Rules(rate=unlimited, joins=joins)
+    return Chat(store=store, delivery=delivery, rules=rules, clock=clock, sleep=sleep)
+
+
 @pytest.mark.parametrize(("from_members", "waits"), [(20, 0), (0, 5)])
 def test_a_small_room_hears_every_join_as_it_happens(
     store: Store, from_members: int, waits: int
@@ -305,14 +319,8 @@ def test_a_small_room_hears_every_join_as_it_happens(
     none waits, and everyone sees every list and every announcement, as the
     course's clients always did; from it, every join after the first waits."""
     delivery, slept = RecordingDelivery(), list[float]()
-    unlimited = RateRules(burst=100_000, per_minute=100_000)
-    chat = Chat(
-        store=store,
-        delivery=delivery,
-        rules=Rules(rate=unlimited, joins=JoinRules(window_ms=5000, from_members=from_members)),
-        clock=lambda: T0,
-        sleep=slept.append,
-    )
+    joins = JoinRules(window_ms=5000, from_members=from_members)
+    chat = joining(store, delivery, joins, clock=lambda: T0, sleep=slept.append)
     names = [f"P{n}" for n in range(6)]
     for n, name in enumerate(names):
         chat.connect(f"c{n}")
@@ -362,15 +370,8 @@ def joins_at_once(
 ) -> dict[str, list[list[str]]]:
     """`count` people join at once, in threads, in one join window; each one's
     members lists."""
-    unlimited = RateRules(burst=100_000, per_minute=100_000)
     window = OneWindow(count)
-    chat = Chat(
-        store=store,
-        delivery=delivery,
-        rules=Rules(rate=unlimited, joins=joins),
-        clock=window.clock,
-        sleep=window.sleep,
-    )
+    chat = joining(store, delivery, joins, clock=window.clock, sleep=window.sleep)
     for n in range(count):
         chat.connect(f"c{n}")
 
@@ -415,14 +416,8 @@ def test_a_telling_overtaken_by_a_later_one_is_told_again(store: Store) -> None:
     seeing a later one began meanwhile, tells everyone the list as it is now."""
     delivery = HeldDelivery(held="Ana")
     now = [T0]
-    unlimited = RateRules(burst=100_000, per_minute=100_000)
-    chat = Chat(
-        store=store,
-        delivery=delivery,
-        rules=Rules(rate=unlimited, joins=JoinRules(window_ms=1000, from_members=0)),
-        clock=lambda: now[0],
-        sleep=lambda seconds: None,
-    )
+    joins = JoinRules(window_ms=1000, from_members=0)
+    chat = joining(store, delivery, joins, clock=lambda: now[0], sleep=lambda seconds: None)
 
     def join(connection_id: str, name: str) -> None:
         chat.connect(connection_id)
